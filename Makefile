@@ -1,0 +1,23 @@
+# Two commands: `make run` (the whole service on the embedded default) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: run test bench lint
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho start -f $(if $(REDIS_URL),Procfile,Procfile.dev)
+
+test: $(BIN)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench.entra_cycle $(BENCH_ARGS)

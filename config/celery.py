@@ -1,0 +1,50 @@
+"""Celery settings shared by the workers and the web app's enqueue module."""
+
+from celery import Celery
+
+# Task names say what they do; Flower shows them as they are.
+PROCESS_EVENT = "herd.provisioning.process_event"
+RELAY_PENDING = "herd.provisioning.relay_pending_events"
+RERUN_COMPANY = "herd.smart_assign.rerun_company"
+
+
+def celery_config(settings):
+    """Celery configuration for ``settings`` (Redis broker, at-least-once delivery)."""
+    return {
+        "broker_url": settings.broker_url,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # A publish must fail fast when Redis is down: the outbox relay catches up later.
+        "task_publish_retry": False,
+        "broker_connection_timeout": 1,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "socket_connect_timeout": 1,
+            "socket_timeout": 2,
+            "visibility_timeout": 3600,
+            "max_retries": 0,
+        },
+        "redis_socket_connect_timeout": 1,
+        "redis_socket_timeout": 2,
+        "beat_schedule": {
+            "relay-pending-events": {
+                "task": RELAY_PENDING,
+                "schedule": max(5, settings.relay_after_seconds // 2),
+            }
+        },
+    }
+
+
+def make_celery(settings, main="herd"):
+    """A Celery app configured from ``settings`` (no Flask needed)."""
+    app = Celery(main)
+    app.conf.update(celery_config(settings))
+    return app

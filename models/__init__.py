@@ -1,0 +1,18 @@
+"""Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
+
+from models.company import AccessToken, Company, hash_token
+from models.db import Base, make_engine, make_session_factory, utcnow
+from models.event import ProvisioningEvent
+from models.learner import Learner
+
+__all__ = [
+    "AccessToken",
+    "Base",
+    "Company",
+    "Learner",
+    "ProvisioningEvent",
+    "hash_token",
+    "make_engine",
+    "make_session_factory",
+    "utcnow",
+]

@@ -1,0 +1,59 @@
+"""Engine and session factory. No Flask here: the web app and the workers both use it."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+# Stable constraint names so Alembic migrations are reproducible on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (indexable, path operators); plain JSON text on SQLite.
+Document = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow():
+    """Naive UTC now: every timestamp in the database is UTC without tzinfo."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def driver_url(url):
+    """Pin plain ``postgresql://`` URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url):
+    """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it."""
+    url = driver_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def make_session_factory(engine):
+    """A session factory whose objects stay usable after commit (we answer from them)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

@@ -1,0 +1,61 @@
+"""Learners: the SCIM User resource as received, plus columns extracted for lookups."""
+
+import uuid
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.db import Base, Document, utcnow
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class Learner(Base):
+    """One learner of one company. Never erased: DELETE sets ``deleted_at``."""
+
+    __tablename__ = "learners"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    # The SCIM resource as received (minus id/meta/schemas): what makes read-back exact.
+    resource: Mapped[dict] = mapped_column(Document)
+
+    user_name: Mapped[str] = mapped_column(String(300))
+    user_name_lower: Mapped[str] = mapped_column(String(300))
+    external_id_lower: Mapped[str | None] = mapped_column(String(300))
+    email_lower: Mapped[str | None] = mapped_column(String(300))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    deleted_at: Mapped[object | None] = mapped_column(DateTime)
+
+    # Normalized for Smart Assign (the raw values stay in ``resource``).
+    region: Mapped[str | None] = mapped_column(String(10))   # ISO 3166-2, e.g. US-CA
+    country: Mapped[str | None] = mapped_column(String(2))   # ISO 3166-1 alpha-2
+    location: Mapped[str | None] = mapped_column(String(300))
+    role: Mapped[str | None] = mapped_column(String(100))    # learnerRole as sent
+    training_tags: Mapped[list] = mapped_column(Document, default=list)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        # Case-insensitive userName uniqueness per company among learners not deleted:
+        # the database, not the application, settles a race between two POSTs.
+        Index(
+            "uq_learners_company_username",
+            "company_id",
+            "user_name_lower",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_learners_company_external_id", "company_id", "external_id_lower"),
+        Index("ix_learners_company_email", "company_id", "email_lower"),
+        Index("ix_learners_company_created", "company_id", "created_at", "id"),
+        Index("ix_learners_company_active", "company_id", "active"),
+    )

@@ -1,0 +1,43 @@
+"""The Flask app: ``create_app`` binds the database, blueprints, error handlers and CLI."""
+
+import logging
+
+from flask import Flask
+
+from config import Settings
+
+
+def create_app(settings=None):
+    """Build the web app from ``settings`` (default: the environment). No I/O at import."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(_instance_path()))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
+    )
+    app.json.sort_keys = False
+    app.extensions["herd.settings"] = settings
+
+    from service import db, enqueue, errors
+    from service.cli import register_cli
+    from service.health import bp as health_bp
+    from service.scim.blueprint import routes as scim_routes
+
+    db.init_app(app, settings)
+    enqueue.init_app(app, settings)
+    errors.init_app(app)
+    app.register_blueprint(scim_routes())
+    app.register_blueprint(health_bp)
+    register_cli(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def _instance_path():
+    from config import INSTANCE
+
+    return INSTANCE

@@ -1,0 +1,120 @@
+"""Operator commands: ``flask --app wsgi companies|tokens|db ...``."""
+
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import or_, select, text
+
+from models import AccessToken, Company, utcnow
+from models.migrate import upgrade
+
+companies = AppGroup("companies", help="Create and configure companies (tenants).")
+tokens = AppGroup("tokens", help="Create and revoke company access tokens.")
+database = AppGroup("db", help="Database migrations.")
+
+
+def _session():
+    return current_app.extensions["herd.sessions"]()
+
+
+def _settings():
+    return current_app.extensions["herd.settings"]
+
+
+def tenant_url(company_id):
+    """The SCIM tenant URL an admin pastes into Entra."""
+    return f"{_settings().public_base_url}/scim/v2/{company_id}"
+
+
+def create_company(session, name, company_id=None):
+    """Insert a company (with an explicit id if given) and keep PostgreSQL's sequence ahead of it."""
+    company = Company(name=name, id=company_id)
+    session.add(company)
+    session.flush()
+    if company_id is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('companies', 'id'), (SELECT MAX(id) FROM companies))")
+        )
+    return company
+
+
+@companies.command("create")
+@click.argument("name")
+@click.option("--id", "company_id", type=int, help="Use this company id (the number in the tenant URL).")
+def companies_create(name, company_id):
+    """Create a company; prints its id as the last line."""
+    with _session() as session:
+        if company_id is not None and session.get(Company, company_id):
+            raise click.ClickException(f"company {company_id} already exists")
+        company = create_company(session, name, company_id)
+        session.commit()
+        click.echo(f"Tenant URL: {tenant_url(company.id)}")
+        click.echo(company.id)
+
+
+@tokens.command("create")
+@click.argument("company_id", type=int)
+@click.option("--name", default="Entra ID provisioning", show_default=True)
+@click.option("--expires-days", type=int, default=None, help="Expire the token after this many days.")
+def tokens_create(company_id, name, expires_days):
+    """Create an access token; prints the token (shown once) as the last line."""
+    with _session() as session:
+        if session.get(Company, company_id) is None:
+            raise click.ClickException(f"no company {company_id}")
+        expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+        row, secret = AccessToken.issue(company_id, name, expires)
+        session.add(row)
+        session.commit()
+        click.echo(f"Token {row.id} ({row.display_prefix}...) for company {company_id}; it will not be shown again.")
+        click.echo(secret)
+
+
+@tokens.command("revoke")
+@click.argument("token_prefix_or_id")
+def tokens_revoke(token_prefix_or_id):
+    """Revoke a token by its id or its first characters; takes effect on the next request."""
+    with _session() as session:
+        cond = AccessToken.display_prefix.startswith(token_prefix_or_id)
+        if token_prefix_or_id.isdigit():
+            cond = or_(cond, AccessToken.id == int(token_prefix_or_id))
+        found = session.scalars(select(AccessToken).where(cond)).all()
+        if not found:
+            raise click.ClickException("no token matches")
+        if len(found) > 1:
+            raise click.ClickException(f"{len(found)} tokens match; give more characters or the id")
+        token = found[0]
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            session.commit()
+        click.echo(f"Token {token.id} ({token.display_prefix}...) revoked.")
+
+
+@database.command("upgrade")
+def db_upgrade():
+    """Apply the Alembic migrations to DATABASE_URL."""
+    upgrade(_settings().database_url)
+    click.echo("Database is up to date.")
+
+
+@click.command("demo")
+def demo():
+    """Create a demo company and token when none exists, and print the tenant URL and token."""
+    with _session() as session:
+        if session.scalar(select(Company.id).limit(1)) is not None:
+            click.echo("Companies exist already; create tokens with 'flask --app wsgi tokens create COMPANY_ID'.")
+            return
+        company = create_company(session, "Demo Company")
+        row, secret = AccessToken.issue(company.id, "Demo token")
+        session.add(row)
+        session.commit()
+        click.echo(f"Demo company {company.id} created.")
+        click.echo(f"SCIM tenant URL: {tenant_url(company.id)}")
+        click.echo(f"Secret token:    {secret}")
+
+
+def register_cli(app):
+    """Attach the operator commands to the app."""
+    for group in (companies, tokens, database, demo):
+        app.cli.add_command(group)

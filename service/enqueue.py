@@ -1,0 +1,57 @@
+"""The one place the web app hands work to the workers: event ids, after commit.
+
+A failed publish is logged and forgotten: the event row is still pending and the
+beat relay re-enqueues it, so a Redis outage never fails a SCIM request.
+"""
+
+import logging
+import threading
+import time
+
+from flask import current_app
+
+from config.celery import PROCESS_EVENT, RERUN_COMPANY, make_celery
+
+log = logging.getLogger(__name__)
+# After a failed publish, skip publishing for this long instead of paying a
+# connection timeout on every request while Redis is down.
+BACKOFF_SECONDS = 10.0
+
+
+class Enqueuer:
+    """Publishes task messages by name, with a short circuit breaker."""
+
+    def __init__(self, settings):
+        self.celery = make_celery(settings, main="herd-web")
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def send(self, name, args):
+        """Publish one task; returns False (and logs) when the broker is unreachable."""
+        if time.monotonic() < self._down_until:
+            return False
+        try:
+            self.celery.send_task(name, args=args)
+            return True
+        except Exception as exc:  # any broker failure: the relay will deliver later
+            with self._lock:
+                self._down_until = time.monotonic() + BACKOFF_SECONDS
+            log.warning("broker unavailable, %s deferred to the relay (%s)", name, type(exc).__name__)
+            return False
+
+
+def init_app(app, settings):
+    app.extensions["herd.enqueuer"] = Enqueuer(settings)
+
+
+def events(event_ids):
+    """Enqueue processing of committed provisioning events."""
+    enq = current_app.extensions["herd.enqueuer"]
+    for event_id in event_ids:
+        if not enq.send(PROCESS_EVENT, [event_id]):
+            break
+
+
+def rerun_company(company_id):
+    """Start a Smart Assign re-run of a whole company; False when the broker is down."""
+    return current_app.extensions["herd.enqueuer"].send(RERUN_COMPANY, [company_id])

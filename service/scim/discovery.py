@@ -1,0 +1,152 @@
+"""Discovery endpoints (RFC 7644 §4) and the answers for what Herd does not offer."""
+
+from flask import current_app
+
+from service.auth import authenticate
+from service.scim.blueprint import bp
+from service.scim.attributes import (
+    CORE_USER,
+    ENTERPRISE,
+    ENTERPRISE_ATTRS,
+    LEARNER_ATTRS,
+    LEARNER_PLACEHOLDER,
+    USER_ATTRS,
+    schema_document,
+)
+from service.scim.errors import NotFound, NotImplementedFeature
+from service.scim.http import scim_response
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+DOCS = "https://github.com/herd/herd#readme"
+
+
+def _base(company_id):
+    return f"{current_app.extensions['herd.settings'].public_base_url}/scim/v2/{company_id}"
+
+
+def _list(resources):
+    return scim_response(
+        {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": len(resources),
+            "Resources": resources,
+            "startIndex": 1,
+            "itemsPerPage": len(resources),
+        }
+    )
+
+
+def service_provider_config(company_id):
+    """What Herd supports (RFC 7643 §5)."""
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": DOCS,
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": current_app.extensions["herd.settings"].scim_max_page},
+        "changePassword": {"supported": False},
+        "sort": {"supported": False},
+        "etag": {"supported": True},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "An access token created in Settings > Integrations > API.",
+                "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+                "primary": True,
+            }
+        ],
+        "meta": {"resourceType": "ServiceProviderConfig", "location": f"{_base(company_id)}/ServiceProviderConfig"},
+    }
+
+
+def schemas(company):
+    """The schemas Herd stores; the learner extension under the URN this company's IdP uses."""
+    learner_urn = company.extension_urn or LEARNER_PLACEHOLDER
+    base = _base(company.id)
+    docs = [
+        schema_document(CORE_USER, "User", "A learner account.", USER_ATTRS),
+        schema_document(ENTERPRISE, "EnterpriseUser", "Enterprise User extension.", ENTERPRISE_ATTRS),
+        schema_document(learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS),
+    ]
+    for doc in docs:
+        doc["meta"]["location"] = f"{base}/Schemas/{doc['id']}"
+    return docs
+
+
+def resource_types(company):
+    """The resource types Herd serves for this company (RFC 7643 §6)."""
+    base = _base(company.id)
+    return [
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "User",
+            "name": "User",
+            "endpoint": "/Users",
+            "description": "Learners",
+            "schema": CORE_USER,
+            "schemaExtensions": [
+                {"schema": ENTERPRISE, "required": False},
+                {"schema": company.extension_urn or LEARNER_PLACEHOLDER, "required": False},
+            ],
+            "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
+        }
+    ]
+
+
+@bp.get("/ServiceProviderConfig")
+def get_service_provider_config(company_id):
+    """GET /ServiceProviderConfig."""
+    authenticate(company_id)
+    return scim_response(service_provider_config(company_id))
+
+
+@bp.get("/ResourceTypes")
+def list_resource_types(company_id):
+    """GET /ResourceTypes as a ListResponse."""
+    return _list(resource_types(authenticate(company_id).company))
+
+
+@bp.get("/ResourceTypes/<name>")
+def get_resource_type(company_id, name):
+    """GET /ResourceTypes/{name}."""
+    for rt in resource_types(authenticate(company_id).company):
+        if rt["id"].lower() == name.lower():
+            return scim_response(rt)
+    raise NotFound(f"ResourceType {name} not found.")
+
+
+@bp.get("/Schemas")
+def list_schemas(company_id):
+    """GET /Schemas as a ListResponse."""
+    return _list(schemas(authenticate(company_id).company))
+
+
+@bp.get("/Schemas/<path:schema_id>")
+def get_schema(company_id, schema_id):
+    """GET /Schemas/{urn}."""
+    for doc in schemas(authenticate(company_id).company):
+        if doc["id"].lower() == schema_id.lower():
+            return scim_response(doc)
+    raise NotFound(f"Schema {schema_id} not found.")
+
+
+@bp.route("/Groups", methods=["GET", "POST"])
+@bp.route("/Groups/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def groups_disabled(company_id, rest=None):
+    """Group provisioning is off: a 501 that says so, as the setup guide expects."""
+    authenticate(company_id)
+    raise NotImplementedFeature(
+        "Group provisioning is disabled for this company. Herd provisions users only; "
+        "in Entra, set 'Provision Microsoft Entra ID Groups' to No, or ask your Herd "
+        "operator to enable groups for this company."
+    )
+
+
+@bp.route("/Bulk", methods=["GET", "POST"])
+@bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/.search", methods=["POST"])
+def not_offered(company_id):
+    """Features Herd does not offer answer 501, as RFC 7644 does for unsupported features."""
+    authenticate(company_id)
+    raise NotImplementedFeature("This SCIM feature is not supported by Herd: use /Users.")

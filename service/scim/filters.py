@@ -1,0 +1,567 @@
+"""SCIM filters (RFC 7644 §3.4.2.2): text -> AST, and an in-memory evaluator.
+
+Grammar (RFC 7644 §3.4.2.2, Figure 1), parsed by hand with recursive descent:
+
+    FILTER    = attrExp / logExp / valuePath / *1"not" "(" FILTER ")"
+    valuePath = attrPath "[" valFilter "]"
+    attrExp   = (attrPath SP "pr") / (attrPath SP compareOp SP compValue)
+    logExp    = FILTER SP ("and" / "or") SP FILTER
+    compValue = false / null / true / number / string      ; JSON (RFC 8259)
+
+Precedence is ``not`` > ``and`` > ``or``; parentheses group. Operators and
+keywords are case-insensitive (ABNF literals are). Two widely used
+extensions are accepted:
+
+- ``emails[type eq "work"].value eq "x"`` (Entra's matching attribute): it is
+  parsed as ``ValuePath(emails, type eq "work" and value eq "x")``, the same
+  meaning (one element satisfies both) with no extra node type;
+- ``not userName eq "x"`` without parentheses.
+
+Hostile input gets InvalidFilter, never a RecursionError or a long parse:
+the text is capped at MAX_FILTER_LENGTH characters and nesting (parentheses,
+``not``, brackets) at MAX_DEPTH; long ``and``/``or`` chains are built as
+balanced trees so that every walker recurses only O(log n) deep for them.
+
+Pure module: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import NoReturn, Union
+
+from service.scim.errors import InvalidFilter, InvalidPath, ScimError
+from service.scim.paths import AttrPath, parse_attr_path
+
+MAX_FILTER_LENGTH = 4096
+MAX_DEPTH = 32
+
+OPERATORS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr")
+ORDERING_OPS = frozenset({"gt", "ge", "lt", "le"})
+SUBSTRING_OPS = frozenset({"co", "sw", "ew"})
+
+Value = Union[str, int, float, bool, None]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``path op value``; ``op`` is lower-case; ``value`` is None for ``pr`` and JSON null."""
+
+    path: AttrPath
+    op: str
+    value: Value = None
+
+
+@dataclass(frozen=True)
+class And:
+    """Both sides match."""
+
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Or:
+    """Either side matches."""
+
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True)
+class Not:
+    """The inner expression does not match."""
+
+    expr: "Expr"
+
+
+@dataclass(frozen=True)
+class ValuePath:
+    """``path[filter]``: one element of the (multi-valued) attribute matches ``filter``.
+
+    Paths inside ``filter`` are relative to the element (``AttrPath(None, "type", None)``).
+    """
+
+    path: AttrPath
+    filter: "Expr"
+
+
+Expr = Union[Compare, And, Or, Not, ValuePath]
+
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_WORD_STOP = frozenset(" \t\r\n()[]\"")
+_NAME_CHARS = re.compile(r"[A-Za-z0-9_\-$.:]")
+_SUB_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_\-$]*")
+_JSON = json.JSONDecoder(strict=True)
+
+
+class _Parser:
+    """Recursive-descent parser over one filter (or PATCH path) string."""
+
+    def __init__(self, text: str, error_cls: type[ScimError], prefix: str):
+        self.text = text
+        self.pos = 0
+        self.depth = 0
+        self.error_cls = error_cls
+        self.prefix = prefix
+
+    # -- helpers -----------------------------------------------------------
+
+    def fail(self, message: str, pos: int | None = None, hint: str | None = None) -> NoReturn:
+        """Raise the configured error; positions are 1-based for humans; ``hint`` says how to fix it."""
+        where = self.pos if pos is None else pos
+        tail = f"; {hint}" if hint else ""
+        raise self.error_cls(f"{self.prefix}: {message} at position {where + 1}{tail}")
+
+    def snippet(self, start: int) -> str:
+        """The text consumed since ``start``, shortened, to quote in messages."""
+        text = " ".join(self.text[start:self.pos].split())
+        return text if len(text) <= 60 else text[:57] + "..."
+
+    def skip_ws(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+            self.pos += 1
+
+    def at_end(self) -> bool:
+        return self.pos >= len(self.text)
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def read_word(self) -> str:
+        """Read up to whitespace or one of ``()[]"``."""
+        start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos] not in _WORD_STOP:
+            self.pos += 1
+        return self.text[start:self.pos]
+
+    def keyword(self, word: str) -> bool:
+        """Consume ``word`` (any case) if it comes next as a whole word."""
+        self.skip_ws()
+        end = self.pos + len(word)
+        if self.text[self.pos:end].lower() != word:
+            return False
+        if end < len(self.text) and _NAME_CHARS.match(self.text[end]):
+            return False
+        self.pos = end
+        return True
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested more than {MAX_DEPTH} levels deep")
+
+    def expect(self, char: str, what: str) -> None:
+        self.skip_ws()
+        if self.peek() != char:
+            found = f"'{self.peek()}'" if self.peek() else "the end of the text"
+            self.fail(f"expected '{char}' {what}, found {found}")
+        self.pos += 1
+
+    # -- grammar -----------------------------------------------------------
+
+    def parse_or(self, inner: bool) -> Expr:
+        items = [self.parse_and(inner)]
+        while self.keyword("or"):
+            items.append(self.parse_and(inner))
+        return _join(Or, items)
+
+    def parse_and(self, inner: bool) -> Expr:
+        items = [self.parse_not(inner)]
+        while self.keyword("and"):
+            items.append(self.parse_not(inner))
+        return _join(And, items)
+
+    def parse_not(self, inner: bool) -> Expr:
+        self.skip_ws()
+        start = self.pos
+        if self.keyword("not"):
+            after = self.pos
+            self.skip_ws()
+            # An attribute may be called "not": "not eq 1" / "not pr" compare it.
+            if self.peek() != "(" and self.read_word().lower() in OPERATORS:
+                self.pos = start
+                return self.parse_primary(inner)
+            self.pos = after
+            self.enter()
+            expr = Not(self.parse_not(inner))
+            self.depth -= 1
+            return expr
+        return self.parse_primary(inner)
+
+    def parse_primary(self, inner: bool) -> Expr:
+        self.skip_ws()
+        if self.peek() == "(":
+            open_at = self.pos
+            self.pos += 1
+            self.enter()
+            expr = self.parse_or(inner)
+            self.skip_ws()
+            if self.peek() != ")":
+                self.fail("missing ')' for the '(' opened", open_at)
+            self.pos += 1
+            self.depth -= 1
+            return expr
+        return self.parse_attr_exp(inner)
+
+    def parse_attr_exp(self, inner: bool) -> Expr:
+        self.skip_ws()
+        start = self.pos
+        token = self.read_word()
+        if not token:
+            found = f"'{self.peek()}'" if self.peek() else "the end of the text"
+            before = self.snippet(0)
+            after = f" after '{before}'" if before else ""
+            self.fail(f"expected an attribute name{after}, found {found}", start)
+        path = self.attr_path(token, start)
+        if self.peek() == "[":
+            return self.parse_value_path_exp(path, start, inner)
+        if inner and (path.urn is not None or path.sub is not None):
+            self.fail(
+                f"unexpected '{token}' inside '[...]'",
+                start,
+                "use the sub-attribute name alone, e.g. 'type'",
+            )
+        op, value = self.parse_op_value(start)
+        return Compare(path, op, value)
+
+    def parse_value_path_exp(self, path: AttrPath, start: int, inner: bool) -> Expr:
+        if inner:
+            self.fail("a '[...]' filter cannot contain another '[...]' filter")
+        inner_filter = self.parse_brackets(path, start)
+        if self.peek() != ".":
+            return ValuePath(path, inner_filter)
+        # emails[type eq "work"].value eq "x": the same element must match both.
+        self.pos += 1
+        sub = self.read_sub_name()
+        op, value = self.parse_op_value(start)
+        return ValuePath(path, _join(And, [inner_filter, Compare(AttrPath(None, sub, None), op, value)]))
+
+    def parse_brackets(self, path: AttrPath, start: int) -> Expr:
+        """Parse ``[valFilter]`` right after ``path``."""
+        if path.sub is not None:
+            self.fail(
+                f"'{path}' cannot take a '[...]' filter",
+                start,
+                f"put it after the attribute, e.g. '{path.parent}[...].{path.sub}'",
+            )
+        open_at = self.pos
+        self.pos += 1
+        self.enter()
+        expr = self.parse_or(inner=True)
+        self.skip_ws()
+        if self.peek() != "]":
+            if self.at_end():
+                self.fail(f"missing ']' for the '[' opened after '{path}'", open_at)
+            self.fail(f"unexpected '{self.peek()}' inside '{path}[...]'")
+        self.pos += 1
+        self.depth -= 1
+        return expr
+
+    def read_sub_name(self) -> str:
+        match = _SUB_NAME.match(self.text, self.pos)
+        if not match:
+            self.fail("expected a sub-attribute name after '].'")
+        self.pos = match.end()
+        return match.group(0)
+
+    def attr_path(self, token: str, start: int) -> AttrPath:
+        try:
+            return parse_attr_path(token)
+        except InvalidPath as exc:
+            message = exc.detail.removeprefix("Invalid path: ")
+            self.fail(message, start)
+
+    def parse_op_value(self, start: int) -> tuple[str, Value]:
+        """Parse ``compareOp SP compValue`` or ``pr`` after the attribute at ``start``."""
+        self.skip_ws()
+        op_at = self.pos
+        word = self.read_word()
+        choices = ", ".join(OPERATORS)
+        if not word:
+            self.fail(f"expected an operator ({choices}) after '{self.snippet(start)}'")
+        op = word.lower()
+        if op not in OPERATORS:
+            self.pos = op_at
+            self.fail(
+                f"unknown operator '{word}' after '{self.snippet(start)}'",
+                op_at,
+                f"use one of {choices}",
+            )
+        if op == "pr":
+            return op, None
+        value = self.parse_value(start)
+        if op in ORDERING_OPS and (value is None or isinstance(value, bool)):
+            self.fail(
+                f"'{op}' cannot compare with {json.dumps(value)}",
+                op_at,
+                "gt, ge, lt and le take a string, a number or a date",
+            )
+        if op in SUBSTRING_OPS and not isinstance(value, str):
+            self.fail(f"'{op}' cannot compare with {json.dumps(value)}", op_at, "it needs a string in double quotes")
+        return op, value
+
+    def parse_value(self, start: int) -> Value:
+        self.skip_ws()
+        value_at = self.pos
+        char = self.peek()
+        if not char or char in ")]":
+            self.fail(f"expected a value after '{self.snippet(start)}'")
+        if char == '"':
+            try:
+                value, self.pos = _JSON.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                self.fail(f"bad string value ({exc.msg})", exc.pos)
+        elif char == "-" or char.isdigit():
+            value = self.parse_number()
+        else:
+            word = self.read_word()
+            literals = {"true": True, "false": False, "null": None}
+            if word.lower() not in literals:
+                self.fail(
+                    f"'{word}' is not a value",
+                    value_at,
+                    f'put strings in double quotes (e.g. "{word}"), or use a number, true, false or null',
+                )
+            value = literals[word.lower()]
+        if self.pos < len(self.text) and self.text[self.pos] not in " \t\r\n)]":
+            self.fail(f"unexpected '{self.text[self.pos]}' right after the value")
+        return value
+
+    def parse_number(self) -> int | float:
+        match = _NUMBER.match(self.text, self.pos)
+        if not match:
+            self.fail("bad number")
+        self.pos = match.end()
+        text = match.group(0)
+        try:
+            number = float(text) if (match.group(1) or match.group(2)) else int(text)
+        except ValueError:
+            self.fail("number too long", match.start())
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail("number out of range", match.start())
+        return number
+
+    def parse_patch_path(self) -> tuple[AttrPath, Expr | None, str | None]:
+        """``attrPath "[" valFilter "]" ["." subAttr]`` (RFC 7644 §3.5.2 PATH)."""
+        self.skip_ws()
+        start = self.pos
+        while self.pos < len(self.text) and self.text[self.pos] not in "[ \t\r\n":
+            self.pos += 1
+        path = parse_attr_path(self.text[start:self.pos])
+        if self.peek() != "[":
+            self.fail(f"unexpected text after '{self.snippet(start)}'")
+        expr = self.parse_brackets(path, start)
+        sub = None
+        if self.peek() == ".":
+            self.pos += 1
+            sub = self.read_sub_name()
+        self.skip_ws()
+        if not self.at_end():
+            self.fail(f"unexpected '{self.peek()}' after '{self.snippet(start).rstrip()}'")
+        return path, expr, sub
+
+
+def _join(cls: type, items: list) -> Expr:
+    """Fold ``items`` into a balanced tree of ``cls`` nodes (keeps depth O(log n))."""
+    if len(items) == 1:
+        return items[0]
+    mid = (len(items) + 1) // 2
+    return cls(_join(cls, items[:mid]), _join(cls, items[mid:]))
+
+
+def operands(expr: Expr, cls: type) -> list:
+    """Flatten a chain of ``cls`` (And or Or) nodes into its operands, in order."""
+    out, stack = [], [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cls):
+            stack.append(node.right)
+            stack.append(node.left)
+        else:
+            out.append(node)
+    return out
+
+
+def _check_text(text, error_cls: type[ScimError], prefix: str) -> str:
+    if not isinstance(text, str):
+        raise error_cls(f"{prefix}: expected text, got {type(text).__name__}")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise error_cls(f"{prefix}: longer than {MAX_FILTER_LENGTH} characters")
+    if not text.strip():
+        raise error_cls(f"{prefix}: the filter is empty")
+    return text
+
+
+def parse_filter(text: str) -> Expr:
+    """Parse a SCIM filter (RFC 7644 §3.4.2.2) into an AST; raise InvalidFilter if malformed."""
+    parser = _Parser(_check_text(text, InvalidFilter, "Unsupported filter"), InvalidFilter, "Unsupported filter")
+    expr = parser.parse_or(inner=False)
+    parser.skip_ws()
+    if not parser.at_end():
+        if parser.peek() == ")":
+            parser.fail("')' without a matching '('")
+        at = parser.pos
+        parser.fail(f"unexpected '{parser.read_word() or parser.peek()}'", at, "join expressions with 'and' or 'or'")
+    return expr
+
+
+def parse_value_path(text: str) -> tuple[AttrPath, Expr | None, str | None]:
+    """Parse a PATCH path (RFC 7644 §3.5.2): ``attr``, ``attr.sub``, ``attr[filter]``, ``attr[filter].sub``.
+
+    Returns ``(path, filter, sub)``. With a filter, ``path`` has no sub and
+    ``sub`` is what follows ``].``; without one, ``(parse_attr_path(text), None, None)``.
+    Any URN prefix is allowed. Raises InvalidPath.
+    """
+    text = _check_text(text, InvalidPath, "Invalid path")
+    if "[" not in text:
+        return parse_attr_path(text), None, None
+    return _Parser(text, InvalidPath, "Invalid path").parse_patch_path()
+
+
+def eq_defaults(expr: Expr | None) -> dict:
+    """``{attr_lower: value}`` for a filter made only of ``eq`` joined by ``and``; ``{}`` otherwise.
+
+    PATCH uses it to create the element a value path did not find (Entra
+    expects ``replace emails[type eq "work"].value`` to add a work email).
+    """
+    if expr is None:
+        return {}
+    out = {}
+    for node in operands(expr, And):
+        if not (isinstance(node, Compare) and node.op == "eq" and node.value is not None):
+            return {}
+        if node.path.urn is not None or node.path.sub is not None:
+            return {}
+        name = node.path.attr.lower()
+        if name in out and out[name] != node.value:
+            return {}  # 'type eq "a" and type eq "b"' can never match; create nothing.
+        out[name] = node.value
+    return out
+
+
+# -- in-memory evaluation ------------------------------------------------------
+
+
+def matches(expr: Expr, element: dict) -> bool:
+    """True when ``element`` (a dict) satisfies ``expr``.
+
+    Attribute names compare case-insensitively; strings compare
+    case-insensitively for every operator (caseExact false, RFC 7643 §2.2).
+    A multi-valued attribute matches when any of its values does; ``ne`` and
+    ``eq null`` are true when the attribute is missing; ``pr`` needs a
+    non-empty value (RFC 7644 §3.4.2.2).
+    """
+    if isinstance(expr, And):
+        return all(matches(node, element) for node in operands(expr, And))
+    if isinstance(expr, Or):
+        return any(matches(node, element) for node in operands(expr, Or))
+    if isinstance(expr, Not):
+        return not matches(expr.expr, element)
+    if isinstance(expr, ValuePath):
+        items = _values(_get_ci(_scope(element, expr.path), expr.path.attr))
+        # Simple multi-valued attributes (a list of strings) expose each item as "value".
+        return any(matches(expr.filter, item if isinstance(item, dict) else {"value": item}) for item in items)
+    if isinstance(expr, Compare):
+        return _match_compare(expr, element)
+    raise TypeError(f"not a filter node: {expr!r}")
+
+
+def _match_compare(expr: Compare, element: dict) -> bool:
+    values = [v for v in _lookup(element, expr.path) if v is not None]
+    if expr.op == "pr":
+        return any(not _is_empty(v) for v in values)
+    if expr.value is None:  # eq null / ne null (RFC 7644 §3.4.2.2: null means unassigned)
+        present = any(not _is_empty(v) for v in values)
+        return (not present) if expr.op == "eq" else present
+    if expr.op == "ne":
+        return not any(_compare(v, "eq", expr.value) for v in values)
+    return any(_compare(v, expr.op, expr.value) for v in values)
+
+
+def _get_ci(obj, name: str):
+    """``obj[name]`` with a case-insensitive key, or None."""
+    if not isinstance(obj, dict):
+        return None
+    if name in obj:
+        return obj[name]
+    lowered = name.lower()
+    for key, value in obj.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None
+
+
+def _scope(element: dict, path: AttrPath):
+    """The dict holding ``path.attr``: the element itself, or its extension object."""
+    return element if path.is_core else _get_ci(element, path.urn)
+
+
+def _values(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _lookup(element: dict, path: AttrPath) -> list:
+    """Every value ``path`` reaches in ``element`` (several for multi-valued attributes)."""
+    out = []
+    for item in _values(_get_ci(_scope(element, path), path.attr)):
+        if path.sub is not None:
+            out.append(_get_ci(item, path.sub))
+        elif isinstance(item, dict) and _get_ci(item, "value") is not None:
+            out.append(_get_ci(item, "value"))  # "emails co x" means emails.value (RFC 7644 §3.4.2.2)
+        else:
+            out.append(item)
+    return out
+
+
+def _is_empty(value) -> bool:
+    if value is None or value == "" or value == [] or value == {}:
+        return True
+    if isinstance(value, dict):
+        return all(_is_empty(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_is_empty(v) for v in value)
+    return False
+
+
+def _as_datetime(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _compare(actual, op: str, expected) -> bool:
+    """Compare one attribute value with a filter value; mismatched types never match."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and op == "eq" and actual is expected
+    if isinstance(expected, (int, float)):
+        if not isinstance(actual, (int, float)):
+            return False
+        return _order(actual, op, expected)
+    if not isinstance(actual, str):
+        return False
+    a, e = actual.lower(), expected.lower()
+    if op == "eq":
+        return a == e
+    if op == "co":
+        return e in a
+    if op == "sw":
+        return a.startswith(e)
+    if op == "ew":
+        return a.endswith(e)
+    a_time, e_time = _as_datetime(actual), _as_datetime(expected)
+    if a_time is not None and e_time is not None:
+        return _order(a_time, op, e_time)
+    return _order(a, op, e)
+
+
+def _order(a, op: str, b) -> bool:
+    return {"eq": a == b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}.get(op, False)

@@ -1,0 +1,186 @@
+"""Learner writes and reads for SCIM: every write also adds its provisioning event.
+
+The store flushes; the request boundary commits and then enqueues the event.
+"""
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from models import Learner, ProvisioningEvent, utcnow
+from service.scim.attributes import READ_ONLY, USER_BY_LOWER, ENTERPRISE_BY_LOWER, LEARNER_BY_LOWER
+from service.scim.diff import changes
+from service.scim.errors import InvalidVersion, NotFound, Uniqueness
+from service.scim.filter_sql import to_clause
+from service.scim.filters import parse_filter
+from service.scim.mapping import apply_document, learner_extension
+from service.scim.patch import PatchSchema, apply_patch
+from service.scim.resolver import UserResolver
+from service.scim.validation import clean_user
+
+PATCH_SCHEMA = PatchSchema(
+    canonical={k: a.name for k, a in USER_BY_LOWER.items()} | {"externalid": "externalId"},
+    multi_valued=frozenset(k for k, a in USER_BY_LOWER.items() if a.multi),
+    complex=frozenset(k for k, a in {**USER_BY_LOWER, **ENTERPRISE_BY_LOWER}.items() if a.type == "complex" and not a.multi),
+    read_only=frozenset(READ_ONLY),
+    core_urns=frozenset({"urn:ietf:params:scim:schemas:core:2.0:user"}),
+    sub_canonical={
+        s.name.lower(): s.name
+        for a in (*USER_BY_LOWER.values(), *ENTERPRISE_BY_LOWER.values(), *LEARNER_BY_LOWER.values())
+        for s in (a, *a.sub)
+    },
+)
+
+
+def _taken(session, company_id, user_name, except_id=None):
+    query = select(Learner.id).where(
+        Learner.company_id == company_id,
+        Learner.user_name_lower == user_name.lower(),
+        Learner.deleted_at.is_(None),
+    )
+    if except_id:
+        query = query.where(Learner.id != except_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _conflict(user_name):
+    return Uniqueness(
+        f"userName '{user_name}' is already used by another learner of this company. "
+        "userName must be unique (case-insensitive)."
+    )
+
+
+def _record_extension(company, urn):
+    """Remember the learner-extension URN this company's IdP uses (for /Schemas)."""
+    if urn and company.extension_urn != urn:
+        company.extension_urn = urn
+
+
+def _event(session, caller, learner, action, before, after):
+    event = ProvisioningEvent(
+        company_id=caller.company.id,
+        resource_type="User",
+        resource_id=learner.id,
+        action=action,
+        changes=changes(before, after),
+        token_id=caller.token_id,
+        token_name=caller.token_name,
+    )
+    session.add(event)
+    return event
+
+
+def _flush_unique(session, user_name):
+    """Flush; a concurrent insert of the same userName surfaces here as a 409."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise _conflict(user_name) from None
+
+
+def get(session, company_id, learner_id):
+    """The company's learner with this id, or 404 (deleted learners are gone from SCIM)."""
+    learner = session.scalar(
+        select(Learner).where(
+            Learner.id == learner_id, Learner.company_id == company_id, Learner.deleted_at.is_(None)
+        )
+    )
+    if learner is None:
+        raise NotFound(f"User {learner_id} not found.")
+    return learner
+
+
+def check_version(learner, if_match):
+    """RFC 7644 §3.14: a stale If-Match is a 412."""
+    if if_match and if_match.strip() != "*" and f'W/"{learner.version}"' not in if_match:
+        raise InvalidVersion(f'The resource changed: its current version is W/"{learner.version}".')
+
+
+def create(session, caller, body):
+    """POST /Users: a new learner, or the DELETEd learner with this userName brought back."""
+    doc, urn = clean_user(body)
+    company = caller.company
+    if _taken(session, company.id, doc["userName"]):
+        raise _conflict(doc["userName"])
+    learner = session.scalar(
+        select(Learner)
+        .where(
+            Learner.company_id == company.id,
+            Learner.user_name_lower == doc["userName"].lower(),
+            Learner.deleted_at.is_not(None),
+        )
+        .order_by(Learner.deleted_at.desc())
+        .limit(1)
+    )
+    if learner is not None:
+        before = learner.resource
+        learner.deleted_at = None
+        learner.version += 1
+        action = "restore"
+    else:
+        learner = Learner(company_id=company.id, created_at=utcnow())
+        session.add(learner)
+        before = {}
+        action = "create"
+    apply_document(learner, doc)
+    _record_extension(company, urn)
+    _flush_unique(session, doc["userName"])
+    return learner, _event(session, caller, learner, action, before, learner.resource)
+
+
+def _update(session, caller, learner, doc, urn, action):
+    before = learner.resource
+    if doc == before:
+        return None
+    if doc["userName"].lower() != learner.user_name_lower and _taken(
+        session, learner.company_id, doc["userName"], except_id=learner.id
+    ):
+        raise _conflict(doc["userName"])
+    was_active = learner.active
+    apply_document(learner, doc)
+    learner.version += 1
+    if was_active and not learner.active:
+        action = "deactivate"
+    elif not was_active and learner.active:
+        action = "reactivate"
+    _record_extension(caller.company, urn)
+    _flush_unique(session, doc["userName"])
+    return _event(session, caller, learner, action, before, learner.resource)
+
+
+def replace(session, caller, learner, body):
+    """PUT: the body replaces every attribute (the id stays)."""
+    doc, urn = clean_user(body)
+    return _update(session, caller, learner, doc, urn, "replace")
+
+
+def patch(session, caller, learner, operations):
+    """PATCH: apply the operations in order, all or nothing, then validate the result."""
+    patched = apply_patch(learner.resource, operations, PATCH_SCHEMA)
+    doc, urn = clean_user(patched)
+    return _update(session, caller, learner, doc, urn or learner_extension(doc)[0], "update")
+
+
+def delete(session, caller, learner):
+    """DELETE: gone from SCIM, kept in the records (training history is never erased)."""
+    before = learner.resource
+    learner.deleted_at = utcnow()
+    learner.active = False
+    learner.version += 1
+    session.flush()
+    return _event(session, caller, learner, "delete", before, {})
+
+
+def search(session, company, filter_text, start_index, count):
+    """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL)."""
+    query = select(Learner).where(Learner.company_id == company.id, Learner.deleted_at.is_(None))
+    if filter_text:
+        resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn)
+        query = query.where(to_clause(parse_filter(filter_text), resolver))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    if count == 0:
+        return total, []
+    page = session.scalars(
+        query.order_by(Learner.created_at, Learner.id).offset(start_index - 1).limit(count)
+    ).all()
+    return total, page

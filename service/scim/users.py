@@ -1,0 +1,158 @@
+"""/Users routes (RFC 7644 §3): thin views over the learner store."""
+
+from flask import current_app, request
+
+from service import db, enqueue
+from service.auth import authenticate
+from service.scim import learners
+from service.scim.blueprint import bp
+from service.scim.errors import InvalidSyntax, InvalidValue
+from service.scim.http import int_param, json_body, list_param, scim_response
+from service.scim.mapping import project, to_scim
+
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _settings():
+    return current_app.extensions["herd.settings"]
+
+
+def _resource_response(learner, status=200):
+    body = to_scim(learner, _settings().public_base_url)
+    headers = {"ETag": body["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = body["meta"]["location"]
+    body = project(body, list_param("attributes"), list_param("excludedAttributes"))
+    return scim_response(body, status, headers)
+
+
+def _commit(session, event):
+    """Commit the request's work, then hand its event to the workers."""
+    session.commit()
+    if event is not None:
+        enqueue.events([event.id])
+
+
+def _list(company, filter_text, start_index, count, attributes, excluded):
+    settings = _settings()
+    count = min(count, settings.scim_max_page)
+    total, page = learners.search(db.session(), company, filter_text, start_index, count)
+    resources = [project(to_scim(lr, settings.public_base_url), attributes, excluded) for lr in page]
+    return scim_response(
+        {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "Resources": resources,
+            "startIndex": start_index,
+            "itemsPerPage": len(resources),
+        }
+    )
+
+
+@bp.get("/Users")
+def list_users(company_id):
+    """GET /Users with filter, paging and attribute selection (RFC 7644 §3.4.2)."""
+    caller = authenticate(company_id)
+    return _list(
+        caller.company,
+        request.args.get("filter"),
+        int_param("startIndex", 1, minimum=1),
+        int_param("count", _settings().scim_max_page, minimum=0),
+        list_param("attributes"),
+        list_param("excludedAttributes"),
+    )
+
+
+@bp.post("/Users/.search")
+def search_users(company_id):
+    """POST /Users/.search (RFC 7644 §3.4.3)."""
+    caller = authenticate(company_id)
+    body = json_body()
+    lowered = {k.lower(): v for k, v in body.items()}
+
+    def names(key):
+        value = lowered.get(key.lower()) or []
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list):
+            raise InvalidValue(f"{key} must be a list of attribute names.")
+        return [str(v).strip() for v in value if str(v).strip()]
+
+    def number(key, default, minimum):
+        value = lowered.get(key.lower(), default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidValue(f"{key} must be an integer.")
+        return max(value, minimum)
+
+    filter_text = lowered.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValue("filter must be a string.")
+    return _list(
+        caller.company,
+        filter_text,
+        number("startIndex", 1, 1),
+        number("count", _settings().scim_max_page, 0),
+        names("attributes"),
+        names("excludedAttributes"),
+    )
+
+
+@bp.post("/Users")
+def create_user(company_id):
+    """POST /Users: 201 with the learner and its Location (RFC 7644 §3.3)."""
+    caller = authenticate(company_id)
+    session = db.session()
+    learner, event = learners.create(session, caller, json_body())
+    _commit(session, event)
+    return _resource_response(learner, 201)
+
+
+@bp.get("/Users/<learner_id>")
+def get_user(company_id, learner_id):
+    """GET /Users/{id}."""
+    caller = authenticate(company_id)
+    return _resource_response(learners.get(db.session(), caller.company.id, learner_id))
+
+
+@bp.put("/Users/<learner_id>")
+def replace_user(company_id, learner_id):
+    """PUT /Users/{id}: replace every attribute (RFC 7644 §3.5.1)."""
+    caller = authenticate(company_id)
+    session = db.session()
+    learner = learners.get(session, caller.company.id, learner_id)
+    learners.check_version(learner, request.headers.get("If-Match"))
+    event = learners.replace(session, caller, learner, json_body())
+    _commit(session, event)
+    return _resource_response(learner)
+
+
+@bp.patch("/Users/<learner_id>")
+def patch_user(company_id, learner_id):
+    """PATCH /Users/{id}: 200 with the full resource (Microsoft's validator rejects 204)."""
+    caller = authenticate(company_id)
+    session = db.session()
+    body = json_body()
+    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
+    if not isinstance(operations, list):
+        raise InvalidSyntax(
+            f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
+        )
+    learner = learners.get(session, caller.company.id, learner_id)
+    learners.check_version(learner, request.headers.get("If-Match"))
+    event = learners.patch(session, caller, learner, operations)
+    _commit(session, event)
+    return _resource_response(learner)
+
+
+@bp.delete("/Users/<learner_id>")
+def delete_user(company_id, learner_id):
+    """DELETE /Users/{id}: 204; the learner and its history stay in the company's records."""
+    caller = authenticate(company_id)
+    session = db.session()
+    learner = learners.get(session, caller.company.id, learner_id)
+    learners.check_version(learner, request.headers.get("If-Match"))
+    event = learners.delete(session, caller, learner)
+    _commit(session, event)
+    return "", 204

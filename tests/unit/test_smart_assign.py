@@ -1,0 +1,441 @@
+"""Smart Assign decisions on learner profiles (workers.smart_assign), no app, no database."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from workers.catalog import DEFAULT_CATALOG
+from workers.smart_assign import (
+    ARCHIVED,
+    ASSIGNED,
+    COMPLETED,
+    IN_PROGRESS,
+    Assignment,
+    Profile,
+    Settings,
+    add_months,
+    apply_plan,
+    city_of,
+    hp_region,
+    plan,
+    required_trainings,
+)
+
+NOW = datetime(2025, 11, 3, 9, 30, tzinfo=timezone.utc)
+DEFAULT = Settings()
+
+CA_EMPLOYEE = Profile(region="US-CA", country="US", role="non-supervisor")
+CA_SUPERVISOR = Profile(region="US-CA", country="US", role="supervisor")
+NY_EMPLOYEE = Profile(region="US-NY", country="US", role="non-supervisor")
+TX_EMPLOYEE = Profile(region="US-TX", country="US", role="non-supervisor")
+
+
+def done(code, completed_at, family=None, cycle=1):
+    """A completed assignment."""
+    family = family or ("HP" if code.startswith("HP-") and code != "HP-IL-HOSP" else code)
+    return Assignment(code, family, cycle, COMPLETED, 100, completed_at - timedelta(days=10),
+                      completed_at - timedelta(days=1), completed_at)
+
+
+def open_(code, progress=0, status=None, family=None, cycle=1, due_at=None):
+    """An open (assigned or in-progress) assignment made 5 days ago."""
+    family = family or ("HP" if code.startswith("HP-") and code != "HP-IL-HOSP" else code)
+    status = status or (IN_PROGRESS if progress else ASSIGNED)
+    return Assignment(code, family, cycle, status, progress, NOW - timedelta(days=5),
+                      due_at or NOW + timedelta(days=25), None)
+
+
+def added(result):
+    """{code: due_at} of the assignments a plan adds."""
+    return {a.code: a.due_at for a in result.add}
+
+
+def converge(profile, existing=(), settings=DEFAULT, previous=None, now=NOW):
+    """Plan and apply once; return the assignments afterwards."""
+    result = plan(profile, previous, list(existing), settings, now)
+    return apply_plan(list(existing), result, now)
+
+
+# --- who gets what -----------------------------------------------------------
+
+
+def test_new_california_supervisor_gets_ca_supervisor_version_and_violence_prevention():
+    result = plan(CA_SUPERVISOR, None, [], DEFAULT, NOW)
+
+    assert added(result) == {"HP-CA-SUP": NOW + timedelta(days=30), "WVP-CA": NOW + timedelta(days=30)}
+    assert result.region == "CA"
+    assert not result.role_flagged
+
+
+def test_new_texas_employee_gets_generic_us_employee_version():
+    result = plan(TX_EMPLOYEE, None, [], DEFAULT, NOW)
+
+    assert added(result) == {"HP-US-EMP": NOW + timedelta(days=30)}
+
+
+@pytest.mark.parametrize(
+    "profile, expected",
+    [
+        (Profile(region="US-CO", country="US"), "HP-CO-EMP"),
+        (Profile(region="US-WA", country="US", role="supervisor"), "HP-WA-SUP"),
+        (Profile(region="US-DE", country="US", role="supervisor"), "HP-DE-SUP"),
+        (Profile(region="US-FL", country="US"), "HP-US-EMP"),
+        (Profile(country="US"), "HP-US-EMP"),  # a US learner without a state
+        (Profile(region="US-PR", country="US"), "HP-US-EMP"),  # territories take the US version
+        (Profile(country="PR"), "HP-US-EMP"),
+        (Profile(country="CA", region="CA-ON", role="supervisor"), "HP-CANADA-SUP"),
+        (Profile(country="CA"), "HP-CANADA-EMP"),
+        (Profile(country="GB", region="GB-SCT"), "HP-UK-EMP"),
+        (Profile(country="DE", region="DE-BY"), "HP-GLOBAL-EMP"),  # Germany, not Delaware
+        (Profile(country="AU", role="supervisor"), "HP-GLOBAL-SUP"),
+    ],
+)
+def test_region_picks_the_harassment_prevention_version(profile, expected):
+    assert required_trainings(profile)[0] == expected
+
+
+def test_canadian_learner_gets_canada_version_due_within_three_months_at_the_latest():
+    result = plan(Profile(country="CA", region="CA-QC"), None, [], Settings(due_days=400), NOW)
+
+    assert added(result) == {"HP-CANADA-EMP": add_months(NOW, 3)}
+
+
+def test_uk_learner_gets_uk_version_only():
+    result = plan(Profile(country="GB", region="GB-ENG", role="supervisor"), None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-UK-SUP"]
+
+
+def test_learner_without_any_location_gets_global_version_and_is_flagged():
+    result = plan(Profile(role="supervisor"), None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-GLOBAL-SUP"]
+    assert result.location_unknown
+
+
+@pytest.mark.parametrize("role", ["manager", "", None, "Team Lead"])
+def test_unknown_role_is_treated_as_non_supervisor_and_flagged(role):
+    result = plan(Profile(region="US-NY", country="US", role=role), None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-NY-EMP"]
+    assert result.role_flagged
+
+
+@pytest.mark.parametrize("location", ["Chicago", "Chicago, IL", "chicago il 60601, USA"])
+def test_chicago_learner_gets_illinois_version_and_chicago_bystander(location):
+    result = plan(Profile(location=location, role="supervisor"), None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-IL-SUP", "BYST-CHI"]
+
+
+def test_chicago_overlay_ignored_when_the_state_says_elsewhere():
+    assert required_trainings(Profile(region="US-CA", country="US", location="Chicago")) == [
+        "HP-CA-EMP", "WVP-CA"]
+
+
+def test_new_york_city_learner_gets_ny_version_due_within_90_days_at_the_latest():
+    result = plan(Profile(location="New York City"), None, [], Settings(due_days=400), NOW)
+
+    # NYC content is inside the NY course: no extra training, only its deadline.
+    assert added(result) == {"HP-NY-EMP": NOW + timedelta(days=90)}
+
+
+@pytest.mark.parametrize(
+    "industry, expected",
+    [
+        ("hospitality", ["HP-IL-EMP", "HP-IL-HOSP"]),
+        ("Hospitality", ["HP-IL-EMP", "HP-IL-HOSP"]),
+        ("retail", ["HP-IL-EMP"]),
+        (None, ["HP-IL-EMP"]),
+    ],
+)
+def test_illinois_hospitality_supplement(industry, expected):
+    profile = Profile(region="US-IL", country="US")
+    assert required_trainings(profile, Settings(industry=industry)) == expected
+
+
+def test_hospitality_supplement_only_for_illinois():
+    profile = Profile(region="US-NY", country="US")
+    assert required_trainings(profile, Settings(industry="hospitality")) == ["HP-NY-EMP"]
+
+
+def test_tags_assign_their_trainings_and_unknown_tags_are_reported_only():
+    profile = Profile(region="US-TX", country="US", tags=("CYBER", "hipaa", "NOPE", "ZZZ-9"))
+    result = plan(profile, None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-US-EMP", "CYBER", "HIPAA"]
+    assert result.unknown_tags == ("NOPE", "ZZZ-9")
+
+
+def test_tagged_employee_version_is_covered_by_the_supervisor_version():
+    profile = Profile(region="US-CA", country="US", role="supervisor", tags=("HP-CA-EMP",))
+
+    assert "HP-CA-EMP" not in added(plan(profile, None, [], DEFAULT, NOW))
+
+
+# --- changes -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "profile, due_days, expected_due",
+    [
+        (CA_SUPERVISOR, 30, NOW + timedelta(days=30)),  # the company's period is earlier
+        (CA_SUPERVISOR, 400, add_months(NOW, 6)),  # the CA legal deadline is earlier
+        (Profile(region="US-CT", country="US", role="supervisor"), 400, add_months(NOW, 6)),
+        (Profile(region="US-ME", country="US", role="supervisor"), 400, add_months(NOW, 12)),
+        (Profile(region="US-NY", country="US", role="supervisor"), 400, NOW + timedelta(days=400)),
+    ],
+)
+def test_promotion_assigns_supervisor_version_due_at_earlier_of_due_period_and_legal_deadline(
+    profile, due_days, expected_due
+):
+    employee = Profile(region=profile.region, country="US", role="non-supervisor")
+    code = f"HP-{profile.region[3:]}-EMP"
+    existing = [done(code, NOW - timedelta(days=60))]
+
+    result = plan(profile, employee, existing, Settings(due_days=due_days), NOW)
+
+    sup = code.replace("EMP", "SUP")
+    assert added(result)[sup] == expected_due
+    assert "promoted to supervisor" in next(a.reason for a in result.add if a.code == sup)
+
+
+def test_promotion_before_starting_switches_the_open_employee_version():
+    existing = [open_("HP-CA-EMP", progress=5, due_at=NOW + timedelta(days=395)), open_("WVP-CA")]
+
+    result = plan(CA_SUPERVISOR, CA_EMPLOYEE, existing, Settings(due_days=400), NOW)
+
+    assert result.add == ()
+    [change] = result.retarget
+    assert (change.family, change.cycle, change.code) == ("HP", 1, "HP-CA-SUP")
+    assert change.due_at == add_months(NOW, 6)  # legal deadline beats the old due date
+
+
+def test_demotion_assigns_nothing_new_and_keeps_everything():
+    existing = [done("HP-CA-SUP", NOW - timedelta(days=100)), open_("WVP-CA", progress=40)]
+
+    result = plan(CA_EMPLOYEE, CA_SUPERVISOR, existing, DEFAULT, NOW)
+
+    assert not result.changes
+
+
+def test_demotion_with_open_supervisor_assignment_keeps_it():
+    existing = [open_("HP-CA-SUP"), open_("WVP-CA")]
+
+    assert not plan(CA_EMPLOYEE, CA_SUPERVISOR, existing, DEFAULT, NOW).changes
+
+
+def test_move_ca_to_ny_keeps_ca_work_and_counts_ny_recertification_from_ca_completion():
+    completed_on = NOW - timedelta(days=90)
+    existing = [done("HP-CA-EMP", completed_on), done("WVP-CA", completed_on)]
+
+    result = plan(NY_EMPLOYEE, CA_EMPLOYEE, existing, DEFAULT, NOW)
+    after = apply_plan(existing, result, NOW)
+
+    [new] = result.add
+    assert (new.code, new.family, new.cycle) == ("HP-NY-EMP", "HP", 2)
+    assert new.due_at == add_months(completed_on, 12)  # NY is annual, from the CA completion
+    assert "moved from CA" in new.reason
+    assert set(existing) <= set(after)  # the completed CA work is still there, unchanged
+
+
+def test_move_after_the_recertification_date_is_due_within_the_company_period():
+    existing = [done("HP-CA-EMP", NOW - timedelta(days=500))]  # still valid in CA (2 years)
+
+    result = plan(NY_EMPLOYEE, CA_EMPLOYEE, existing, DEFAULT, NOW)
+
+    assert added(result) == {"HP-NY-EMP": NOW + timedelta(days=30)}
+
+
+def test_move_into_california_respects_the_legal_deadline():
+    existing = [done("HP-US-EMP", NOW - timedelta(days=30))]
+
+    result = plan(CA_EMPLOYEE, TX_EMPLOYEE, existing, DEFAULT, NOW)
+
+    # From the US completion CA would be due in ~23 months; CA law says 6.
+    assert added(result)["HP-CA-EMP"] == add_months(NOW, 6)
+
+
+@pytest.mark.parametrize("progress, kept", [(0, False), (10, False), (11, True), (90, True)])
+def test_move_keeps_started_work_and_switches_unstarted_work(progress, kept):
+    existing = [open_("HP-CA-EMP", progress=progress)]
+
+    result = plan(NY_EMPLOYEE, CA_EMPLOYEE, existing, DEFAULT, NOW)
+    after = apply_plan(existing, result, NOW)
+
+    codes = sorted(a.code for a in after)
+    if kept:
+        assert codes == ["HP-CA-EMP", "HP-NY-EMP"]
+        assert existing[0] in after  # untouched: same version, progress, due date
+    else:
+        assert codes == ["HP-NY-EMP"]
+        assert result.add == () and len(result.retarget) == 1
+        assert after[0].due_at == existing[0].due_at  # a switch never extends the deadline
+
+
+def test_completed_work_survives_any_number_of_moves():
+    history = [done("HP-CA-SUP", NOW - timedelta(days=200)), done("WVP-CA", NOW - timedelta(days=200))]
+    assignments = history
+    for region in ("US-NY", "US-TX", "US-IL", "US-CA"):
+        assignments = converge(Profile(region=region, country="US", role="supervisor"), assignments)
+
+    assert set(history) <= set(assignments)
+
+
+def test_deactivation_archives_open_work_assigns_nothing_and_reactivation_resumes():
+    existing = [done("HP-CA-SUP", NOW - timedelta(days=900)),  # expired, but not while inactive
+                open_("WVP-CA", progress=40), open_("CYBER", progress=0)]
+    inactive = Profile(active=False, region="US-CA", country="US", role="supervisor", tags=("CYBER",))
+
+    off = plan(inactive, CA_SUPERVISOR, existing, DEFAULT, NOW)
+    archived = apply_plan(existing, off, NOW)
+
+    assert off.archive and off.add == () and off.retarget == ()
+    assert {a.code: a.status for a in archived} == {
+        "HP-CA-SUP": COMPLETED, "WVP-CA": ARCHIVED, "CYBER": ARCHIVED}
+    assert not plan(inactive, inactive, archived, DEFAULT, NOW).changes
+
+    later = NOW + timedelta(days=30)
+    back = plan(Profile(region="US-CA", country="US", role="supervisor", tags=("CYBER",)),
+                inactive, archived, DEFAULT, later)
+    resumed = apply_plan(archived, back, later)
+
+    assert back.resume
+    assert {(a.code, a.cycle): (a.status, a.progress) for a in resumed} == {
+        ("HP-CA-SUP", 1): (COMPLETED, 100),
+        ("HP-CA-SUP", 2): (ASSIGNED, 0),  # the expired completion recertifies once active
+        ("WVP-CA", 1): (IN_PROGRESS, 40),  # resumed where it stopped
+        ("CYBER", 1): (ASSIGNED, 0),
+    }
+
+
+# --- recertification -------------------------------------------------------------
+
+
+def test_valid_completion_assigns_nothing():
+    assert not plan(NY_EMPLOYEE, None, [done("HP-NY-EMP", NOW - timedelta(days=300))], DEFAULT, NOW).changes
+
+
+def test_expired_completion_assigns_the_next_cycle():
+    existing = [done("HP-NY-EMP", NOW - timedelta(days=400))]
+
+    result = plan(NY_EMPLOYEE, None, existing, DEFAULT, NOW)
+
+    [new] = result.add
+    assert (new.code, new.cycle, new.due_at) == ("HP-NY-EMP", 2, NOW + timedelta(days=30))
+
+
+def test_training_without_cadence_is_never_reassigned():
+    profile = Profile(region="US-TX", country="US", tags=("DEI",))
+    existing = [done("HP-US-EMP", NOW - timedelta(days=30)), done("DEI", NOW - timedelta(days=3000))]
+
+    assert not plan(profile, None, existing, DEFAULT, NOW).changes
+
+
+# --- idempotence ------------------------------------------------------------------
+
+PROFILES = [
+    CA_SUPERVISOR,
+    TX_EMPLOYEE,
+    Profile(location="Chicago, IL", role="manager", tags=("CYBER", "BOGUS")),
+    Profile(country="CA", region="CA-ON"),
+    Profile(country="GB"),
+    Profile(),
+    Profile(active=False, region="US-NY", country="US"),
+]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_planning_again_after_applying_gives_nothing_new(profile):
+    once = converge(profile)
+
+    assert not plan(profile, profile, once, DEFAULT, NOW).changes
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_running_twice_gives_the_same_assignments_as_once(profile):
+    once = converge(profile)
+    twice = converge(profile, once)
+
+    assert twice == once
+
+
+def test_stale_previous_profile_does_not_change_the_decision():
+    existing = [done("HP-CA-EMP", NOW - timedelta(days=90)), done("WVP-CA", NOW - timedelta(days=90))]
+    latest = Profile(region="US-NY", country="US", role="supervisor")
+
+    fresh = plan(latest, None, existing, DEFAULT, NOW)
+    stale = plan(latest, TX_EMPLOYEE, existing, DEFAULT, NOW)  # an older event's state
+
+    assert [(a.code, a.cycle, a.due_at) for a in stale.add] == [
+        (a.code, a.cycle, a.due_at) for a in fresh.add]
+
+
+def test_out_of_order_changes_end_where_the_latest_state_says():
+    # Events CA employee -> CA supervisor -> NY supervisor, processed with the
+    # latest state each time (tasks load fresh rows), in any order.
+    latest = Profile(region="US-NY", country="US", role="supervisor")
+    first = converge(latest, previous=CA_SUPERVISOR)
+    again = converge(latest, first, previous=CA_EMPLOYEE)
+
+    assert again == first
+    assert sorted(a.code for a in first) == ["HP-NY-SUP"]
+
+
+def test_settings_refuse_a_negative_due_period():
+    with pytest.raises(ValueError):
+        Settings(due_days=-1)
+
+
+def test_apply_refuses_a_duplicate_cycle():
+    result = plan(NY_EMPLOYEE, None, [], DEFAULT, NOW)
+    existing = apply_plan([], result, NOW)
+
+    with pytest.raises(ValueError):
+        apply_plan(existing, result, NOW)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location, expected",
+    [
+        ("Chicago", "CHICAGO"),
+        ("Chicago, IL", "CHICAGO"),
+        ("Chicago, Illinois", "CHICAGO"),
+        ("CHICAGO IL", "CHICAGO"),
+        ("Chicago, IL 60601, USA", "CHICAGO"),
+        ("New York City", "NYC"),
+        ("NYC", "NYC"),
+        ("New York, NY", "NYC"),
+        ("Brooklyn, NY", "NYC"),
+        ("Brooklyn, Michigan", None),
+        ("Chicago Heights", None),
+        ("Springfield", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_city_of(location, expected):
+    assert city_of(location) == expected
+
+
+@pytest.mark.parametrize(
+    "moment, months, expected",
+    [
+        (datetime(2025, 8, 31), 6, datetime(2026, 2, 28)),
+        (datetime(2023, 8, 31), 6, datetime(2024, 2, 29)),
+        (datetime(2025, 1, 15), 12, datetime(2026, 1, 15)),
+        (datetime(2025, 11, 30), 3, datetime(2026, 2, 28)),
+    ],
+)
+def test_add_months_clamps_the_day(moment, months, expected):
+    assert add_months(moment, months) == expected
+
+
+def test_hp_region_uses_the_catalog_to_decide_which_states_have_versions():
+    trimmed = [t for t in DEFAULT_CATALOG if not t.code.startswith("HP-CO-")]
+
+    assert hp_region(Profile(region="US-CO", country="US"), trimmed) == "US"
+    assert hp_region(Profile(region="US-CO", country="US")) == "CO"
