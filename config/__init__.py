@@ -56,12 +56,13 @@ class Settings:
             values["public_base_url"] = env["PUBLIC_BASE_URL"].rstrip("/")
         if env.get("RELAY_AFTER_SECONDS"):
             values["relay_after_seconds"] = int(env["RELAY_AFTER_SECONDS"])
-        values["secret_key"] = env.get("SECRET_KEY") or _instance_secret()
+        if env.get("SECRET_KEY"):
+            values["secret_key"] = env["SECRET_KEY"]
         values.update(overrides)
         return cls(**values)
 
 
-def _instance_secret():
+def instance_secret():
     """A per-installation secret kept under instance/, so sessions survive restarts."""
     path = INSTANCE / "secret_key"
     try:

@@ -4,7 +4,7 @@ import logging
 
 from flask import Flask
 
-from config import Settings
+from config import Settings, instance_secret
 
 
 def create_app(settings=None):
@@ -12,7 +12,7 @@ def create_app(settings=None):
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(_instance_path()))
     app.config.update(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=settings.secret_key or instance_secret(),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
@@ -25,12 +25,16 @@ def create_app(settings=None):
     from service import db, enqueue, errors
     from service.cli import register_cli
     from service.health import bp as health_bp
+    from service.api.blueprint import routes as api_routes
+    from service.dashboard.blueprint import routes as dashboard_routes
     from service.scim.blueprint import routes as scim_routes
 
     db.init_app(app, settings)
     enqueue.init_app(app, settings)
     errors.init_app(app)
     app.register_blueprint(scim_routes())
+    app.register_blueprint(api_routes())
+    app.register_blueprint(dashboard_routes())
     app.register_blueprint(health_bp)
     register_cli(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -46,8 +46,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from models.normalize import normalize_role
-from workers import catalog as cat
-from workers.catalog import DEFAULT_CATALOG, Training
+from models import catalog as cat
+from models.catalog import DEFAULT_CATALOG, Training
 
 ASSIGNED = "assigned"
 IN_PROGRESS = "in_progress"
@@ -410,7 +410,7 @@ def _change_note(profile: Profile, previous: Profile | None, region: str, index)
     return f" ({', '.join(notes)})" if notes else ""
 
 
-def _resumed_status(assignment: Assignment) -> str:
+def resumed_status(assignment: Assignment) -> str:
     return IN_PROGRESS if assignment.progress > 0 else ASSIGNED
 
 
@@ -443,7 +443,7 @@ def plan(
 
     resume = any(a.status == ARCHIVED for a in existing)
     # Decide on the state the learner will be in once resumed.
-    current = [replace(a, status=_resumed_status(a)) if a.status == ARCHIVED else a for a in existing]
+    current = [replace(a, status=resumed_status(a)) if a.status == ARCHIVED else a for a in existing]
     completions = [a for a in current if a.status == COMPLETED and a.completed_at is not None]
     change = _change_note(profile, previous, region, index)
 
@@ -505,7 +505,7 @@ def apply_plan(existing: list[Assignment], result: Plan, now: datetime) -> list[
         if result.archive and a.status in OPEN:
             by_key[key] = replace(a, status=ARCHIVED)
         elif result.resume and a.status == ARCHIVED:
-            by_key[key] = replace(a, status=_resumed_status(a))
+            by_key[key] = replace(a, status=resumed_status(a))
     for change in result.retarget:
         a = by_key[(change.family, change.cycle)]
         by_key[(change.family, change.cycle)] = replace(a, code=change.code, due_at=change.due_at)

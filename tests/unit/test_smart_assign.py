@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from workers.catalog import DEFAULT_CATALOG
+from models.catalog import DEFAULT_CATALOG
 from workers.smart_assign import (
     ARCHIVED,
     ASSIGNED,

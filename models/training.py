@@ -1,0 +1,57 @@
+"""Assignments of trainings to learners, and the audit trail of SCIM changes."""
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.db import Base, Document, utcnow
+from models.event import EventId
+
+
+class LearnerTraining(Base):
+    """One assignment: a course family for a learner, numbered by cycle; never deleted."""
+
+    __tablename__ = "learner_trainings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id"))
+    family: Mapped[str] = mapped_column(String(40))
+    cycle: Mapped[int] = mapped_column(Integer, default=1)
+    training_code: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="assigned")
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[object | None] = mapped_column(DateTime)
+    completed_at: Mapped[object | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        # Two workers planning from the same state collide here instead of duplicating.
+        UniqueConstraint("learner_id", "family", "cycle", name="uq_learner_trainings_family_cycle"),
+        Index("ix_learner_trainings_company_learner", "company_id", "learner_id"),
+    )
+
+
+class AuditEvent(Base):
+    """One entry per SCIM change, written by the worker with its Smart Assign outcome."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    # Unique: a redelivered event can never write a second entry.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("provisioning_events.id"), unique=True)
+    learner_id: Mapped[str | None] = mapped_column(String(36))
+    resource_type: Mapped[str] = mapped_column(String(20), default="User")
+    action: Mapped[str] = mapped_column(String(30))
+    token_name: Mapped[str | None] = mapped_column(String(200))
+    changes: Mapped[dict] = mapped_column(Document, default=dict)
+    outcome: Mapped[dict] = mapped_column(Document, default=dict)
+    occurred_at: Mapped[object] = mapped_column(DateTime)
+    recorded_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_audit_company_id", "company_id", "id"),
+        Index("ix_audit_company_learner", "company_id", "learner_id", "id"),
+    )

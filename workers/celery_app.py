@@ -1,0 +1,29 @@
+"""The Celery app: built from config, no Flask. ``celery -A workers.celery_app worker``."""
+
+from celery.signals import worker_process_init
+
+from config import Settings
+from config.celery import make_celery
+from models import make_engine, make_session_factory
+
+settings = Settings.from_env()
+app = make_celery(settings)
+app.conf.include = ["workers.tasks"]
+
+_state = {}
+
+
+def sessions():
+    """The worker's session factory (engine created lazily, once per process)."""
+    if "sessions" not in _state:
+        _state["engine"] = make_engine(settings.database_url)
+        _state["sessions"] = make_session_factory(_state["engine"])
+    return _state["sessions"]
+
+
+@worker_process_init.connect
+def _fresh_engine(**_kwargs):
+    # Forked pool processes must not share the parent's database connections.
+    if "engine" in _state:
+        _state["engine"].dispose(close=False)
+    _state.clear()
