@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import or_, select, text
 
 from models import AccessToken, Company, utcnow
@@ -99,6 +99,7 @@ def db_upgrade():
 
 
 @click.command("demo")
+@with_appcontext
 def demo():
     """Create a demo company and token when none exists, and print the tenant URL and token."""
     with _session() as session:

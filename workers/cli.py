@@ -2,13 +2,14 @@
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from tqdm import tqdm
 from sqlalchemy import func, select
 
 from models import Company, Learner
 from workers.reconcile import learner_ids, reconcile
 
-smart_assign = click.Group("smart-assign", help="Smart Assign maintenance.")
+smart_assign = AppGroup("smart-assign", help="Smart Assign maintenance.")
 
 
 @smart_assign.command("rerun")

@@ -12,8 +12,9 @@ from workers.tasks import pending_event_ids, process
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
 
 
-def post_learner(tenant, **ext):
+def post_learner(tenant, user_name="jdoe@acme.example", **ext):
     body = json.loads((FIXTURES / "create_user.json").read_text())
+    body["userName"] = user_name
     body["urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"].update(ext)
     resp = tenant.post("Users", json=body)
     assert resp.status_code == 201
