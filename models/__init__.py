@@ -1,19 +1,29 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
+from models.admin import Admin
 from models.company import AccessToken, Company, hash_token
 from models.db import Base, make_engine, make_session_factory, utcnow
 from models.event import ProvisioningEvent
+from models.group import Group, GroupMember, GroupRule
+from models.job import Job
 from models.learner import Learner
+from models.scim_failure import ScimFailure
 from models.training import AuditEvent, LearnerTraining
 
 __all__ = [
     "AccessToken",
+    "Admin",
     "AuditEvent",
     "Base",
     "Company",
+    "Group",
+    "GroupMember",
+    "GroupRule",
+    "Job",
     "Learner",
     "LearnerTraining",
     "ProvisioningEvent",
+    "ScimFailure",
     "hash_token",
     "make_engine",
     "make_session_factory",

@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, Document, utcnow
@@ -58,4 +58,9 @@ class Learner(Base):
         Index("ix_learners_company_email", "company_id", "email_lower"),
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
+        # The dashboard's search ("starts with", any case) over 100k learners: one index per arm.
+        Index("ix_learners_company_username_all", "company_id", "user_name_lower"),
+        Index("ix_learners_company_given_lower", "company_id", func.lower(text("given_name"))),
+        Index("ix_learners_company_family_lower", "company_id", func.lower(text("family_name"))),
+        Index("ix_learners_company_display_lower", "company_id", func.lower(text("display_name"))),
     )

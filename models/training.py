@@ -54,4 +54,6 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_company_id", "company_id", "id"),
         Index("ix_audit_company_learner", "company_id", "learner_id", "id"),
+        # The dashboard's activity page: newest first by time, merged with failed SCIM calls.
+        Index("ix_audit_company_occurred", "company_id", "occurred_at", "id"),
     )

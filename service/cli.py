@@ -9,6 +9,8 @@ from sqlalchemy import or_, select, text
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
+from service.dashboard.cli import admins
+from service import group_rules
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
 tokens = AppGroup("tokens", help="Create and revoke company access tokens.")
@@ -52,6 +54,65 @@ def companies_create(name, company_id):
         session.commit()
         click.echo(f"Tenant URL: {tenant_url(company.id)}")
         click.echo(company.id)
+
+
+@companies.command("groups")
+@click.argument("company_id", type=int)
+@click.option("--enable/--disable", "enable", default=None, help="Turn group provisioning on or off.")
+def companies_groups(company_id, enable):
+    """Turn SCIM group provisioning on or off for a company (off by default).
+
+    While off, /Groups answers 501 saying so; groups stored earlier are kept, unseen.
+    """
+    if enable is None:
+        raise click.UsageError("say --enable or --disable")
+    with _session() as session:
+        company = session.get(Company, company_id)
+        if company is None:
+            raise click.ClickException(f"no company {company_id}")
+        company.groups_enabled = enable
+        session.commit()
+        state = "enabled" if enable else "disabled"
+        click.echo(f"Group provisioning {state} for company {company_id} ({company.name}).")
+
+
+@companies.command("group-rule")
+@click.argument("company_id", type=int)
+@click.argument("group_name")
+@click.argument("training_code")
+@click.option("--remove", is_flag=True, help="Remove the rule instead of adding it.")
+def companies_group_rule(company_id, group_name, training_code, remove):
+    """Smart Assign: every member of GROUP_NAME gets TRAINING_CODE (e.g. Managers HP-ALL-SUP)."""
+    with _session() as session:
+        if session.get(Company, company_id) is None:
+            raise click.ClickException(f"no company {company_id}")
+        if remove:
+            found = group_rules.remove_rule(session, company_id, group_name, training_code)
+            session.commit()
+            click.echo(f"Rule removed: {group_name} -> {training_code}." if found else "No such rule.")
+            return
+        try:
+            rule, created = group_rules.add_rule(session, company_id, group_name, training_code)
+        except group_rules.RuleError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        click.echo(f"Rule {'added' if created else 'exists'}: members of '{rule.group_name}' get {rule.training_code}.")
+        click.echo(
+            "New group events apply it; to apply it to current members now, run "
+            f"flask --app wsgi smart-assign rerun {company_id}"
+        )
+
+
+@companies.command("group-rules")
+@click.argument("company_id", type=int)
+def companies_group_rules(company_id):
+    """List a company's Smart Assign group rules."""
+    with _session() as session:
+        rules = group_rules.list_rules(session, company_id)
+        for rule in rules:
+            click.echo(f"{rule.group_name}\t{rule.training_code}")
+        if not rules:
+            click.echo("No group rules.")
 
 
 @tokens.command("create")
@@ -119,3 +180,4 @@ def register_cli(app):
     """Attach the operator commands to the app."""
     for group in (companies, tokens, database, demo):
         app.cli.add_command(group)
+    app.cli.add_command(admins)

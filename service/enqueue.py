@@ -52,6 +52,7 @@ def events(event_ids):
             break
 
 
-def rerun_company(company_id):
-    """Start a Smart Assign re-run of a whole company; False when the broker is down."""
-    return current_app.extensions["herd.enqueuer"].send(RERUN_COMPANY, [company_id])
+def rerun_company(company_id, job_id=None):
+    """Start a Smart Assign re-run of a whole company (progress in ``jobs`` row ``job_id``);
+    False when the broker is down."""
+    return current_app.extensions["herd.enqueuer"].send(RERUN_COMPANY, [company_id, job_id])

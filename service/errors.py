@@ -10,6 +10,7 @@ import logging
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from service import failures
 from service.scim.errors import ScimError
 from service.scim.http import scim_response
 
@@ -18,11 +19,17 @@ log = logging.getLogger(__name__)
 _HTTP_DETAILS = {
     400: "The request could not be read. Send a JSON body with Content-Type application/scim+json.",
     401: "Authentication failed. Send the header 'Authorization: Bearer <token>' with a token created in Settings > Integrations > API.",
-    404: "No such SCIM endpoint. The tenant URL is {base}/scim/v2/{company_id}; Herd serves /Users, /ServiceProviderConfig, /ResourceTypes and /Schemas.",
+    404: "No such SCIM endpoint. The tenant URL ends in /scim/v2/{company_id}; Herd serves /Users, /ServiceProviderConfig, /ResourceTypes and /Schemas.",
     405: "Method not allowed on this endpoint.",
     413: "Request body too large: the limit is 1 MiB.",
     415: "Unsupported media type: send application/scim+json or application/json.",
     429: "Too many requests; retry after the time given in Retry-After.",
+}
+
+
+_API_DETAILS = {
+    400: "The request could not be read. Send a JSON object with Content-Type application/json.",
+    404: "No such API endpoint. See /api/v1/learners, /api/v1/learner_trainings, /api/v1/trainings and /api/v1/audit_events.",
 }
 
 
@@ -35,7 +42,8 @@ def _is_api():
 
 
 def render_scim_error(err):
-    """Turn a ScimError into its response."""
+    """Turn a ScimError into its response (and keep a record for the dashboard's activity page)."""
+    failures.record(err.status, err.scim_type, err.detail)
     resp = scim_response(err.to_dict(), err.status)
     for key, value in err.headers.items():
         resp.headers[key] = value
@@ -56,13 +64,13 @@ def init_app(app):
         code = err.code or 500
         if _is_scim() or _is_api():
             detail = _HTTP_DETAILS.get(code, err.description or "Request failed.")
-            if code == 413:
-                # Drain nothing more: ask the client to open a fresh connection.
-                request.environ["wsgi.input_terminated"] = True
             if _is_api():
-                return jsonify({"error": detail}), code
-            resp = render_scim_error(ScimError(detail, status=code))
+                resp = jsonify({"error": _API_DETAILS.get(code, detail)})
+                resp.status_code = code
+            else:
+                resp = render_scim_error(ScimError(detail, status=code))
             if code == 413:
+                # The unread body stays on the socket: ask the client for a fresh connection.
                 resp.headers["Connection"] = "close"
             if code == 405 and getattr(err, "valid_methods", None):
                 resp.headers["Allow"] = ", ".join(err.valid_methods)

@@ -1,21 +1,41 @@
 """Persist Smart Assign: load a learner's state, plan, write the plan (one transaction)."""
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from models import Company, Learner, LearnerTraining, utcnow
+from models import Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, utcnow
 from workers import smart_assign as sa
 
 
-def profile_of(learner):
-    """The Smart Assign profile of a learner row (DELETEd learners count as inactive)."""
+def profile_of(learner, rule_codes=()):
+    """The Smart Assign profile of a learner row (DELETEd learners count as inactive).
+
+    ``rule_codes`` (from group rules) join the learner's own tags: to the pure
+    planner a code a rule gives is required exactly like a tagged one.
+    """
+    tags = tuple(learner.training_tags or ())
     return sa.Profile(
         active=bool(learner.active) and learner.deleted_at is None,
         region=learner.region,
         country=learner.country,
         location=learner.location,
         role=learner.role,
-        tags=tuple(learner.training_tags or ()),
+        tags=tags + tuple(code for code in rule_codes if code not in tags),
     )
+
+
+def group_rule_codes(session, learner):
+    """Training codes the company's group rules give this learner, through the groups it is in."""
+    return session.scalars(
+        select(GroupRule.training_code)
+        .join(
+            Group,
+            and_(Group.company_id == GroupRule.company_id, Group.display_name_lower == GroupRule.group_name_lower),
+        )
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupRule.company_id == learner.company_id, GroupMember.learner_id == learner.id)
+        .distinct()
+        .order_by(GroupRule.training_code)
+    ).all()
 
 
 def _assignment(row):
@@ -40,7 +60,8 @@ def reconcile(session, learner, company=None, now=None):
     company = company or session.get(Company, learner.company_id)
     rows = session.scalars(select(LearnerTraining).where(LearnerTraining.learner_id == learner.id)).all()
     settings = sa.Settings(due_days=company.due_days, industry=company.industry)
-    result = sa.plan(profile_of(learner), None, [_assignment(r) for r in rows], settings, now)
+    rule_codes = group_rule_codes(session, learner)
+    result = sa.plan(profile_of(learner, rule_codes), None, [_assignment(r) for r in rows], settings, now)
     by_key = {(r.family, r.cycle): r for r in rows}
     for row in rows:
         if result.archive and row.status in sa.OPEN:
@@ -67,7 +88,7 @@ def reconcile(session, learner, company=None, now=None):
             )
         )
     session.flush()
-    return {
+    outcome = {
         "trainings_added": [n.code for n in result.add],
         "trainings_retargeted": [r.code for r in result.retarget],
         "archived": result.archive,
@@ -77,6 +98,9 @@ def reconcile(session, learner, company=None, now=None):
         "location_unknown": result.location_unknown,
         "region": result.region,
     }
+    if rule_codes:
+        outcome["group_rule_codes"] = list(rule_codes)
+    return outcome
 
 
 def learner_ids(session, company_id, batch=500):

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from config.celery import PROCESS_EVENT, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from workers.celery_app import app, sessions, settings
+from workers.group_events import reconcile_group_event
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,14 @@ def process(session, event_id, now=None):
     learner = session.get(Learner, event.resource_id) if event.resource_type == "User" else None
     if learner is not None:
         outcome = reconcile(session, learner, now=now)
+    elif event.resource_type == "Group":
+        # Membership changes re-run Smart Assign for the members concerned (group rules).
+        outcome = reconcile_group_event(session, event, now)
     session.add(
         AuditEvent(
             company_id=event.company_id,
             event_id=event.id,
-            learner_id=event.resource_id,
+            learner_id=event.resource_id if event.resource_type == "User" else None,
             resource_type=event.resource_type,
             action=event.action,
             token_name=event.token_name,

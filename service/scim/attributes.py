@@ -29,6 +29,7 @@ class Attr:
     case_exact: bool = False
     description: str = ""
     canonical: tuple = field(default_factory=tuple)
+    reference_types: tuple = ("external",)
 
     def to_schema(self):
         """The attribute as it appears in a ``/Schemas`` document."""
@@ -46,7 +47,7 @@ class Attr:
         if self.canonical:
             doc["canonicalValues"] = list(self.canonical)
         if self.type == "reference":
-            doc["referenceTypes"] = ["external"]
+            doc["referenceTypes"] = list(self.reference_types)
         if self.sub:
             doc["subAttributes"] = [s.to_schema() for s in self.sub]
         return doc
@@ -86,7 +87,7 @@ USER_ATTRS = (
     _s("preferredLanguage"),
     _s("locale"),
     _s("timezone"),
-    Attr("active", "boolean"),
+    Attr("active", "boolean", description="Administrative status. A learner whose active was removed counts as active."),
     _s("mobilePhone", description="Mobile phone as a plain attribute (Entra's custom mapping)."),
     _multi("emails"),
     _multi("phoneNumbers", types=("work", "home", "mobile", "fax", "pager", "other")),
@@ -105,7 +106,12 @@ USER_ATTRS = (
         "complex",
         multi=True,
         mutability="readOnly",
-        sub=(_s("value", mutability="readOnly"), _s("display", mutability="readOnly"), _s("type", mutability="readOnly")),
+        sub=(
+            _s("value", mutability="readOnly"),
+            Attr("$ref", "reference", mutability="readOnly", reference_types=("Group",)),
+            _s("display", mutability="readOnly"),
+            _s("type", mutability="readOnly", canonical=("direct",)),
+        ),
         description="Groups the learner belongs to (read-only).",
     ),
 )

@@ -7,6 +7,6 @@ bp = Blueprint("scim", __name__, url_prefix="/scim/v2/<int:company_id>")
 
 def routes():
     """The blueprint with every SCIM route registered."""
-    from service.scim import discovery, users  # noqa: F401  (import registers the routes)
+    from service.scim import discovery, groups, users  # noqa: F401  (import registers the routes)
 
     return bp

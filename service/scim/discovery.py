@@ -14,7 +14,9 @@ from service.scim.attributes import (
     schema_document,
 )
 from service.scim.errors import NotFound, NotImplementedFeature
+from service.scim.group_schema import GROUP_ATTRS
 from service.scim.http import scim_response
+from service.scim.paths import CORE_GROUP_URN
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 DOCS = "https://github.com/herd/herd#readme"
@@ -69,6 +71,9 @@ def schemas(company):
         schema_document(ENTERPRISE, "EnterpriseUser", "Enterprise User extension.", ENTERPRISE_ATTRS),
         schema_document(learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS),
     ]
+    if company.groups_enabled:
+        # Published only while the company's groups are on, like the /Groups endpoint itself.
+        docs.append(schema_document(CORE_GROUP_URN, "Group", "A group of learners.", GROUP_ATTRS))
     for doc in docs:
         doc["meta"]["location"] = f"{base}/Schemas/{doc['id']}"
     return docs
@@ -77,7 +82,7 @@ def schemas(company):
 def resource_types(company):
     """The resource types Herd serves for this company (RFC 7643 §6)."""
     base = _base(company.id)
-    return [
+    types = [
         {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
             "id": "User",
@@ -92,6 +97,20 @@ def resource_types(company):
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
         }
     ]
+    if company.groups_enabled:
+        types.append(
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "id": "Group",
+                "name": "Group",
+                "endpoint": "/Groups",
+                "description": "Groups of learners",
+                "schema": CORE_GROUP_URN,
+                "schemaExtensions": [],
+                "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"},
+            }
+        )
+    return types
 
 
 @bp.get("/ServiceProviderConfig")
@@ -129,18 +148,6 @@ def get_schema(company_id, schema_id):
         if doc["id"].lower() == schema_id.lower():
             return scim_response(doc)
     raise NotFound(f"Schema {schema_id} not found.")
-
-
-@bp.route("/Groups", methods=["GET", "POST"])
-@bp.route("/Groups/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def groups_disabled(company_id, rest=None):
-    """Group provisioning is off: a 501 that says so, as the setup guide expects."""
-    authenticate(company_id)
-    raise NotImplementedFeature(
-        "Group provisioning is disabled for this company. Herd provisions users only; "
-        "in Entra, set 'Provision Microsoft Entra ID Groups' to No, or ask your Herd "
-        "operator to enable groups for this company."
-    )
 
 
 @bp.route("/Bulk", methods=["GET", "POST"])

@@ -14,7 +14,10 @@ The resolver, provided by the caller, answers:
   ``"lower_string"`` (stored lower-cased), ``"ci_string"`` (compare lower-cased),
   ``"string"`` (case-exact), ``"bool"``, ``"datetime"``;
 - ``multi_valued(path) -> bool`` (emails, phoneNumbers, members, ...);
-- ``json_key(path) -> list[str]``: the key chain in the stored document.
+- ``json_key(path) -> list[str]``: the key chain in the stored document;
+- optionally ``own_clause(expr) -> clause | None``: the resolver's own clause
+  for a comparison or value path on an attribute kept outside the document
+  (a group's ``members`` live in a table of their own), None to go on as usual.
 
 Semantics (RFC 7644 §3.4.2.2): strings compare case-insensitively (caseExact
 false, RFC 7643 §2.2) unless the resolver says ``"string"``; ``ne`` and
@@ -96,6 +99,11 @@ class _Compiler:
 
     def clause(self, expr, element):
         """Compile ``expr``; ``element`` is the value-path context (None at top level)."""
+        own = getattr(self.resolver, "own_clause", None)
+        if own is not None and element is None and isinstance(expr, (Compare, ValuePath)):
+            found = own(expr)
+            if found is not None:
+                return found
         if isinstance(expr, And):
             return sa.and_(*(self.clause(node, element) for node in operands(expr, And)))
         if isinstance(expr, Or):

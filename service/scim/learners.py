@@ -13,6 +13,7 @@ from service.scim.errors import InvalidVersion, NotFound, Uniqueness
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
 from service.scim.mapping import apply_document, learner_extension
+from service.scim.memberships import leave_all
 from service.scim.patch import PatchSchema, apply_patch
 from service.scim.resolver import UserResolver
 from service.scim.validation import clean_user
@@ -96,9 +97,16 @@ def check_version(learner, if_match):
         raise InvalidVersion(f'The resource changed: its current version is W/"{learner.version}".')
 
 
+def _with_defaults(doc):
+    """A whole User (POST, PUT) without ``active`` is an active one (RFC 7644 §3.3: defaults apply)."""
+    doc.setdefault("active", True)
+    return doc
+
+
 def create(session, caller, body):
     """POST /Users: a new learner, or the DELETEd learner with this userName brought back."""
     doc, urn = clean_user(body)
+    _with_defaults(doc)
     company = caller.company
     if _taken(session, company.id, doc["userName"]):
         raise _conflict(doc["userName"])
@@ -151,7 +159,7 @@ def _update(session, caller, learner, doc, urn, action):
 def replace(session, caller, learner, body):
     """PUT: the body replaces every attribute (the id stays)."""
     doc, urn = clean_user(body)
-    return _update(session, caller, learner, doc, urn, "replace")
+    return _update(session, caller, learner, _with_defaults(doc), urn, "replace")
 
 
 def patch(session, caller, learner, operations):
@@ -167,8 +175,12 @@ def delete(session, caller, learner):
     learner.deleted_at = utcnow()
     learner.active = False
     learner.version += 1
+    left = leave_all(session, learner.id)  # a DELETEd learner leaves its groups (deactivation does not)
     session.flush()
-    return _event(session, caller, learner, "delete", before, {})
+    event = _event(session, caller, learner, "delete", before, {})
+    if left:
+        event.changes = {**event.changes, "groups": {"before": left, "after": None}}
+    return event
 
 
 def search(session, company, filter_text, start_index, count):

@@ -42,9 +42,13 @@ def work_email(doc):
 
 
 def apply_document(learner, doc):
-    """Store ``doc`` on ``learner`` and refresh every column extracted from it."""
+    """Store ``doc`` on ``learner`` and refresh every column extracted from it.
+
+    ``doc`` is stored as given: an ``active`` that a PATCH removed stays absent from
+    the document (and from responses); the learner then counts as active, Herd's
+    meaning of an unassigned ``active`` (RFC 7643 §4.1.1 leaves it to the provider).
+    """
     doc = copy.deepcopy(doc)
-    doc.setdefault("active", True)
     learner.resource = doc
     learner.user_name = doc["userName"]
     learner.user_name_lower = doc["userName"].lower()
@@ -88,7 +92,6 @@ def to_scim(learner, base_url, groups=None):
             schemas.append(key)
     body = {"schemas": schemas, "id": learner.id}
     body.update(doc)
-    body["active"] = bool(learner.active)
     if groups:
         body["groups"] = groups
     body.update(extensions)

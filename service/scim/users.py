@@ -1,12 +1,13 @@
 """/Users routes (RFC 7644 §3): thin views over the learner store."""
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from service import db, enqueue
 from service.auth import authenticate
 from service.scim import learners
 from service.scim.blueprint import bp
 from service.scim.errors import InvalidSyntax, InvalidValue
+from service.scim.group_mapping import user_groups_for
 from service.scim.http import int_param, json_body, list_param, scim_response
 from service.scim.mapping import project, to_scim
 
@@ -20,11 +21,15 @@ def _settings():
 
 
 def _resource_response(learner, status=200):
-    body = to_scim(learner, _settings().public_base_url)
+    attributes, excluded = list_param("attributes"), list_param("excludedAttributes")
+    base = _settings().public_base_url
+    # The learner's groups, read-only (one query, skipped while the company's groups are off).
+    groups = user_groups_for(db.session(), g.caller.company, [learner.id], base, attributes, excluded)
+    body = to_scim(learner, base, groups.get(learner.id))
     headers = {"ETag": body["meta"]["version"]}
     if status == 201:
         headers["Location"] = body["meta"]["location"]
-    body = project(body, list_param("attributes"), list_param("excludedAttributes"))
+    body = project(body, attributes, excluded)
     return scim_response(body, status, headers)
 
 
@@ -38,8 +43,13 @@ def _commit(session, event):
 def _list(company, filter_text, start_index, count, attributes, excluded):
     settings = _settings()
     count = min(count, settings.scim_max_page)
-    total, page = learners.search(db.session(), company, filter_text, start_index, count)
-    resources = [project(to_scim(lr, settings.public_base_url), attributes, excluded) for lr in page]
+    session = db.session()
+    total, page = learners.search(session, company, filter_text, start_index, count)
+    # One query for the whole page's groups, never one per row.
+    groups = user_groups_for(session, company, [lr.id for lr in page], settings.public_base_url, attributes, excluded)
+    resources = [
+        project(to_scim(lr, settings.public_base_url, groups.get(lr.id)), attributes, excluded) for lr in page
+    ]
     return scim_response(
         {
             "schemas": [LIST_RESPONSE],

@@ -92,10 +92,20 @@ def _schema_for(attrs, name, base=CanonicalSchema):
 
 
 class _ExtensionBase(CanonicalSchema):
-    """The learner extension also keeps attributes it does not know, as single values."""
+    """The learner extension also keeps attributes it does not know, as single values.
+
+    ``schemas`` and ``meta`` are common attributes (RFC 7643 §3), never attributes of
+    an extension: a client that sends the extension object with its own ``schemas``
+    (as SCIM libraries do in PATCH values) gets them ignored, not stored.
+    """
 
     class Meta:
         unknown = INCLUDE
+
+    @pre_load
+    def _canonical_keys(self, data, **kwargs):
+        data = super()._canonical_keys(data, **kwargs)
+        return {k: v for k, v in data.items() if k.lower() not in ("schemas", "meta")}
 
     @post_load
     def _single_values_only(self, data, **kwargs):

@@ -1,0 +1,65 @@
+"""Operator commands for dashboard accounts: ``flask --app wsgi admins create|reset-password|unlock``."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from models import Admin, Company
+from service.dashboard import accounts
+
+admins = AppGroup("admins", help="Dashboard accounts of company admins.")
+
+
+def _session():
+    return current_app.extensions["herd.sessions"]()
+
+
+def _admin(session, email):
+    admin = session.scalar(select(Admin).where(Admin.email == accounts.normalize_email(email)))
+    if admin is None:
+        raise click.ClickException(f"no admin {email}")
+    return admin
+
+
+@admins.command("create")
+@click.argument("company_id", type=int)
+@click.argument("email")
+def create(company_id, email):
+    """Create an admin; prints a one-time password (last line) to change at first sign-in."""
+    email = accounts.normalize_email(email)
+    if "@" not in email:
+        raise click.ClickException(f"not an email address: {email!r}")
+    with _session() as session:
+        if session.get(Company, company_id) is None:
+            raise click.ClickException(f"no company {company_id}")
+        if session.scalar(select(Admin.id).where(Admin.email == email)) is not None:
+            raise click.ClickException(f"{email} is already an admin")
+        admin, password = accounts.create_admin(session, company_id, email)
+        session.commit()
+        click.echo(f"Admin {admin.email} created for company {company_id}.")
+        click.echo("One-time password (shown once; the admin chooses a new one at first sign-in):")
+        click.echo(password)
+
+
+@admins.command("reset-password")
+@click.argument("email")
+def reset_password(email):
+    """Replace an admin's password with a one-time password (last line) and unlock the account."""
+    with _session() as session:
+        admin = _admin(session, email)
+        password = accounts.reset_password(admin)
+        session.commit()
+        click.echo(f"New one-time password for {admin.email} (shown once):")
+        click.echo(password)
+
+
+@admins.command("unlock")
+@click.argument("email")
+def unlock(email):
+    """Lift a lockout after repeated failed sign-ins."""
+    with _session() as session:
+        admin = _admin(session, email)
+        accounts.unlock(admin)
+        session.commit()
+        click.echo(f"{admin.email} is unlocked.")

@@ -1,0 +1,70 @@
+"""The dashboard's forms (validation only: templates write their own accessible markup)."""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+
+from models.catalog import DEFAULT_CATALOG
+
+TOKEN_EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year")]
+INDUSTRIES = [
+    ("", "Not set"),
+    ("hospitality", "Hospitality (restaurants, bars, hotels)"),
+    ("healthcare", "Healthcare"),
+    ("finance", "Finance and insurance"),
+    ("retail", "Retail"),
+    ("manufacturing", "Manufacturing"),
+    ("technology", "Technology"),
+    ("education", "Education"),
+    ("public", "Public sector"),
+    ("other", "Other"),
+]
+
+
+def choices(pairs):
+    """WTForms 3.3 options from ``(value, label)`` pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=1000)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=1000)])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new", "The two new passwords differ.")]
+    )
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired("Give the token a name."), Length(max=200)])
+    expires = SelectField("Expires", choices=choices(TOKEN_EXPIRY_CHOICES), validate_choice=True)
+
+
+class ConfirmForm(FlaskForm):
+    """A form whose only field is the CSRF token (revoke, delete, re-run)."""
+
+
+class GroupsForm(FlaskForm):
+    enabled = BooleanField("Provision groups from Entra ID")
+
+
+class SmartAssignForm(FlaskForm):
+    due_days = IntegerField(
+        "Due period (days after assignment)",
+        validators=[DataRequired("Enter a number of days."), NumberRange(1, 3650, "Enter 1 to 3650 days.")],
+    )
+    industry = SelectField("Industry", choices=choices(INDUSTRIES), validate_choice=True, validators=[Optional()])
+
+
+class GroupRuleForm(FlaskForm):
+    group_name = StringField("Group name (as in Entra ID)", validators=[DataRequired(), Length(max=300)])
+    training_code = SelectField(
+        "Training", choices=choices((t.code, f"{t.code}: {t.title}") for t in DEFAULT_CATALOG), validate_choice=True
+    )
+
+

@@ -1,0 +1,86 @@
+"""Record failed SCIM calls for the dashboard's activity page.
+
+Entra's provisioning log shows "failed" with little context; the admin finds
+the status, scimType and detail Herd answered in Provisioning activity. Only
+what Herd answered and the path are kept: never the token, the query string
+(it can carry secrets) or the body. Recording never changes the response: a
+failure to record is logged and dropped.
+"""
+
+import logging
+import re
+import threading
+import time
+
+from flask import current_app, g, request
+
+from models import Company, ScimFailure, utcnow
+
+log = logging.getLogger(__name__)
+
+_PATH = re.compile(r"^/scim/v2/(\d{1,9})(?:/|$)")
+_USER_ID = re.compile(r"/Users/([0-9a-fA-F-]{36})(?:/|$)")
+# Unauthenticated failures and 429s are recorded at most this often per company and
+# process: anyone can send the former, the latter come in floods; neither may fill the table.
+ANONYMOUS_EVERY = 10.0
+_last_anonymous = {}
+_lock = threading.Lock()
+
+
+def _company_id():
+    company_id = (request.view_args or {}).get("company_id")
+    if isinstance(company_id, int):
+        return company_id
+    match = _PATH.match(request.path)
+    return int(match.group(1)) if match else None
+
+
+def _throttled(company_id):
+    now = time.monotonic()
+    with _lock:
+        if now - _last_anonymous.get(company_id, -ANONYMOUS_EVERY) < ANONYMOUS_EVERY:
+            return True
+        _last_anonymous[company_id] = now
+        return False
+
+
+def record(status, scim_type, detail):
+    """Store one failed SCIM call (4xx/5xx under /scim/ for a company that exists)."""
+    if status < 400 or not request.path.startswith("/scim/"):
+        return
+    company_id = _company_id()
+    if company_id is None:
+        return
+    caller = g.get("caller")
+    session = g.get("db_session")
+    try:
+        if session is None:
+            session = current_app.extensions["herd.sessions"]()
+            g.db_session = session
+        # Whatever the failed request wrote is abandoned first (and SQLite's write lock released).
+        session.rollback()
+        if caller is None and session.get(Company, company_id) is None:
+            return
+        if (caller is None or status == 429) and _throttled(company_id):
+            return
+        match = _USER_ID.search(request.path)
+        session.add(
+            ScimFailure(
+                company_id=company_id,
+                method=request.method[:10],
+                path=request.path[:500],
+                resource_id=match.group(1).lower() if match else None,
+                status=status,
+                scim_type=(scim_type or None) and scim_type[:40],
+                detail=(detail or "")[:1000],
+                token_name=caller.token_name[:200] if caller else None,
+                occurred_at=utcnow(),
+            )
+        )
+        session.commit()
+    except Exception:  # recording is best effort: the client still gets its error
+        log.warning("could not record a failed SCIM call on %s %s", request.method, request.path, exc_info=True)
+        try:
+            session.rollback()
+        except Exception:
+            pass
