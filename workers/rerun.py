@@ -87,8 +87,13 @@ def run(session_factory, company_id, job_id=None, batch=BATCH):
                 # Learners created during the run are counted where they were met.
                 job.total = max(job.total or 0, job.done)
                 session.commit()
-                log.info("Smart Assign re-run %s of company %s: %s learners, %s trainings added",
-                         job_id, company_id, job.done, job.added)
+                log.info(
+                    "Smart Assign re-run %s of company %s: %s learners, %s trainings added",
+                    job_id,
+                    company_id,
+                    job.done,
+                    job.added,
+                )
                 return job_id
             for learner in learners:
                 job.added += len(reconcile(session, learner, company, now=now)["trainings_added"])
@@ -134,5 +139,10 @@ def rerun_company(self, company_id, job_id=None):
         raise
     except Exception:
         log.exception("Smart Assign re-run of company %s failed", company_id)
-        fail(sessions(), company_id, job_id, "The re-run stopped on an internal error; start it again or contact support.")
+        fail(
+            sessions(),
+            company_id,
+            job_id,
+            "The re-run stopped on an internal error; start it again or contact support.",
+        )
         raise

@@ -44,9 +44,13 @@ def hash_password(password):
     return _hasher.hash(password)
 
 
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
 def one_time_password():
-    """A random password for a new or reset account (about 120 bits)."""
-    return secrets.token_urlsafe(15)
+    """A random password for a new or reset account: 21 letters and digits (about 120 bits),
+    none that reads like another (0/O, 1/l/I), nothing a shell or a form would mangle."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(21))
 
 
 def session_fingerprint(admin):

@@ -144,7 +144,13 @@ def activity():
     learner_ids = find_learners(session, g.company.id, learner_text) if learner_text else None
     entries, older = activity_page(session, g.company.id, kind, learner_ids, request.args.get("after"))
     return render_template(
-        "dashboard/activity.html", entries=entries, older=older, kinds=KINDS, kind=kind, learner_text=learner_text,
-        learner_found=learner_ids is None or bool(learner_ids), names=learner_names(session, g.company.id, entries),
+        "dashboard/activity.html",
+        entries=entries,
+        older=older,
+        kinds=KINDS,
+        kind=kind,
+        learner_text=learner_text,
+        learner_found=learner_ids is None or bool(learner_ids),
+        names=learner_names(session, g.company.id, entries),
         first_page=not request.args.get("after"),
     )

@@ -66,5 +66,3 @@ class GroupRuleForm(FlaskForm):
     training_code = SelectField(
         "Training", choices=choices((t.code, f"{t.code}: {t.title}") for t in DEFAULT_CATALOG), validate_choice=True
     )
-
-

@@ -31,7 +31,9 @@ def facets(session, company_id):
     if hit and time.monotonic() - hit[0] < FACETS_TTL:
         return hit[1]
     places = session.execute(
-        select(Learner.region, Learner.country).where(Learner.company_id == company_id).group_by(Learner.region, Learner.country)
+        select(Learner.region, Learner.country)
+        .where(Learner.company_id == company_id)
+        .group_by(Learner.region, Learner.country)
     ).all()
     roles = session.scalars(select(Learner.role).where(Learner.company_id == company_id).group_by(Learner.role)).all()
     regions = sorted({r for r, _ in places if r})
@@ -136,9 +138,7 @@ def learner_page(session, company_id, args, page_size=PAGE_SIZE):
     else:
         if after:
             query = query.where(paging.older_than(Learner.created_at, Learner.id, *after))
-        rows = session.scalars(
-            query.order_by(Learner.created_at.desc(), Learner.id.desc()).limit(page_size + 1)
-        ).all()
+        rows = session.scalars(query.order_by(Learner.created_at.desc(), Learner.id.desc()).limit(page_size + 1)).all()
         has_older, rows = len(rows) > page_size, rows[:page_size]
         has_newer = after is not None
     count, capped = paging.capped_count(session, select(Learner.id).where(*conds), SEARCH_CAP if q else COUNT_CAP)
@@ -184,7 +184,12 @@ def learners():
     page = learner_page(db.session(), g.company.id, args)
     filters = {k: v for k, v in args.items() if k not in ("after", "before") and v}
     return render_template(
-        "dashboard/learners.html", page=page, args=args, filters=filters, statuses=STATUSES, roles=ROLES,
+        "dashboard/learners.html",
+        page=page,
+        args=args,
+        filters=filters,
+        statuses=STATUSES,
+        roles=ROLES,
         normalize_role=normalize_role,
     )
 
@@ -247,6 +252,14 @@ def learner(learner_id):
         )
     )
     return render_template(
-        "dashboard/learner.html", learner=row, attributes=attributes(row.resource or {}), trainings=trainings,
-        audit=audit, failures=failures, pending=pending, titles=TITLES, role=normalize_role(row.role), now=utcnow(),
+        "dashboard/learner.html",
+        learner=row,
+        attributes=attributes(row.resource or {}),
+        trainings=trainings,
+        audit=audit,
+        failures=failures,
+        pending=pending,
+        titles=TITLES,
+        role=normalize_role(row.role),
+        now=utcnow(),
     )

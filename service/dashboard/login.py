@@ -18,6 +18,8 @@ def _safe_next(target):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Email and password; failures are counted and lock the account for a while."""
+    if request.method == "GET" and g.admin is not None:
+        return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -60,6 +62,4 @@ def password():
             return redirect(url_for("dashboard.home"))
     elif request.method == "POST":
         error = next(iter(e for errs in form.errors.values() for e in errs), "Fill in every field.")
-    return render_template("dashboard/password.html", form=form, error=error), (
-        400 if error else 200
-    )
+    return render_template("dashboard/password.html", form=form, error=error), (400 if error else 200)

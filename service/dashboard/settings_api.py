@@ -13,9 +13,11 @@ from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
 
 
 def _tokens():
-    return db.session().scalars(
-        select(AccessToken).where(AccessToken.company_id == g.company.id).order_by(AccessToken.id.desc())
-    ).all()
+    return (
+        db.session()
+        .scalars(select(AccessToken).where(AccessToken.company_id == g.company.id).order_by(AccessToken.id.desc()))
+        .all()
+    )
 
 
 def _token(token_id):
@@ -91,7 +93,12 @@ def set_groups():
     g.company.groups_enabled = bool(form.enabled.data)
     db.session().commit()
     if g.company.groups_enabled:
-        flash("Group provisioning is on. In Entra ID, enable “Provision Microsoft Entra ID Groups” under Mappings.", "success")
+        flash(
+            "Group provisioning is on. In Entra ID, enable “Provision Microsoft Entra ID Groups” under Mappings.",
+            "success",
+        )
     else:
-        flash("Group provisioning is off. Entra ID's group calls now get an error saying groups are disabled.", "success")
+        flash(
+            "Group provisioning is off. Entra ID's group calls now get an error saying groups are disabled.", "success"
+        )
     return redirect(url_for("dashboard.settings_api") + "#groups")

@@ -68,8 +68,11 @@ def smart_assign_settings():
     g.company.due_days = form.due_days.data
     g.company.industry = form.industry.data or None
     db.session().commit()
-    flash("Smart Assign settings saved. They apply to new assignments; re-run Smart Assign to apply them to "
-          "every learner now.", "success")
+    flash(
+        "Smart Assign settings saved. They apply to new assignments; re-run Smart Assign to apply them to "
+        "every learner now.",
+        "success",
+    )
     return redirect(url_for("dashboard.smart_assign"))
 
 
@@ -89,8 +92,11 @@ def add_group_rule():
         return _page(rule_form=form, status=400)
     session.commit()
     if created:
-        flash(f"Rule added: members of “{rule.group_name}” get {rule.training_code}. "
-              "Re-run Smart Assign to apply it to the group's current members.", "success")
+        flash(
+            f"Rule added: members of “{rule.group_name}” get {rule.training_code}. "
+            "Re-run Smart Assign to apply it to the group's current members.",
+            "success",
+        )
     else:
         flash(f"That rule exists already: members of “{rule.group_name}” get {rule.training_code}.", "info")
     return redirect(url_for("dashboard.smart_assign") + "#group-rules")

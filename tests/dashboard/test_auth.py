@@ -1,0 +1,182 @@
+"""Admin accounts: the CLI's one-time password, sign-in, lockout, sessions and cookies."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models import Admin, utcnow
+from service.dashboard.accounts import LOCK_FOR, MAX_FAILED_LOGINS
+from tests.dashboard.conftest import PASSWORD, Dashboard, make_admin
+
+# A refused sign-in shows the form again (a success redirects).
+REFUSED = 200
+PAGES = [
+    "/dashboard/learners",
+    "/dashboard/settings/integrations/api",
+    "/dashboard/smart-assign",
+    "/dashboard/activity",
+]
+
+
+def admin_row(sessions, email):
+    with sessions() as s:
+        return s.scalar(select(Admin).where(Admin.email == email))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_need_a_signed_in_admin(anon, path):
+    resp = anon.get(path)
+    assert resp.status_code == 302
+    assert resp.location.startswith("/dashboard/login?next=" + path)
+
+
+def test_cli_one_time_password_signs_in_and_must_be_changed(app, anon, tenant, sessions):
+    result = app.test_cli_runner().invoke(args=["admins", "create", str(tenant.id), "New.Admin@Acme.example"])
+    assert result.exit_code == 0, result.output
+    one_time = result.output.strip().splitlines()[-1]
+    assert len(one_time) >= 16 and " " not in one_time
+    row = admin_row(sessions, "new.admin@acme.example")
+    assert row.company_id == tenant.id and row.must_change_password
+    assert one_time not in row.password_hash and row.password_hash.startswith("$argon2id$")
+
+    resp = anon.login("NEW.ADMIN@acme.example", one_time)
+    assert resp.status_code == 302 and resp.location == "/dashboard/password"
+    # Every page leads back to choosing a password until one is chosen.
+    assert anon.get("/dashboard/learners").location == "/dashboard/password"
+    resp = anon.post(
+        "/dashboard/password",
+        {"current": one_time, "new": "short", "confirm": "short"},
+        page="/dashboard/password",
+    )
+    assert resp.status_code == 400 and "at least 12 characters" in resp.get_data(as_text=True)
+    resp = anon.post(
+        "/dashboard/password", {"current": one_time, "new": PASSWORD, "confirm": PASSWORD}, page="/dashboard/password"
+    )
+    assert resp.status_code == 302
+    assert anon.get("/dashboard/learners").status_code == 200
+    assert not admin_row(sessions, "new.admin@acme.example").must_change_password
+    # The one-time password is spent.
+    fresh = Dashboard(app.test_client())
+    assert fresh.login("new.admin@acme.example", one_time).status_code == REFUSED
+    assert fresh.login("new.admin@acme.example", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["admins", "create", "999", "x@y.example"], "no company 999"),
+        (["admins", "create", "7", "not-an-email"], "not an email address"),
+        (["admins", "create", "7", "ALICE@acme.example"], "already an admin"),
+    ],
+)
+def test_cli_refuses_bad_admins(app, admin_a, args, message):
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_wrong_password_is_refused_with_the_same_words_as_an_unknown_email(anon, admin_a):
+    wrong = anon.login(admin_a, "nope")
+    unknown = anon.login("nobody@acme.example", "nope")
+    assert wrong.status_code == unknown.status_code == REFUSED
+    assert "The email or password is incorrect." in wrong.get_data(as_text=True)
+    assert _message(wrong) == _message(unknown)
+    assert anon.get("/dashboard/learners").status_code == 302
+
+
+def _message(resp):
+    text = resp.get_data(as_text=True)
+    start = text.index('id="login-error"')
+    return text[start : text.index("</p>", start)]
+
+
+def test_lockout_after_repeated_failures_refuses_even_the_right_password(anon, admin_a, sessions):
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        assert anon.login(admin_a, "wrong").status_code == REFUSED
+    resp = anon.login(admin_a, "wrong")
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == REFUSED and "locked for 15 more minutes" in text
+    resp = anon.login(admin_a, PASSWORD)
+    assert resp.status_code == REFUSED and "Too many failed sign-ins" in resp.get_data(as_text=True)
+    row = admin_row(sessions, admin_a)
+    assert row.locked_until - utcnow() > LOCK_FOR - timedelta(minutes=1)
+
+    # Once the lock expires, the right password works and the count starts over.
+    with sessions() as s:
+        s.get(Admin, row.id).locked_until = utcnow() - timedelta(seconds=1)
+        s.commit()
+    assert anon.login(admin_a, PASSWORD).status_code == 302
+    row = admin_row(sessions, admin_a)
+    assert row.failed_logins == 0 and row.locked_until is None and row.last_login_at is not None
+
+
+def test_a_success_resets_the_failure_count(anon, admin_a, sessions):
+    for _ in range(MAX_FAILED_LOGINS - 1):
+        anon.login(admin_a, "wrong")
+    assert anon.login(admin_a, PASSWORD).status_code == 302
+    assert admin_row(sessions, admin_a).failed_logins == 0
+
+
+def test_operator_unlocks_an_account(app, anon, admin_a, sessions):
+    for _ in range(MAX_FAILED_LOGINS):
+        anon.login(admin_a, "wrong")
+    assert app.test_cli_runner().invoke(args=["admins", "unlock", admin_a]).exit_code == 0
+    assert anon.login(admin_a, PASSWORD).status_code == 302
+
+
+def test_session_cookie_is_httponly_samesite_and_secure_over_https(app, admin_a):
+    d = Dashboard(app.test_client())
+    resp = d.login(admin_a)
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # The test settings' PUBLIC_BASE_URL is https://herd.test.
+    assert "Secure" in cookie
+
+
+def test_sign_out_needs_a_post_with_csrf_and_ends_the_session(dash):
+    assert dash.client.get("/dashboard/logout").status_code == 405
+    assert dash.post("/dashboard/logout", csrf=False).status_code == 400
+    assert dash.get("/dashboard/learners").status_code == 200
+    assert dash.post("/dashboard/logout", page="/dashboard/learners").status_code == 302
+    assert dash.get("/dashboard/learners").status_code == 302
+
+
+def test_a_password_change_signs_out_other_sessions(app, dash, admin_a):
+    other = Dashboard(app.test_client())
+    assert other.login(admin_a).status_code == 302
+    new = "another long passphrase"
+    resp = dash.post(
+        "/dashboard/password", {"current": PASSWORD, "new": new, "confirm": new}, page="/dashboard/password"
+    )
+    assert resp.status_code == 302
+    assert dash.get("/dashboard/learners").status_code == 200
+    assert other.get("/dashboard/learners").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/scim/v2/7/Users"])
+def test_sign_in_never_redirects_outside_the_dashboard(app, admin_a, target):
+    d = Dashboard(app.test_client())
+    token = d.csrf()
+    resp = d.client.post(
+        "/dashboard/login",
+        query_string={"next": target},
+        data={"csrf_token": token, "email": admin_a, "password": PASSWORD},
+    )
+    assert resp.status_code == 302 and resp.location == "/dashboard/"
+
+
+def test_sign_in_returns_to_the_page_asked_for(app, admin_a):
+    d = Dashboard(app.test_client())
+    login_url = d.get("/dashboard/activity?kind=failed").location
+    token = d.csrf()
+    resp = d.client.post(login_url, data={"csrf_token": token, "email": admin_a, "password": PASSWORD})
+    assert resp.location == "/dashboard/activity?kind=failed"
+
+
+def test_reset_password_gives_a_new_one_time_password(app, anon, sessions, tenant):
+    make_admin(sessions, tenant.id, "carol@acme.example")
+    result = app.test_cli_runner().invoke(args=["admins", "reset-password", "carol@acme.example"])
+    assert result.exit_code == 0
+    assert anon.login("carol@acme.example", PASSWORD).status_code == REFUSED
+    resp = anon.login("carol@acme.example", result.output.strip().splitlines()[-1])
+    assert resp.location == "/dashboard/password"

@@ -1,0 +1,239 @@
+"""The dashboard in real headless Chromium (Debian's package, driven by Playwright), against a live server.
+
+The scenario of issue 5: sign in, create a token and see it once, provision a learner
+over HTTP with it, see the learner and its trainings, revoke the token, and watch the
+next SCIM call fail with 401. Each page is saved to docs/screenshots/ for the README.
+"""
+
+import dataclasses
+import logging
+import os
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from config.celery import RERUN_COMPANY
+from service.cli import create_company
+from tests.dashboard.helpers import run_events, user_body
+from workers import rerun
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+NEW_PASSWORD = "a long passphrase for Acme"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class DelayedWorker:
+    """Stands in for the broker and a Celery worker: runs a re-run a moment later, in a thread,
+    with the task's own code; provisioning events are left pending for the test to process."""
+
+    def __init__(self, sessions):
+        self.sessions = sessions
+        self.threads = []
+
+    def send(self, name, args):
+        if name != RERUN_COMPANY:
+            return False
+        thread = threading.Timer(1.5, rerun.run, args=(self.sessions, *args))
+        thread.start()
+        self.threads.append(thread)
+        return True
+
+
+@pytest.fixture()
+def live(settings, sessions):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"no browser here: Debian's chromium is not installed at {CHROMIUM} "
+            "(.ci/run installs it with apt-get install -y chromium)"
+        )
+    from service import create_app
+
+    server = make_server("127.0.0.1", 0, lambda env, start: None, threaded=True, request_handler=_Quiet)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app = create_app(dataclasses.replace(settings, public_base_url=url))
+    worker = DelayedWorker(sessions)
+    app.extensions["herd.enqueuer"] = worker
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield url, app
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        for t in worker.threads:
+            t.join(timeout=30)
+        app.extensions["herd.engine"].dispose()
+        logging.getLogger("werkzeug").handlers.clear()
+
+
+@pytest.fixture()
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def nav(page, name):
+    """Follow a link of the main navigation."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions):
+    from playwright.sync_api import expect
+
+    url, app = live
+    with sessions() as s:
+        create_company(s, "Acme Corp", 7)
+        s.commit()
+    result = app.test_cli_runner().invoke(args=["admins", "create", "7", "it-admin@acme.example"])
+    one_time = result.output.strip().splitlines()[-1]
+
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Scripts, styles and the job poller must all load: no failed subresource, no script error.
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}") if r.status >= 400 and r.request.resource_type != "document" else None
+        ),
+    )
+
+    # Sign in with the one-time password, then choose a password.
+    page.goto("/dashboard/")
+    expect(page).to_have_url(f"{url}/dashboard/login?next=/dashboard/?")
+    page.get_by_label("Email").fill("it-admin@acme.example")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("The email or password is incorrect.")
+    page.get_by_label("Password").fill(one_time)
+    shot(page, "login")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    page.get_by_label("One-time password").fill(one_time)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
+    shot(page, "password")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_role("heading", name="Learners")).to_be_visible()
+    expect(page.get_by_text("No learners yet")).to_be_visible()
+
+    # Keyboard: the first Tab reaches the skip link, and it is visibly focused.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+
+    # Settings > Integrations > API: create a token, see it once, copy it.
+    nav(page, "Settings")
+    expect(page.locator("#company-id")).to_have_text("7")
+    tenant_url = page.get_by_label("SCIM tenant URL").input_value()
+    assert tenant_url == f"{url}/scim/v2/7"
+    page.get_by_label("Name").fill("Entra ID production")
+    page.get_by_label("Expires").select_option(label="1 year")
+    page.get_by_role("button", name="Create access token").click()
+    expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
+    secret = page.get_by_label("Secret token").input_value()
+    assert secret.startswith("herd_") and len(secret) > 40
+    page.get_by_role("button", name="Copy token").click()
+    expect(page.locator('[data-copy-status="new-secret"]')).to_have_text("Copied to the clipboard.")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
+    shot(page, "settings-api")
+    page.goto("/dashboard/settings/integrations/api")
+    assert secret not in page.content() and secret[:12] in page.content()
+
+    # Entra provisions a learner with the token, over HTTP; a second POST of the same userName fails.
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"}
+    body = user_body(
+        "jordan.lee@acme.example",
+        given="Jordan",
+        family="Lee",
+        state="California",
+        learnerRole="supervisor",
+        training_tags="CYBER",
+    )
+    created = requests.post(f"{tenant_url}/Users", json=body, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    learner_id = created.json()["id"]
+    assert requests.post(f"{tenant_url}/Users", json=body, headers=headers, timeout=10).status_code == 409
+    run_events(sessions)  # the worker's Smart Assign and audit entry
+
+    # The Learners tab shows the learner; its page shows its trainings.
+    nav(page, "Learners")
+    row = page.get_by_role("row").filter(has_text="jordan.lee@acme.example")
+    expect(row).to_contain_text("US-CA")
+    expect(row).to_contain_text("Active")
+    shot(page, "learners")
+    row.get_by_role("link", name="Jordan Lee").click()
+    expect(page).to_have_url(f"{url}/dashboard/learners/{learner_id}")
+    trainings = page.get_by_role("table", name="Trainings assigned to Jordan Lee")
+    for code in ("HP-CA-SUP", "WVP-CA", "CYBER"):
+        expect(trainings).to_contain_text(code)
+    expect(trainings).to_contain_text("Assigned")
+    expect(page.get_by_role("table", name="SCIM attributes of Jordan Lee")).to_contain_text("California")
+    expect(page.get_by_text("User create")).to_be_visible()
+    shot(page, "learner")
+
+    # Smart Assign: re-run, and watch the progress change without reloading.
+    nav(page, "Smart Assign")
+    page.get_by_role("button", name="Re-run Smart Assign").click()
+    status = page.locator("#job-status")
+    expect(status).to_contain_text("Queued")
+    expect(status).to_contain_text("Done: 1 learner re-evaluated, 0 trainings assigned.", timeout=20_000)
+    expect(page.locator("#job-progress")).to_have_attribute("value", "100")
+    shot(page, "smart-assign")
+
+    # Provisioning activity: the change and the refused POST with its reason.
+    nav(page, "Provisioning activity")
+    expect(page.get_by_text("Failed 409 · uniqueness")).to_be_visible()
+    expect(page.get_by_text("is already used by another learner").first).to_be_visible()
+    shot(page, "activity")
+
+    # Revoke the token, with confirmation; the next SCIM call fails with 401.
+    nav(page, "Settings")
+    page.get_by_role("row").filter(has_text="Entra ID production").get_by_role("link", name="Revoke").click()
+    expect(page.get_by_role("heading", name="Revoke token “Entra ID production”?")).to_be_visible()
+    shot(page, "token-revoke")
+    page.get_by_role("button", name="Revoke token").click()
+    expect(page.get_by_role("status").filter(has_text="is revoked")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Entra ID production")).to_contain_text("Revoked")
+    refused = requests.get(f"{tenant_url}/Users", headers=headers, timeout=10)
+    assert refused.status_code == 401 and "not valid" in refused.json()["detail"]
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in to Herd")).to_be_visible()
+    assert errors == []
+    context.close()
