@@ -1,5 +1,7 @@
 """The filter whitelist for Users: which SCIM attributes map to which columns or JSON keys."""
 
+from sqlalchemy import and_
+
 from models import Learner
 from service.scim.attributes import (
     ENTERPRISE,
@@ -9,6 +11,8 @@ from service.scim.attributes import (
     USER_BY_LOWER,
     extension_kind,
 )
+from service.scim.filter_sql import to_clause
+from service.scim.filters import ValuePath, eq_defaults
 
 # Extracted, indexed columns: Entra's lookups never touch the JSON document.
 _COLUMNS = {
@@ -29,6 +33,25 @@ class UserResolver:
         self.dialect_name = dialect_name
         self.document = Learner.resource
         self.extension_urn = extension_urn or LEARNER_PLACEHOLDER
+        self._exact = False
+
+    def own_clause(self, expr):
+        """Entra's ``emails[type eq "work"].value eq "x"`` narrowed by the indexed work-email column.
+
+        The JSON condition still decides; the column only lets the database use
+        an index instead of scanning every learner's emails.
+        """
+        if self._exact or not isinstance(expr, ValuePath) or expr.path.attr.lower() != "emails":
+            return None
+        wanted = {k.lower(): v for k, v in eq_defaults(expr.filter).items()}
+        if str(wanted.get("type", "")).lower() != "work" or not isinstance(wanted.get("value"), str):
+            return None
+        self._exact = True
+        try:
+            exact = to_clause(expr, self)
+        finally:
+            self._exact = False
+        return and_(Learner.email_lower == wanted["value"].lower(), exact)
 
     def _scope(self, path):
         """('core'|'enterprise'|'learner', definitions) for a path's schema."""

@@ -377,3 +377,17 @@ def test_discovery_endpoints(tenant):
     assert rts["totalResults"] == 1 and rts["Resources"][0]["name"] == "User"
     names = {a["name"] for s in tenant.get("Schemas").get_json()["Resources"] for a in s["attributes"]}
     assert {"userName", "learnerRole", "training_tags", "state", "country", "employeeNumber", "mobilePhone"} <= names
+
+
+def test_work_email_filter_ignores_other_email_types(tenant):
+    work = create(tenant)
+    create(
+        tenant,
+        userName="home@acme.example",
+        externalId="home",
+        emails=[{"type": "work", "value": "w2@acme.example"}, {"type": "home", "value": "shared@acme.example"}],
+    )
+    hit = tenant.get("Users", query_string={"filter": 'emails[type eq "work"].value eq "JDOE@acme.example"'}).get_json()
+    assert [r["id"] for r in hit["Resources"]] == [work["id"]]
+    miss = tenant.get("Users", query_string={"filter": 'emails[type eq "work"].value eq "shared@acme.example"'}).get_json()
+    assert miss["totalResults"] == 0
