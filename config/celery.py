@@ -26,6 +26,9 @@ def celery_config(settings):
         "task_publish_retry": False,
         "broker_connection_timeout": 1,
         "broker_connection_retry_on_startup": True,
+        # With acks_late the message comes back after a lost connection: stop the
+        # running copy instead of finishing it twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_transport_options": {
             "socket_connect_timeout": 1,
             "socket_timeout": 2,

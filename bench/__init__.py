@@ -1,0 +1,1 @@
+"""Load scripts run on demand (``make bench``); never part of the test suite."""

@@ -1,0 +1,222 @@
+"""Dashboard page latency at size: the Learners tab and Provisioning activity with 100k learners.
+
+    python -m bench.dashboard_pages                       # SQLite file in a temp dir, 100,000 learners
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.dashboard_pages --learners 100000
+
+Seeds one big company (``--learners``, with as many audit entries and a few hundred
+failed SCIM calls) next to a small one, in a fresh database (SQLite in a temp dir, or on
+PostgreSQL a dedicated database ``--db-name``, dropped and created; never the one
+DATABASE_URL names), then times each page through the Flask test client, signed in as the
+big company's admin: first page, a page deep in the keyset, filters, searches, a learner
+page, the activity list. Each figure is the median of ``--repeat`` requests. Results:
+stdout and bench/results/dashboard_pages-<db>-<N>.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from config import Settings  # noqa: E402
+from models import Admin, AuditEvent, Company, Learner, ScimFailure, make_engine, utcnow  # noqa: E402
+from models.db import driver_url  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from service.dashboard import accounts  # noqa: E402
+
+STATES = ["US-CA", "US-NY", "US-TX", "US-IL", "US-WA", "US-FL", None]
+ROLES = ["supervisor", "non-supervisor", "Non Supervisor", "employee", "manager", None]
+PASSWORD = "bench passphrase long enough"
+
+
+def fresh_database(db_name):
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tempfile.mkdtemp(prefix='herd-bench-')}/herd.db"
+    admin_url = make_url(driver_url(url))
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}"'))
+        conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+    engine.dispose()
+    return admin_url.set(database=db_name).render_as_string(hide_password=False)
+
+
+def seed(url, n):
+    engine = make_engine(url)
+    start = utcnow() - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Company),
+            [dict(id=1, name="Big Co", created_at=start), dict(id=2, name="Small Co", created_at=start)],
+        )
+        conn.execute(
+            insert(Admin),
+            [
+                dict(
+                    company_id=1,
+                    email="admin@big.example",
+                    password_hash=accounts.hash_password(PASSWORD),
+                    must_change_password=False,
+                    failed_logins=0,
+                    created_at=start,
+                )
+            ],
+        )
+    ids = []
+    for chunk in range(0, n, 5000):
+        rows, audits = [], []
+        for i in range(chunk, min(n, chunk + 5000)):
+            lid = str(uuid.UUID(int=i + 1, version=4))
+            ids.append(lid)
+            name = f"user{i:07d}@big.example"
+            created = start + timedelta(seconds=i * 20)
+            rows.append(
+                dict(
+                    id=lid,
+                    company_id=1,
+                    resource={"userName": name, "name": {"givenName": f"Given{i}", "familyName": f"Family{i % 997}"}},
+                    user_name=name,
+                    user_name_lower=name,
+                    email_lower=name,
+                    display_name=f"Given{i} Family{i % 997}",
+                    given_name=f"Given{i}",
+                    family_name=f"Family{i % 997}",
+                    active=i % 10 != 0,
+                    region=STATES[i % len(STATES)],
+                    country="US",
+                    role=ROLES[i % len(ROLES)],
+                    training_tags=[],
+                    version=1,
+                    created_at=created,
+                    updated_at=created,
+                )
+            )
+            audits.append(
+                dict(
+                    company_id=1,
+                    learner_id=lid,
+                    resource_type="User",
+                    action="create",
+                    changes={},
+                    outcome={"trainings_added": ["CYBER"]},
+                    occurred_at=created,
+                    recorded_at=created,
+                    token_name="Entra",
+                )
+            )
+        with engine.begin() as conn:
+            conn.execute(insert(Learner), rows)
+            conn.execute(insert(AuditEvent), audits)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ScimFailure),
+            [
+                dict(
+                    company_id=1,
+                    method="POST",
+                    path="/scim/v2/1/Users",
+                    status=409,
+                    scim_type="uniqueness",
+                    detail="userName taken",
+                    occurred_at=start + timedelta(seconds=i * 3000),
+                )
+                for i in range(300)
+            ],
+        )
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return ids
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--db-name", default="herd_bench_dashboard")
+    args = parser.parse_args(argv)
+
+    url = fresh_database(args.db_name)
+    upgrade(url)
+    t0 = time.perf_counter()
+    ids = seed(url, args.learners)
+    seeded = time.perf_counter() - t0
+
+    from service import create_app
+
+    app = create_app(Settings.from_env(env={}, database_url=url, redis_url="redis://127.0.0.1:1/0", secret_key="bench"))
+    client = app.test_client()
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/dashboard/login").get_data(as_text=True)
+    ).group(1)
+    assert (
+        client.post(
+            "/dashboard/login", data={"csrf_token": token, "email": "admin@big.example", "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+
+    deep = client.get("/dashboard/learners").get_data(as_text=True)
+    for _ in range(40):  # 40 pages in: the keyset costs the same as page 1
+        after = re.search(r'href="/dashboard/learners\?after=([^"]+)" rel="next"', deep).group(1)
+        deep = client.get(f"/dashboard/learners?after={after}").get_data(as_text=True)
+    cases = [
+        ("learners: first page", "/dashboard/learners"),
+        ("learners: page 41 (keyset)", f"/dashboard/learners?after={after}"),
+        ("learners: active", "/dashboard/learners?status=active"),
+        ("learners: inactive, US-NY", "/dashboard/learners?status=inactive&location=region:US-NY"),
+        ("learners: role supervisor", "/dashboard/learners?role=supervisor"),
+        ("learners: search common ('family1')", "/dashboard/learners?q=family1"),
+        ("learners: search rare (one userName)", f"/dashboard/learners?q=user{args.learners // 2:07d}"),
+        ("learners: search no match", "/dashboard/learners?q=zzzz-nobody"),
+        ("learner page", f"/dashboard/learners/{ids[len(ids) // 2]}"),
+        ("activity: first page", "/dashboard/activity"),
+        ("activity: failed only", "/dashboard/activity?kind=failed"),
+        ("activity: one learner", f"/dashboard/activity?learner=user{args.learners // 3:07d}@big.example"),
+    ]
+    lines = []
+    for label, path in cases:
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            resp = client.get(path)
+            times.append((time.perf_counter() - t) * 1000)
+            assert resp.status_code == 200, (path, resp.status_code)
+        lines.append((label, statistics.median(times), max(times)))
+
+    db = make_url(driver_url(url)).get_backend_name()
+    command = " ".join(["python -m bench.dashboard_pages", *(argv or sys.argv[1:])])
+    report = [
+        f"# Dashboard pages with {args.learners:,} learners ({db})",
+        "",
+        f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"seeded in {seeded:.0f} s. Command: `{command}`",
+        "",
+        "| page | median ms | max ms |",
+        "|---|---:|---:|",
+        *[f"| {label} | {median:.1f} | {worst:.1f} |" for label, median, worst in lines],
+    ]
+    out = ROOT / "bench" / "results" / f"dashboard_pages-{db}-{args.learners}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(report) + "\n")
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
