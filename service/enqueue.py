@@ -44,6 +44,13 @@ def init_app(app, settings):
     app.extensions["herd.enqueuer"] = Enqueuer(settings)
 
 
+def commit(session, event):
+    """Commit the request's work, then hand its event (if any) to the workers."""
+    session.commit()
+    if event is not None:
+        events([event.id])
+
+
 def events(event_ids):
     """Enqueue processing of committed provisioning events."""
     enq = current_app.extensions["herd.enqueuer"]

@@ -13,13 +13,12 @@ from service import db, enqueue
 from service.auth import authenticate
 from service.scim import group_store, memberships
 from service.scim.blueprint import bp
-from service.scim.errors import InvalidSyntax, MethodNotAllowed, NotFound, NotImplementedFeature
+from service.scim.errors import MethodNotAllowed, NotFound, NotImplementedFeature
 from service.scim.group_mapping import group_location, normalize_names, to_scim, wants
-from service.scim.http import int_param, json_body, list_param, scim_response
+from service.scim.http import int_param, json_body, list_param, patch_operations, scim_response
 from service.scim.mapping import project
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def disabled_detail(company_id):
@@ -69,12 +68,6 @@ def _resource_response(session, group, status=200):
     return scim_response(body, status, headers)
 
 
-def _commit(session, event):
-    """Commit the request's work, then hand its event to the workers."""
-    session.commit()
-    if event is not None:
-        enqueue.events([event.id])
-
 
 @bp.get("/Groups")
 def list_groups(company_id):
@@ -104,7 +97,7 @@ def create_group(company_id):
     caller = _caller(company_id)
     session = db.session()
     group, event = group_store.create(session, caller, json_body())
-    _commit(session, event)
+    enqueue.commit(session, event)
     return _resource_response(session, group, 201)
 
 
@@ -124,7 +117,7 @@ def replace_group(company_id, group_id):
     group = group_store.get(session, caller.company.id, group_id)
     group_store.check_version(group, request.headers.get("If-Match"))
     event = group_store.replace(session, caller, group, json_body())
-    _commit(session, event)
+    enqueue.commit(session, event)
     return _resource_response(session, group)
 
 
@@ -133,16 +126,11 @@ def patch_group(company_id, group_id):
     """PATCH /Groups/{id}: 204, or 200 with the group when the client asks for attributes."""
     caller = _caller(company_id)
     session = db.session()
-    body = json_body()
-    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
-    if not isinstance(operations, list):
-        raise InvalidSyntax(
-            f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
-        )
+    operations = patch_operations()
     group = group_store.get(session, caller.company.id, group_id)
     group_store.check_version(group, request.headers.get("If-Match"))
     event = group_store.patch(session, caller, group, operations)
-    _commit(session, event)
+    enqueue.commit(session, event)
     if "attributes" in request.args or "excludedAttributes" in request.args:
         return _resource_response(session, group)
     # 204 keeps a member add cheap: no member list is read back (entra.md accepts 204 for Groups).
@@ -157,7 +145,7 @@ def delete_group(company_id, group_id):
     group = group_store.get(session, caller.company.id, group_id)
     group_store.check_version(group, request.headers.get("If-Match"))
     event = group_store.delete(session, caller, group)
-    _commit(session, event)
+    enqueue.commit(session, event)
     return "", 204
 
 

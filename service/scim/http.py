@@ -7,6 +7,7 @@ from flask import Response, request
 from service.scim.errors import InvalidSyntax, InvalidValue
 
 MEDIA_TYPE = "application/scim+json"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def scim_response(body, status=200, headers=None):
@@ -30,6 +31,17 @@ def json_body():
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object.")
     return body
+
+
+def patch_operations():
+    """The ``Operations`` list of a PATCH body (RFC 7644 §3.5.2), key matched case-insensitively."""
+    body = json_body()
+    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
+    if not isinstance(operations, list):
+        raise InvalidSyntax(
+            f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
+        )
+    return operations
 
 
 def _json_reason(exc):

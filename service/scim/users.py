@@ -6,14 +6,13 @@ from service import db, enqueue
 from service.auth import authenticate
 from service.scim import learners
 from service.scim.blueprint import bp
-from service.scim.errors import InvalidSyntax, InvalidValue
+from service.scim.errors import InvalidValue
 from service.scim.group_mapping import user_groups_for
-from service.scim.http import int_param, json_body, list_param, scim_response
+from service.scim.http import int_param, json_body, list_param, patch_operations, scim_response
 from service.scim.mapping import project, to_scim
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def _settings():
@@ -32,12 +31,6 @@ def _resource_response(learner, status=200):
     body = project(body, attributes, excluded)
     return scim_response(body, status, headers)
 
-
-def _commit(session, event):
-    """Commit the request's work, then hand its event to the workers."""
-    session.commit()
-    if event is not None:
-        enqueue.events([event.id])
 
 
 def _list(company, filter_text, start_index, count, attributes, excluded):
@@ -115,7 +108,7 @@ def create_user(company_id):
     caller = authenticate(company_id)
     session = db.session()
     learner, event = learners.create(session, caller, json_body())
-    _commit(session, event)
+    enqueue.commit(session, event)
     return _resource_response(learner, 201)
 
 
@@ -134,7 +127,7 @@ def replace_user(company_id, learner_id):
     learner = learners.get(session, caller.company.id, learner_id)
     learners.check_version(learner, request.headers.get("If-Match"))
     event = learners.replace(session, caller, learner, json_body())
-    _commit(session, event)
+    enqueue.commit(session, event)
     return _resource_response(learner)
 
 
@@ -143,16 +136,11 @@ def patch_user(company_id, learner_id):
     """PATCH /Users/{id}: 200 with the full resource (Microsoft's validator rejects 204)."""
     caller = authenticate(company_id)
     session = db.session()
-    body = json_body()
-    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
-    if not isinstance(operations, list):
-        raise InvalidSyntax(
-            f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
-        )
+    operations = patch_operations()
     learner = learners.get(session, caller.company.id, learner_id)
     learners.check_version(learner, request.headers.get("If-Match"))
     event = learners.patch(session, caller, learner, operations)
-    _commit(session, event)
+    enqueue.commit(session, event)
     return _resource_response(learner)
 
 
@@ -164,5 +152,5 @@ def delete_user(company_id, learner_id):
     learner = learners.get(session, caller.company.id, learner_id)
     learners.check_version(learner, request.headers.get("If-Match"))
     event = learners.delete(session, caller, learner)
-    _commit(session, event)
+    enqueue.commit(session, event)
     return "", 204
