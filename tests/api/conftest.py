@@ -6,10 +6,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from models import Learner, ProvisioningEvent
+from models import Learner
 from service.scim.mapping import apply_document
+from tests.helpers import run_events  # noqa: F401  (re-exported for the API tests)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -61,18 +61,6 @@ def post_learner(tenant, user_name="jdoe@acme.example", **ext):
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return resp.get_json()["id"]
 
-
-def run_events(sessions):
-    """Process every pending provisioning event in order, as the workers would."""
-    from workers.tasks import process
-
-    with sessions() as s:
-        ids = s.scalars(
-            select(ProvisioningEvent.id).where(ProvisioningEvent.processed_at.is_(None)).order_by(ProvisioningEvent.id)
-        ).all()
-    for event_id in ids:
-        with sessions() as s:
-            process(s, event_id)
 
 
 def insert_learners(sessions, company_id, names, created_at=datetime(2025, 1, 1, 9, 0, 0), **doc_changes):

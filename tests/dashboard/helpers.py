@@ -4,10 +4,8 @@ import copy
 import json
 from pathlib import Path
 
-from sqlalchemy import select
 
-from models import ProvisioningEvent
-from workers.tasks import process
+from tests.helpers import run_events  # noqa: F401  (re-exported for the dashboard tests)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -31,13 +29,3 @@ def post_learner(tenant, user_name, **kw):
     return resp.get_json()["id"]
 
 
-def run_events(sessions):
-    """Process every pending provisioning event, as a worker would."""
-    with sessions() as s:
-        ids = s.scalars(
-            select(ProvisioningEvent.id).where(ProvisioningEvent.processed_at.is_(None)).order_by(ProvisioningEvent.id)
-        ).all()
-    for event_id in ids:
-        with sessions() as s:
-            process(s, event_id)
-    return ids

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, GroupRule, LearnerTraining, ProvisioningEvent
-from workers.tasks import process
+from models import AuditEvent, GroupRule, LearnerTraining
+from tests.helpers import run_events as run_pending
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -39,16 +39,6 @@ def patch_group(tenant, group_id, *ops):
     resp = tenant.patch(f"Groups/{group_id}", json={"schemas": [PATCH_OP], "Operations": list(ops)})
     assert resp.status_code == 204, resp.get_data(as_text=True)
 
-
-def run_pending(sessions):
-    with sessions() as s:
-        ids = s.scalars(
-            select(ProvisioningEvent.id).where(ProvisioningEvent.processed_at.is_(None)).order_by(ProvisioningEvent.id)
-        ).all()
-    for event_id in ids:
-        with sessions() as s:
-            process(s, event_id)
-    return ids
 
 
 def codes(sessions, learner_id):
