@@ -278,6 +278,10 @@ def test_paging_and_attribute_selection(tenant):
     assert page["totalResults"] == 5 and page["startIndex"] == 2 and page["itemsPerPage"] == 2
     assert [r["id"] for r in page["Resources"]] == ids[1:3]
     assert set(page["Resources"][0]) == {"id", "schemas", "userName"}
+    last = tenant.get("Users", query_string={"startIndex": 4, "count": 10}).get_json()
+    assert last["totalResults"] == 5 and [r["id"] for r in last["Resources"]] == ids[3:]
+    beyond = tenant.get("Users", query_string={"startIndex": 9}).get_json()
+    assert beyond["totalResults"] == 5 and beyond["Resources"] == []
     totals = tenant.get("Users", query_string={"count": 0}).get_json()
     assert totals["totalResults"] == 5 and totals["Resources"] == []
     excluded = tenant.get(f"Users/{ids[0]}", query_string={"excludedAttributes": f"emails,{ENTERPRISE}"}).get_json()
