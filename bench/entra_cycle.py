@@ -342,7 +342,7 @@ def run_phase(name, tasks, concurrency, make_client):
                 return
             try:
                 task(client)
-            except Exception as exc:  # a bug in this script: report it, keep measuring
+            except Exception as exc:  # noqa: BLE001  (a bug in this script: report it, keep measuring)
                 failures.append(repr(exc))
 
     threads = [threading.Thread(target=worker, args=(c,), name=f"{name}-{i}") for i, c in enumerate(clients)]
@@ -448,19 +448,23 @@ def fmt(value, digits=1):
 def markdown(report):
     m = report["machine"]
     r = report["run"]
+    analyzed = "ANALYZE run by the bench after the initial phase" if r["analyze_after_initial"] else "no ANALYZE by the bench"
     lines = [
         f"# Entra cycle: {r['users']} users, {r['concurrency']} clients, {r['database']}",
         "",
         f"- command: `{r['command']}`",
         f"- started: {r['started_at']} UTC, total {r['total_s']:.1f} s; code: {r['code']}",
-        f"- machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, {m['platform']}, "
-        f"Python {m['python']}",
+        (
+            f"- machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, {m['platform']}, "
+            f"Python {m['python']}"
+        ),
         f"- load average before / after: {m['loadavg_before']} / {m['loadavg_after']}",
         f"- database: {r['database']} ({r['database_version']}); server: {r['server']}",
-        f"- planner statistics: {r['planner_statistics_at_end']} "
-        f"({'ANALYZE run by the bench after the initial phase' if r['analyze_after_initial'] else 'no ANALYZE by the bench'})",
-        f"- the load generator, gunicorn and the database share the same {m['cores']} cores; "
-        "figures are noisy: compare ratios within one run",
+        f"- planner statistics: {r['planner_statistics_at_end']} ({analyzed})",
+        (
+            f"- the load generator, gunicorn and the database share the same {m['cores']} cores; "
+            "figures are noisy: compare ratios within one run"
+        ),
         "",
         "## Phases",
         "",
@@ -488,10 +492,13 @@ def markdown(report):
         )
     lines += [
         "",
-        "req/s of a kind is its count over its phase's wall time (a phase interleaves its kinds). "
-        "errors: non-2xx answers and transport failures; wrong: 2xx answers with the wrong content. "
-        "p50 first/last 10 %: median latency of the first and last tenth of that kind's requests, "
-        "a sign of cost growing with the data.",
+        (
+            "req/s of a kind is its count over its phase's wall time (a phase interleaves its kinds). "
+            "errors: non-2xx answers and transport failures; wrong: 2xx answers with the wrong content. "
+            "p50 first/last 10 %: median latency of the first and last tenth of that kind's requests; "
+            "in the initial phase the data grows from 0 to N, so a slower last tenth means cost growing "
+            "with the data (in the other phases the data size is constant: a difference there is noise)."
+        ),
     ]
     if report["error_examples"]:
         lines += ["", "## Errors (most frequent)", "", "| kind | status | count | detail |", "|---|---:|---:|---|"]
@@ -545,13 +552,14 @@ def code_version():
         return marker.read_text().strip()
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10
         )
         if commit.returncode != 0:
             return "unknown (not a git checkout)"
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=30
-        )
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            check=False, cwd=ROOT, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
         return commit.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -672,7 +680,7 @@ class OwnServer:
 
     def _flask(self, env, *args):
         cmd = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
         lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -692,7 +700,7 @@ class OwnServer:
             "--timeout", "60",
             "--log-level", "warning",
         ]  # fmt: skip
-        self.log = open(self.log_path, "w")
+        self.log = open(self.log_path, "w")  # noqa: SIM115  (open while gunicorn runs; closed in stop())
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # up to ~30 s

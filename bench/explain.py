@@ -105,7 +105,7 @@ def main(argv=None):
         )  # fmt: skip
         capturing[0] = False
         print(f"\n=== {name}: {method} {path} {params or ''} -> {resp.status_code}")
-        for statement, parameters in list(captured):
+        for statement, parameters in captured:
             explain(engine, dialect, statement, parameters, args.verbose)
     with sessions() as s:
         s.execute(text("DELETE FROM access_tokens WHERE name = 'bench explain'"))
