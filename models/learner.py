@@ -54,8 +54,8 @@ class Learner(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_learners_company_external_id", "company_id", "external_id_lower"),
-        Index("ix_learners_company_email", "company_id", "email_lower"),
+        Index("ix_learners_company_external_id", "company_id", "external_id_lower", "created_at", "id"),
+        Index("ix_learners_company_email", "company_id", "email_lower", "created_at", "id"),
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
         # The dashboard's search ("starts with", any case) over 100k learners: one index per arm.
