@@ -30,7 +30,6 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +50,7 @@ from config.celery import PROCESS_EVENT, make_celery  # noqa: E402
 from models import AccessToken, Company, Learner, ProvisioningEvent, make_engine, make_session_factory, utcnow  # noqa: E402
 from models.db import driver_url  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
+from bench.entra_cycle import code_version, loadavg  # noqa: E402  (one way to describe a run)
 from tests.e2e.stack import Herd, RedisServer, learner_body, wait_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -303,26 +303,6 @@ def machine_info():
         pass
     return f"{os.cpu_count()} cores, {model}, {memory} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
 
-
-def code_version():
-    """Commit of the tree (read-only git calls), marked when it has local changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        if commit.returncode != 0:
-            return "unknown"
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True, timeout=30
-        )
-        return commit.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def loadavg():
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def command_line(module="bench.backlog"):
