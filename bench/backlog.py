@@ -45,12 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.entra_cycle import code_version, loadavg  # noqa: E402  (one way to describe a run)
 from config import Settings  # noqa: E402
 from config.celery import PROCESS_EVENT, make_celery  # noqa: E402
 from models import AccessToken, Company, Learner, ProvisioningEvent, make_engine, make_session_factory, utcnow  # noqa: E402
 from models.db import driver_url  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
-from bench.entra_cycle import code_version, loadavg  # noqa: E402  (one way to describe a run)
 from tests.e2e.stack import Herd, RedisServer, learner_body, wait_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -301,8 +301,9 @@ def machine_info():
                 memory = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {model}, {memory} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
-
+    return (
+        f"{os.cpu_count()} cores, {model}, {memory} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
+    )
 
 
 def command_line(module="bench.backlog"):
@@ -334,9 +335,14 @@ def parse_args(argv=None):
     p.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers (default 2)")
     p.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes (Procfile default 2)")
     p.add_argument("--warmup", type=int, default=40, help="POSTs before measuring (default 40)")
-    p.add_argument("--redis-url", default=None,
-                   help="use this Redis instead of starting one; give it a db of its own (redis://127.0.0.1:6379/7)")
-    p.add_argument("--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})")
+    p.add_argument(
+        "--redis-url",
+        default=None,
+        help="use this Redis instead of starting one; give it a db of its own (redis://127.0.0.1:6379/7)",
+    )
+    p.add_argument(
+        "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})"
+    )
     p.add_argument("--keep", action="store_true", help="keep the database and the logs")
     p.add_argument("--drain-timeout", type=int, default=1800, help="seconds to wait for the backlog to drain")
     return p.parse_args(argv)
@@ -391,7 +397,9 @@ def main(argv=None):
                 "worker_cpu_s": cpu_after[1] - cpu_before[1],
                 "loadavg_after": loadavg(),
             }
-            print(f"{name}: {json.dumps({k: v for k, v in phases[name].items() if k != 'error_examples'}, default=str)}")
+            print(
+                f"{name}: {json.dumps({k: v for k, v in phases[name].items() if k != 'error_examples'}, default=str)}"
+            )
 
         run("idle")
         drain(120)
@@ -404,7 +412,9 @@ def main(argv=None):
         backlog_start = time.perf_counter()
         print(f"backlog: {len(event_ids)} events inserted in {seeded:.1f}s, published in {published:.1f}s")
         # Measure only once the workers are visibly busy with it.
-        wait_for(lambda: pending(db.sessions) < len(event_ids), 60, interval=0.2, message="workers starting on the backlog")
+        wait_for(
+            lambda: pending(db.sessions) < len(event_ids), 60, interval=0.2, message="workers starting on the backlog"
+        )
         run("backlog")
         drain(args.drain_timeout)
         drain_seconds = time.perf_counter() - backlog_start
@@ -484,8 +494,11 @@ def markdown(d):
         f"backlog / idle-after: p50 x{ra['p50_ms']:.2f}, p95 x{ra['p95_ms']:.2f}, p99 x{ra['p99_ms']:.2f} "
         "(the two idle phases bracket the backlog one: their spread is this machine's noise).",
         "The backlog was still deep when the backlog phase ended: "
-        + ("yes (the whole phase ran against a busy worker)." if d["backlog_still_deep_at_end_of_phase"] else
-           "NO: the workers caught up during the phase; raise --backlog."),  # fmt: skip
+        + (
+            "yes (the whole phase ran against a busy worker)."
+            if d["backlog_still_deep_at_end_of_phase"]
+            else "NO: the workers caught up during the phase; raise --backlog."
+        ),
         f"Drain: {dr['events']} events in {dr['seconds']:.1f}s = {dr['events_per_s']:.0f} events/s "
         f"with {dr['worker_processes']} worker processes.",
     ]

@@ -342,7 +342,7 @@ def run_phase(name, tasks, concurrency, make_client):
                 return
             try:
                 task(client)
-            except Exception as exc:  # noqa: BLE001  (a bug in this script: report it, keep measuring)
+            except Exception as exc:
                 failures.append(repr(exc))
 
     threads = [threading.Thread(target=worker, args=(c,), name=f"{name}-{i}") for i, c in enumerate(clients)]
@@ -381,7 +381,9 @@ def summarize(phases):
     rows = []
     phase_rows = []
     for phase in phases:
-        kinds = sorted({s.kind for s in phase.samples}, key=lambda k: min(s.start for s in phase.samples if s.kind == k))
+        kinds = sorted(
+            {s.kind for s in phase.samples}, key=lambda k: min(s.start for s in phase.samples if s.kind == k)
+        )
         for kind in kinds:
             samples = sorted((s for s in phase.samples if s.kind == kind), key=lambda s: s.start)
             ms = sorted(s.ms for s in samples)
@@ -448,7 +450,9 @@ def fmt(value, digits=1):
 def markdown(report):
     m = report["machine"]
     r = report["run"]
-    analyzed = "ANALYZE run by the bench after the initial phase" if r["analyze_after_initial"] else "no ANALYZE by the bench"
+    analyzed = (
+        "ANALYZE run by the bench after the initial phase" if r["analyze_after_initial"] else "no ANALYZE by the bench"
+    )
     lines = [
         f"# Entra cycle: {r['users']} users, {r['concurrency']} clients, {r['database']}",
         "",
@@ -770,8 +774,12 @@ def parse_args(argv=None):
         action="store_true",
         help="run ANALYZE after the initial phase (what autovacuum does in production; off on dev machines)",
     )
-    p.add_argument("--keep-db", action="store_true", help="keep the bench database afterwards (for python -m bench.explain)")
-    p.add_argument("--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database it creates (default {BENCH_DATABASE})")
+    p.add_argument(
+        "--keep-db", action="store_true", help="keep the bench database afterwards (for python -m bench.explain)"
+    )
+    p.add_argument(
+        "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database it creates (default {BENCH_DATABASE})"
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the .md/.json results")
     p.add_argument("--tag", default="", help="suffix for the result file names")
     args = p.parse_args(argv)
@@ -850,7 +858,10 @@ def main(argv=None):
             "command": " ".join(
                 ([f"DATABASE_URL={os.environ['DATABASE_URL']}"] if os.environ.get("DATABASE_URL") else [])
                 + ["python -m bench.entra_cycle"]
-                + [shlex.quote(a) if a != args.token else "<token>" for a in (argv if argv is not None else sys.argv[1:])]
+                + [
+                    shlex.quote(a) if a != args.token else "<token>"
+                    for a in (argv if argv is not None else sys.argv[1:])
+                ]
             ),
             "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
             "total_s": time.perf_counter() - t_start,

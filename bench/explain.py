@@ -129,7 +129,9 @@ def explain(engine, dialect, statement, parameters, verbose):
     finally:
         raw.close()
     text_plan = "\n".join(plan)
-    scans = re.findall(r"Seq Scan on \w+|SCAN \w+(?! USING)|Index (?:Only )?Scan using \w+|SEARCH \w+ USING [^\n|]+", text_plan)
+    scans = re.findall(
+        r"Seq Scan on \w+|SCAN \w+(?! USING)|Index (?:Only )?Scan using \w+|SEARCH \w+ USING [^\n|]+", text_plan
+    )
     timing = re.search(r"Execution Time: ([\d.]+ ms)", text_plan)
     rows_removed = re.findall(r"Rows Removed by Filter: (\d+)", text_plan)
     summary = ", ".join(dict.fromkeys(scans)) or "no table access"

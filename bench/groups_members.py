@@ -115,16 +115,18 @@ def populate(url, members, small, probes):
             conn.execute(text(MEMBERS_SQL), {"group_id": group_id, "company": COMPANY_ID, "prefix": prefix})
             groups[size] = group_id
         conn.execute(text("ANALYZE"))
-        probe_ids = conn.execute(
-            text("SELECT id FROM learners WHERE user_name_lower LIKE 'probe%' ORDER BY id")
-        ).scalars().all()
+        probe_ids = (
+            conn.execute(text("SELECT id FROM learners WHERE user_name_lower LIKE 'probe%' ORDER BY id"))
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return secret, groups, probe_ids, time.perf_counter() - started
 
 
 def percentile(values, pct):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def summarize(values):
@@ -179,7 +181,7 @@ def run(url, members, small, iterations):
         return timed("PATCH", f"{base}/{group_id}", {"schemas": [PATCH_OP], "Operations": ops})[0]
 
     # Warm up connections, caches and query plans on both groups.
-    for size, group_id in groups.items():
+    for group_id in groups.values():
         for learner_id in probe_ids[:10]:
             add(group_id, learner_id)
             remove_list(group_id, learner_id)
@@ -249,7 +251,9 @@ def commit():
     """The commit the tree is at, and whether it has uncommitted changes (read-only git calls)."""
     root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        )
         dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -116,12 +116,22 @@ def through_real_workers(db, n_workers, learners, logs, redis_url):
             return count(db.sessions, ProvisioningEvent, ProvisioningEvent.company_id == company_id,
                          ProvisioningEvent.processed_at.is_(None))  # fmt: skip
 
-        wait_for(lambda: owed() < len(event_ids), 60, interval=0.05, message="the first event processed", on_timeout=herd.tails)
+        wait_for(
+            lambda: owed() < len(event_ids),
+            60,
+            interval=0.05,
+            message="the first event processed",
+            on_timeout=herd.tails,
+        )
         with db.sessions() as s:
-            first = s.scalar(select(func.min(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id))
+            first = s.scalar(
+                select(func.min(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id)
+            )
         wait_for(lambda: owed() == 0, 3600, interval=0.5, message="every event processed", on_timeout=herd.tails)
         with db.sessions() as s:
-            last = s.scalar(select(func.max(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id))
+            last = s.scalar(
+                select(func.max(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id)
+            )
             audited = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.company_id == company_id))
         seconds = (last - first).total_seconds()
         rate = (len(event_ids) - 1) / seconds if seconds > 0 else float("nan")
@@ -151,7 +161,9 @@ def parse_args(argv=None):
     p.add_argument("--real-workers", default="1,2", help="worker counts to run through Celery ('' to skip)")
     p.add_argument("--real-learners", type=int, default=3000, help="events per real-worker run (default 3000)")
     p.add_argument("--company-size", type=int, default=0, help="also re-evaluate a company of this many learners")
-    p.add_argument("--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})")
+    p.add_argument(
+        "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})"
+    )
     p.add_argument("--keep", action="store_true", help="keep the database and the logs")
     return p.parse_args(argv)
 
@@ -260,7 +272,9 @@ def markdown(d):
         "|---|---|---|---|---|",
     ]
     for r in d["in_process"]:
-        lines.append(f"| {r['run']} | {r['learners']} | {fmt(r['seconds'])} | {fmt(r['learners_per_s'], 0)} | {r['added']} |")
+        lines.append(
+            f"| {r['run']} | {r['learners']} | {fmt(r['seconds'])} | {fmt(r['learners_per_s'], 0)} | {r['added']} |"
+        )
     if d["real_workers"]:
         lines += [
             "",

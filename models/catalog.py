@@ -98,12 +98,19 @@ def _harassment_prevention() -> tuple[Training, ...]:
     for region, name in _REGION_TITLES.items():
         cadence = _HP_CADENCE.get(region, 12)
         versions.append(
-            Training(f"HP-{region}-SUP", f"Harassment Prevention: {name} Supervisor",
-                     HP_FAMILY, region, SUPERVISOR, cadence)
+            Training(
+                f"HP-{region}-SUP", f"Harassment Prevention: {name} Supervisor", HP_FAMILY, region, SUPERVISOR, cadence
+            )
         )
         versions.append(
-            Training(f"HP-{region}-EMP", f"Harassment Prevention: {name} Non-Supervisor",
-                     HP_FAMILY, region, EMPLOYEE, cadence)
+            Training(
+                f"HP-{region}-EMP",
+                f"Harassment Prevention: {name} Non-Supervisor",
+                HP_FAMILY,
+                region,
+                EMPLOYEE,
+                cadence,
+            )
         )
     return tuple(versions)
 
@@ -115,8 +122,7 @@ def _own_family(code: str, title: str, cadence_months: int | None = 12) -> Train
 
 DEFAULT_CATALOG: tuple[Training, ...] = (
     *_harassment_prevention(),
-    Training("HP-ALL-SUP", "Harassment Prevention: All States Supervisor",
-             HP_FAMILY, "ALL", SUPERVISOR, 12),
+    Training("HP-ALL-SUP", "Harassment Prevention: All States Supervisor", HP_FAMILY, "ALL", SUPERVISOR, 12),
     _own_family("HP-IL-HOSP", "Illinois Restaurants and Bars Supplement"),
     _own_family("BYST-CHI", "Chicago Bystander Intervention"),
     _own_family("WVP-CA", "California Workplace Violence Prevention (SB 553)"),

@@ -32,7 +32,7 @@ def driver_url(url):
     """Pin plain ``postgresql://`` URLs to psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
 
 

@@ -33,10 +33,10 @@ class Learner(Base):
     deleted_at: Mapped[object | None] = mapped_column(DateTime)
 
     # Normalized for Smart Assign (the raw values stay in ``resource``).
-    region: Mapped[str | None] = mapped_column(String(10))   # ISO 3166-2, e.g. US-CA
-    country: Mapped[str | None] = mapped_column(String(2))   # ISO 3166-1 alpha-2
+    region: Mapped[str | None] = mapped_column(String(10))  # ISO 3166-2, e.g. US-CA
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     location: Mapped[str | None] = mapped_column(String(300))
-    role: Mapped[str | None] = mapped_column(String(100))    # learnerRole as sent
+    role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
 
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -95,9 +95,7 @@ def _countries() -> dict[str, str]:
         index.setdefault(alias, code)
     for language in _NAME_LANGUAGES:
         try:
-            translation = gettext.translation(
-                "iso3166-1", pycountry.LOCALES_DIR, languages=[language]
-            )
+            translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language])
         except OSError:  # a locale missing from this pycountry build: skip it
             continue
         for country in pycountry.countries:

@@ -23,10 +23,10 @@ def create_app(settings=None):
     app.extensions["herd.settings"] = settings
 
     from service import db, enqueue, errors
-    from service.cli import register_cli
-    from service.health import bp as health_bp
     from service.api.blueprint import routes as api_routes
+    from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
+    from service.health import bp as health_bp
     from service.scim.blueprint import routes as scim_routes
 
     db.init_app(app, settings)

@@ -9,8 +9,8 @@ from sqlalchemy import or_, select, text
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
-from service.dashboard.cli import admins
 from service import group_rules
+from service.dashboard.cli import admins
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
 tokens = AppGroup("tokens", help="Create and revoke company access tokens.")

@@ -7,6 +7,7 @@ what Herd answered and the path are kept: never the token, the query string
 failure to record is logged and dropped.
 """
 
+import contextlib
 import logging
 import re
 import threading
@@ -80,7 +81,5 @@ def record(status, scim_type, detail):
         session.commit()
     except Exception:  # recording is best effort: the client still gets its error
         log.warning("could not record a failed SCIM call on %s %s", request.method, request.path, exc_info=True)
-        try:
+        with contextlib.suppress(Exception):
             session.rollback()
-        except Exception:
-            pass

@@ -91,7 +91,12 @@ class Tenant:
     def call(self, method, path, json=None, headers=None, **kw):
         url = path if path.startswith("/") else f"{self.base}/{path}"
         return self.client.open(
-            url, method=method, json=json, headers=self.headers(headers), content_type=SCIM if json is not None else None, **kw
+            url,
+            method=method,
+            json=json,
+            headers=self.headers(headers),
+            content_type=SCIM if json is not None else None,
+            **kw,
         )
 
     def get(self, path, **kw):

@@ -3,8 +3,8 @@
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from tqdm import tqdm
 from sqlalchemy import func, select
+from tqdm import tqdm
 
 from models import Company, Learner
 from workers.reconcile import learner_ids, reconcile

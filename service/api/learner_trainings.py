@@ -83,4 +83,3 @@ def _assignment(session, assignment_id, lock=False):
 def _not_found(assignment_id):
     # Same answer for an unknown id and another company's: nothing is revealed.
     return NotFound(f"No learner training with id {assignment_id} in your company.")
-

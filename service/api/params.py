@@ -43,7 +43,8 @@ def load(schema, data, where):
         accepted = ", ".join(schema.load_fields)
         messages = {
             field: [f"Unknown field; this endpoint accepts {accepted}." if p == UNKNOWN else p for p in problems]
-            if isinstance(problems, list) else problems
+            if isinstance(problems, list)
+            else problems
             for field, problems in err.messages.items()
         }
         raise BadRequest(f"Invalid {where}: {describe(messages)}.") from None

@@ -78,7 +78,9 @@ USER_ATTRS = (
     Attr(
         "name",
         "complex",
-        sub=tuple(_s(n) for n in ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")),
+        sub=tuple(
+            _s(n) for n in ("formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix")
+        ),
     ),
     _s("displayName"),
     _s("nickName"),
@@ -87,7 +89,9 @@ USER_ATTRS = (
     _s("preferredLanguage"),
     _s("locale"),
     _s("timezone"),
-    Attr("active", "boolean", description="Administrative status. A learner whose active was removed counts as active."),
+    Attr(
+        "active", "boolean", description="Administrative status. A learner whose active was removed counts as active."
+    ),
     _s("mobilePhone", description="Mobile phone as a plain attribute (Entra's custom mapping)."),
     _multi("emails"),
     _multi("phoneNumbers", types=("work", "home", "mobile", "fax", "pager", "other")),
@@ -95,10 +99,11 @@ USER_ATTRS = (
         "addresses",
         "complex",
         multi=True,
-        sub=tuple(
-            _s(n) for n in ("formatted", "streetAddress", "locality", "region", "postalCode", "country")
-        )
-        + (_s("type", canonical=("work", "home", "other")), Attr("primary", "boolean")),
+        sub=(
+            *tuple(_s(n) for n in ("formatted", "streetAddress", "locality", "region", "postalCode", "country")),
+            _s("type", canonical=("work", "home", "other")),
+            Attr("primary", "boolean"),
+        ),
     ),
     Attr("roles", "complex", multi=True, sub=(_s("value"), _s("display"), _s("type"), Attr("primary", "boolean"))),
     Attr(

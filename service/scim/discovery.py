@@ -3,7 +3,6 @@
 from flask import current_app
 
 from service.auth import authenticate
-from service.scim.blueprint import bp
 from service.scim.attributes import (
     CORE_USER,
     ENTERPRISE,
@@ -13,6 +12,7 @@ from service.scim.attributes import (
     USER_ATTRS,
     schema_document,
 )
+from service.scim.blueprint import bp
 from service.scim.errors import NotFound, NotImplementedFeature
 from service.scim.group_schema import GROUP_ATTRS
 from service.scim.http import scim_response
@@ -69,7 +69,9 @@ def schemas(company):
     docs = [
         schema_document(CORE_USER, "User", "A learner account.", USER_ATTRS),
         schema_document(ENTERPRISE, "EnterpriseUser", "Enterprise User extension.", ENTERPRISE_ATTRS),
-        schema_document(learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS),
+        schema_document(
+            learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS
+        ),
     ]
     if company.groups_enabled:
         # Published only while the company's groups are on, like the /Groups endpoint itself.

@@ -34,7 +34,7 @@ Known approximations: SQLite's ``lower()`` folds ASCII only; ``co``/``sw``/
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import count
 
 import sqlalchemy as sa
@@ -172,7 +172,7 @@ class _Compiler:
 
     # -- JSON access, per dialect ---------------------------------------------------
 
-    def doc_ref(self, keys: list[str]) -> "_Ref":
+    def doc_ref(self, keys: list[str]) -> _Ref:
         """The value at ``keys`` in the stored document."""
         if self.dialect == "sqlite":
             json_path = "$" + "".join(f'."{key}"' for key in keys)
@@ -224,7 +224,7 @@ class _Compiler:
 
     # -- comparisons on JSON values ---------------------------------------------------
 
-    def json_compare(self, ref: "_Ref", expr: Compare):
+    def json_compare(self, ref: _Ref, expr: Compare):
         op, value = expr.op, expr.value
         if op == "pr":
             return ref.present()
@@ -336,9 +336,7 @@ def _column_compare(column, kind: str, expr: Compare):
 def _string_operands(column, kind: str, expr: Compare):
     value = expr.value
     if isinstance(value, bool):
-        raise InvalidFilter(
-            f"Unsupported filter: '{expr.path}' is a string; compare it with a value in double quotes"
-        )
+        raise InvalidFilter(f"Unsupported filter: '{expr.path}' is a string; compare it with a value in double quotes")
     if isinstance(value, (int, float)):
         value = str(value)  # externalId eq 1234: the IdP meant the string
     if kind == "lower_string":
@@ -379,8 +377,8 @@ def _datetime_value(column, expr: Compare) -> datetime:
             f'e.g. "2024-01-31T12:00:00Z", not {expr.value!r}'
         )
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # SCIM times are UTC (RFC 7643 §2.3.5)
+        moment = moment.replace(tzinfo=UTC)  # SCIM times are UTC (RFC 7643 §2.3.5)
     if not getattr(column.type, "timezone", False):
         # A naive DateTime column stores UTC: compare like with like.
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment

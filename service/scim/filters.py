@@ -31,8 +31,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import NoReturn, Union
+from datetime import UTC, datetime
+from typing import NoReturn
 
 from service.scim.errors import InvalidFilter, InvalidPath, ScimError
 from service.scim.paths import AttrPath, parse_attr_path
@@ -44,7 +44,7 @@ OPERATORS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr")
 ORDERING_OPS = frozenset({"gt", "ge", "lt", "le"})
 SUBSTRING_OPS = frozenset({"co", "sw", "ew"})
 
-Value = Union[str, int, float, bool, None]
+Value = str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -60,23 +60,23 @@ class Compare:
 class And:
     """Both sides match."""
 
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Or:
     """Either side matches."""
 
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
 
 
 @dataclass(frozen=True)
 class Not:
     """The inner expression does not match."""
 
-    expr: "Expr"
+    expr: Expr
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,13 @@ class ValuePath:
     """
 
     path: AttrPath
-    filter: "Expr"
+    filter: Expr
 
 
-Expr = Union[Compare, And, Or, Not, ValuePath]
+Expr = Compare | And | Or | Not | ValuePath
 
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
-_WORD_STOP = frozenset(" \t\r\n()[]\"")
+_WORD_STOP = frozenset(' \t\r\n()[]"')
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_\-$.:]")
 _SUB_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_\-$]*")
 _JSON = json.JSONDecoder(strict=True)
@@ -119,7 +119,7 @@ class _Parser:
 
     def snippet(self, start: int) -> str:
         """The text consumed since ``start``, shortened, to quote in messages."""
-        text = " ".join(self.text[start:self.pos].split())
+        text = " ".join(self.text[start : self.pos].split())
         return text if len(text) <= 60 else text[:57] + "..."
 
     def skip_ws(self) -> None:
@@ -137,13 +137,13 @@ class _Parser:
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] not in _WORD_STOP:
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
     def keyword(self, word: str) -> bool:
         """Consume ``word`` (any case) if it comes next as a whole word."""
         self.skip_ws()
         end = self.pos + len(word)
-        if self.text[self.pos:end].lower() != word:
+        if self.text[self.pos : end].lower() != word:
             return False
         if end < len(self.text) and _NAME_CHARS.match(self.text[end]):
             return False
@@ -352,7 +352,7 @@ class _Parser:
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] not in "[ \t\r\n":
             self.pos += 1
-        path = parse_attr_path(self.text[start:self.pos])
+        path = parse_attr_path(self.text[start : self.pos])
         if self.peek() != "[":
             self.fail(f"unexpected text after '{self.snippet(start)}'")
         expr = self.parse_brackets(path, start)
@@ -535,7 +535,7 @@ def _as_datetime(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _compare(actual, op: str, expected) -> bool:

@@ -46,7 +46,7 @@ def _text(name, value, required):
     """A string attribute; numbers become their text (HR systems send both), blank is absent."""
     if value is None or value == "":
         if required:
-            raise InvalidValue(f"'{name}' is required: send the group's name, e.g. \"displayName\": \"Managers\".")
+            raise InvalidValue(f'\'{name}\' is required: send the group\'s name, e.g. "displayName": "Managers".')
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidValue(f"Invalid attribute value: '{name}' must be a string.")

@@ -132,7 +132,9 @@ def replace(session, caller, group, body):
     """PUT: displayName, externalId and the whole member set are replaced (no members: none)."""
     attrs = clean_attributes(body)
     ids = member_ids(body) or []
-    return _update(session, caller, group, attrs, lambda delta: memberships.replace(session, group, ids, delta), "replace")
+    return _update(
+        session, caller, group, attrs, lambda delta: memberships.replace(session, group, ids, delta), "replace"
+    )
 
 
 def patch(session, caller, group, operations):
@@ -143,7 +145,9 @@ def patch(session, caller, group, operations):
     """
     remaining, member_ops = member_changes(operations, PATCH_SCHEMA)
     attrs = clean_attributes(apply_patch(attributes_of(group), remaining, PATCH_SCHEMA))
-    return _update(session, caller, group, attrs, lambda delta: memberships.apply(session, group, member_ops, delta), "update")
+    return _update(
+        session, caller, group, attrs, lambda delta: memberships.apply(session, group, member_ops, delta), "update"
+    )
 
 
 def delete(session, caller, group):

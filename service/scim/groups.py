@@ -54,9 +54,7 @@ def _render(session, groups, attributes, excluded):
     if wants("members", attributes, excluded):
         members = memberships.members_of(session, [g.id for g in groups])
     base = _settings().public_base_url
-    return [
-        project(to_scim(g, base, members.get(g.id) if members else None), attributes, excluded) for g in groups
-    ]
+    return [project(to_scim(g, base, members.get(g.id) if members else None), attributes, excluded) for g in groups]
 
 
 def _resource_response(session, group, status=200):
@@ -66,7 +64,6 @@ def _resource_response(session, group, status=200):
     if status == 201:
         headers["Location"] = group_location(_settings().public_base_url, group.company_id, group.id)
     return scim_response(body, status, headers)
-
 
 
 @bp.get("/Groups")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Learner, ProvisioningEvent, utcnow
-from service.scim.attributes import READ_ONLY, USER_BY_LOWER, ENTERPRISE_BY_LOWER, LEARNER_BY_LOWER
+from service.scim.attributes import ENTERPRISE_BY_LOWER, LEARNER_BY_LOWER, READ_ONLY, USER_BY_LOWER
 from service.scim.diff import changes
 from service.scim.errors import InvalidVersion, NotFound, Uniqueness
 from service.scim.filter_sql import to_clause
@@ -21,7 +21,9 @@ from service.scim.validation import clean_user
 PATCH_SCHEMA = PatchSchema(
     canonical={k: a.name for k, a in USER_BY_LOWER.items()} | {"externalid": "externalId"},
     multi_valued=frozenset(k for k, a in USER_BY_LOWER.items() if a.multi),
-    complex=frozenset(k for k, a in {**USER_BY_LOWER, **ENTERPRISE_BY_LOWER}.items() if a.type == "complex" and not a.multi),
+    complex=frozenset(
+        k for k, a in {**USER_BY_LOWER, **ENTERPRISE_BY_LOWER}.items() if a.type == "complex" and not a.multi
+    ),
     read_only=frozenset(READ_ONLY),
     core_urns=frozenset({"urn:ietf:params:scim:schemas:core:2.0:user"}),
     sub_canonical={

@@ -213,8 +213,7 @@ def _check_operations(operations) -> list:
     for index, raw in enumerate(operations, start=1):
         if not isinstance(raw, dict):
             raise InvalidSyntax(
-                f"PATCH operation {index} must be an object with \"op\", \"path\" and \"value\", "
-                f"not {type(raw).__name__}"
+                f'PATCH operation {index} must be an object with "op", "path" and "value", not {type(raw).__name__}'
             )
     return operations
 
@@ -332,8 +331,7 @@ class _Patcher:
         """A bare schema URN as the path: its value holds attributes of that schema."""
         if not isinstance(value, dict):
             raise InvalidValue(
-                f"the value for schema '{target.urn or 'core'}' must be an object of its attributes, "
-                f"not {_show(value)}"
+                f"the value for schema '{target.urn or 'core'}' must be an object of its attributes, not {_show(value)}"
             )
         self.pathless(kind, value, urn=target.urn)
 
@@ -563,8 +561,7 @@ class _Patcher:
 
     def no_filter_message(self, target: _Target) -> str:
         return (
-            f"'{target.attr}' is not multi-valued, so it cannot take a '[...]' filter; "
-            f"write the path without '[...]'"
+            f"'{target.attr}' is not multi-valued, so it cannot take a '[...]' filter; write the path without '[...]'"
         )
 
     def no_subs_message(self, target: _Target) -> str:
@@ -668,8 +665,7 @@ def _member_ids(value: Any) -> list:
         member_id = _get_ci(item, "value") if isinstance(item, dict) else None
         if not isinstance(member_id, str) or not member_id.strip():
             raise InvalidValue(
-                f'each member must be an object with the member\'s id, such as {{"value": "<id>"}}, '
-                f"not {_show(item)}"
+                f'each member must be an object with the member\'s id, such as {{"value": "<id>"}}, not {_show(item)}'
             )
         if member_id not in seen:
             seen.add(member_id)
@@ -810,4 +806,4 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["PatchSchema", "MemberOp", "MemberOps", "apply_patch", "member_changes", "MEMBERS"]
+__all__ = ["MEMBERS", "MemberOp", "MemberOps", "PatchSchema", "apply_patch", "member_changes"]

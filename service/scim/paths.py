@@ -95,18 +95,14 @@ def parse_attr_path(text: str) -> AttrPath:
     rest = raw
     if raw[:4].lower() == "urn:":
         if is_schema_urn(raw):
-            raise InvalidPath(
-                f"Invalid path: '{raw}' names a schema, not an attribute; "
-                f"write '{raw}:attributeName'"
-            )
+            raise InvalidPath(f"Invalid path: '{raw}' names a schema, not an attribute; write '{raw}:attributeName'")
         urn, _, rest = raw.rpartition(":")
         if not _URN.match(urn) or urn.endswith(":") or urn.lower() == "urn":
             raise InvalidPath(f"Invalid path: '{raw}' is not a valid schema URN followed by ':attribute'")
     parts = rest.split(".")
     if len(parts) > 2:
         raise InvalidPath(
-            f"Invalid path: '{raw}' has more than one '.'; "
-            "SCIM paths are 'attribute' or 'attribute.subAttribute'"
+            f"Invalid path: '{raw}' has more than one '.'; SCIM paths are 'attribute' or 'attribute.subAttribute'"
         )
     for part in parts:
         if not _NAME.match(part):

@@ -32,7 +32,6 @@ def _resource_response(learner, status=200):
     return scim_response(body, status, headers)
 
 
-
 def _list(company, filter_text, start_index, count, attributes, excluded):
     settings = _settings()
     count = min(count, settings.scim_max_page)
@@ -40,9 +39,7 @@ def _list(company, filter_text, start_index, count, attributes, excluded):
     total, page = learners.search(session, company, filter_text, start_index, count)
     # One query for the whole page's groups, never one per row.
     groups = user_groups_for(session, company, [lr.id for lr in page], settings.public_base_url, attributes, excluded)
-    resources = [
-        project(to_scim(lr, settings.public_base_url, groups.get(lr.id)), attributes, excluded) for lr in page
-    ]
+    resources = [project(to_scim(lr, settings.public_base_url, groups.get(lr.id)), attributes, excluded) for lr in page]
     return scim_response(
         {
             "schemas": [LIST_RESPONSE],

@@ -30,7 +30,10 @@ class Api:
 
     def patch(self, path, json=None, data=None):
         return self.client.patch(
-            f"/api/v1/{path}", json=json, data=data, headers=self.headers(),
+            f"/api/v1/{path}",
+            json=json,
+            data=data,
+            headers=self.headers(),
             content_type="application/json",
         )
 
@@ -60,7 +63,6 @@ def post_learner(tenant, user_name="jdoe@acme.example", **ext):
     resp = tenant.post("Users", json=user_body(user_name, **ext))
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return resp.get_json()["id"]
-
 
 
 def insert_learners(sessions, company_id, names, created_at=datetime(2025, 1, 1, 9, 0, 0), **doc_changes):

@@ -89,5 +89,3 @@ def test_a_deleted_learners_trail_stays_readable(api, tenant, sessions):
 def test_bad_paging_is_400(api):
     resp = api.get("audit_events", per_page="lots")
     assert resp.status_code == 400 and "per_page" in resp.get_json()["error"]
-
-

@@ -72,8 +72,13 @@ def test_filter_by_active(api, sessions, tenant):
 
 def test_search_matches_names_email_and_username_ignoring_case(api, sessions, tenant):
     ana, bob = insert_learners(sessions, tenant.id, ["Ana", "Bob"])
-    other = insert_learners(sessions, tenant.id, ["Zed"], userName="zed.login@corp.example",
-                            emails=[{"type": "work", "value": "zed.mail@elsewhere.example"}])[0]
+    other = insert_learners(
+        sessions,
+        tenant.id,
+        ["Zed"],
+        userName="zed.login@corp.example",
+        emails=[{"type": "work", "value": "zed.mail@elsewhere.example"}],
+    )[0]
     assert ids(api.get("learners", search="aNA")) == [ana]  # given name / userName
     assert ids(api.get("learners", search="ana tester")) == [ana]  # full name
     assert ids(api.get("learners", search="ELSEWHERE")) == [other]  # email only

@@ -4,7 +4,6 @@ import copy
 import json
 from pathlib import Path
 
-
 from tests.helpers import run_events  # noqa: F401  (re-exported for the dashboard tests)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
@@ -27,5 +26,3 @@ def post_learner(tenant, user_name, **kw):
     resp = tenant.post("Users", json=user_body(user_name, **kw))
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return resp.get_json()["id"]
-
-

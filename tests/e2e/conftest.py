@@ -38,7 +38,9 @@ def live_server(settings):
     url = f"http://127.0.0.1:{server.server_port}"
     app = create_app(dataclasses.replace(settings, public_base_url=url))
     server.app = app
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="herd-live", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="herd-live", daemon=True
+    )
     thread.start()
     try:
         yield LiveServer(url=url, app=app)

@@ -30,7 +30,7 @@ from workers import embedded_redis
 ROOT = Path(__file__).resolve().parents[2]
 SCIM = "application/scim+json"
 # Shared Redis (REDIS_URL set, as in CI): the e2e tests use their own db number on it.
-E2E_REDIS_DB = 5
+E2E_REDIS_DB = int(os.environ.get("E2E_REDIS_DB", "5"))
 
 
 try:
@@ -90,7 +90,7 @@ class Proc:
     def __init__(self, name, argv, env, log_dir, pass_fds=()):
         self.name = name
         self.log_path = Path(log_dir) / f"{name}.log"
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed by stop())
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -123,10 +123,8 @@ class Proc:
 
     def signal_group(self, sig):
         """Send ``sig`` to the whole process group (a worker and its pool children)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill(self):
         """SIGKILL the process group, as a machine or container dying would; reap it."""
@@ -240,12 +238,20 @@ class Herd:
             proc = self._start(
                 "gunicorn",
                 [
-                    sys.executable, "-m", "gunicorn", "wsgi:app",
-                    "--bind", f"fd://{fd}",
-                    "--workers", str(workers),
-                    "--timeout", "60",
-                    "--graceful-timeout", "5",
-                    "--access-logfile", "-",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "wsgi:app",
+                    "--bind",
+                    f"fd://{fd}",
+                    "--workers",
+                    str(workers),
+                    "--timeout",
+                    "60",
+                    "--graceful-timeout",
+                    "5",
+                    "--access-logfile",
+                    "-",
                     "--no-control-socket",  # else every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl
                 ],
                 pass_fds=(fd,),
@@ -264,11 +270,19 @@ class Herd:
     def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60):
         """``celery -A workers.celery_app worker``; returns once it is ready (solo: one task at a time)."""
         argv = [
-            sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "workers.celery_app",
+            "worker",
             "--loglevel=INFO",
             f"--pool={pool}",
-            "-n", f"{name}-{self.tag}@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n",
+            f"{name}-{self.tag}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         if pool == "prefork":
             argv += ["--concurrency", str(concurrency)]
@@ -288,9 +302,15 @@ class Herd:
         proc = self._start(
             "beat",
             [
-                sys.executable, "-m", "celery", "-A", "workers.celery_app", "beat",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "workers.celery_app",
+                "beat",
                 "--loglevel=INFO",
-                "--schedule", str(self.log_dir / f"celerybeat-schedule-{self.tag}"),
+                "--schedule",
+                str(self.log_dir / f"celerybeat-schedule-{self.tag}"),
             ],
         )
         wait_for(

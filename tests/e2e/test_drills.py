@@ -82,7 +82,7 @@ def assert_processed_exactly_once(sessions, learner_ids):
     by_learner = {}
     for row in assignments:
         by_learner.setdefault(row.learner_id, []).append(row)
-    missing = [lid for lid in learner_ids if not EXPECTED <= {r.training_code for r in by_learner.get(lid, [])}]
+    missing = [lid for lid in learner_ids if not {r.training_code for r in by_learner.get(lid, [])} >= EXPECTED]
     assert not missing, f"{len(missing)} learners without their trainings: {missing[:5]}"
     for lid, rows in by_learner.items():
         codes = Counter(r.training_code for r in rows)

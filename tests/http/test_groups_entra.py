@@ -31,7 +31,9 @@ def assert_scim(resp, status):
 
 
 def set_groups(app, tenant, on=True):
-    result = app.test_cli_runner().invoke(args=["companies", "groups", str(tenant.id), "--enable" if on else "--disable"])
+    result = app.test_cli_runner().invoke(
+        args=["companies", "groups", str(tenant.id), "--enable" if on else "--disable"]
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -95,7 +97,7 @@ def people(groups_on):
     "method,path,body",
     [
         ("GET", "Groups", None),
-        ("GET", 'Groups?excludedAttributes=members&filter=displayName%20eq%20%22Managers%22', None),
+        ("GET", "Groups?excludedAttributes=members&filter=displayName%20eq%20%22Managers%22", None),
         ("POST", "Groups", {"displayName": "Managers"}),
         ("GET", "Groups/8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", None),
         ("PUT", "Groups/8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", {"displayName": "Managers"}),
@@ -151,11 +153,21 @@ def test_cli_needs_enable_or_disable(app, tenant):
 def test_connection_filter_with_excluded_members_gives_an_empty_list(groups_on, client):
     resp = client.get(
         f"{groups_on.base}/Groups",
-        query_string={"excludedAttributes": "members", "filter": f'displayName eq "{uuid.uuid4()}"', "aadOptscim062020": ""},
+        query_string={
+            "excludedAttributes": "members",
+            "filter": f'displayName eq "{uuid.uuid4()}"',
+            "aadOptscim062020": "",
+        },
         headers={"Authorization": f"Bearer {groups_on.token}"},
     )
     assert_scim(resp, 200)
-    assert resp.get_json() == {"schemas": [LIST], "totalResults": 0, "Resources": [], "startIndex": 1, "itemsPerPage": 0}
+    assert resp.get_json() == {
+        "schemas": [LIST],
+        "totalResults": 0,
+        "Resources": [],
+        "startIndex": 1,
+        "itemsPerPage": 0,
+    }
 
 
 def test_create_tolerates_the_microsoft_schema_and_reads_back(groups_on):
@@ -223,7 +235,7 @@ def test_filter_by_id_and_by_member(groups_on, people):
     assert hits(f'members.value eq "{people["u2"]}"') == [other["id"]]
     assert hits(f'members[value eq "{people["u1"]}" or value eq "{people["u2"]}"]') == [group["id"], other["id"]]
     assert hits(f'not (members eq "{people["u1"]}")') == [other["id"]]
-    assert hits('members pr') == [group["id"], other["id"]]
+    assert hits("members pr") == [group["id"], other["id"]]
     assert hits('description eq "x"') == []  # an attribute Groups do not have is unassigned
     resp = groups_on.get("Groups", query_string={"filter": 'members.display eq "x"'})
     assert_scim(resp, 400)
@@ -282,7 +294,10 @@ def test_membership_sequence_in_both_dialects(app, sessions, client, groups_on, 
     assert final["displayName"] == "Managers EMEA" and final["externalId"] == "ext-2" and "members" not in final
     # the old name is free and the new one found, case-insensitively
     assert groups_on.get("Groups", query_string={"filter": 'displayName eq "managers"'}).get_json()["totalResults"] == 0
-    assert groups_on.get("Groups", query_string={"filter": 'displayName eq "MANAGERS emea"'}).get_json()["totalResults"] == 1
+    assert (
+        groups_on.get("Groups", query_string={"filter": 'displayName eq "MANAGERS emea"'}).get_json()["totalResults"]
+        == 1
+    )
 
 
 def test_add_and_remove_of_one_member_in_one_patch_leaves_no_net_change(groups_on, people, sessions):
@@ -314,9 +329,11 @@ def test_patch_answers_200_with_the_group_when_asked(groups_on, people):
 
 def test_patch_add_never_loads_the_member_list(app, groups_on, people):
     group = create_group(groups_on, members=[{"value": people[k]} for k in ("u1", "u2", "u3")])
-    for op in ({"op": "Add", "path": "members", "value": [{"value": people["u4"]}]},
-               {"op": "Remove", "path": "members", "value": [{"value": people["u2"]}]},
-               {"op": "remove", "path": f'members[value eq "{people["u3"]}"]'}):
+    for op in (
+        {"op": "Add", "path": "members", "value": [{"value": people["u4"]}]},
+        {"op": "Remove", "path": "members", "value": [{"value": people["u2"]}]},
+        {"op": "remove", "path": f'members[value eq "{people["u3"]}"]'},
+    ):
         with sql_log(app) as seen:
             assert groups_on.patch(f"Groups/{group['id']}", json=patch_ops(op)).status_code == 204
         touching = [s for s in seen if "group_members" in s]
@@ -342,18 +359,22 @@ def test_rename_to_a_taken_name_is_409_and_changes_nothing(groups_on, people):
 
 def test_rename_in_case_only_is_allowed(groups_on):
     group = create_group(groups_on)
-    resp = groups_on.patch(f"Groups/{group['id']}", json=patch_ops({"op": "Replace", "path": "displayName", "value": "MANAGERS"}))
+    resp = groups_on.patch(
+        f"Groups/{group['id']}", json=patch_ops({"op": "Replace", "path": "displayName", "value": "MANAGERS"})
+    )
     assert resp.status_code == 204
     assert groups_on.get(f"Groups/{group['id']}").get_json()["displayName"] == "MANAGERS"
 
 
 def test_a_failing_op_changes_nothing(groups_on, people):
     group = create_group(groups_on)
-    for bad in ({"op": "Remove", "path": "displayName"},
-                {"op": "Replace", "path": "displayName", "value": {"nested": 1}},
-                {"op": "Add", "path": "members", "value": [{"display": "no id"}]},
-                {"op": "Replace", "path": "members.display", "value": "x"},
-                {"op": "jump", "path": "members"}):
+    for bad in (
+        {"op": "Remove", "path": "displayName"},
+        {"op": "Replace", "path": "displayName", "value": {"nested": 1}},
+        {"op": "Add", "path": "members", "value": [{"display": "no id"}]},
+        {"op": "Replace", "path": "members.display", "value": "x"},
+        {"op": "jump", "path": "members"},
+    ):
         resp = groups_on.patch(
             f"Groups/{group['id']}",
             json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u1"]}]}, bad),
@@ -376,7 +397,11 @@ def test_put_replaces_name_external_id_and_members(groups_on, people):
     group = create_group(groups_on, members=[{"value": people["u1"]}, {"value": people["u2"]}])
     resp = groups_on.put(
         f"Groups/{group['id']}",
-        json={"schemas": [CORE_GROUP], "displayName": "Leads", "members": [{"value": people["u2"]}, {"value": people["u3"]}]},
+        json={
+            "schemas": [CORE_GROUP],
+            "displayName": "Leads",
+            "members": [{"value": people["u2"]}, {"value": people["u3"]}],
+        },
     )
     assert_scim(resp, 200)
     got = resp.get_json()
@@ -419,7 +444,9 @@ def test_one_company_never_sees_or_changes_another_companys_groups(app, groups_o
     set_groups(app, other_tenant)
     group = create_group(groups_on, members=[{"value": people["u1"]}])
     assert other_tenant.get("Groups").get_json()["totalResults"] == 0
-    assert other_tenant.get("Groups", query_string={"filter": 'displayName eq "Managers"'}).get_json()["totalResults"] == 0
+    assert (
+        other_tenant.get("Groups", query_string={"filter": 'displayName eq "Managers"'}).get_json()["totalResults"] == 0
+    )
     assert_scim(other_tenant.get(f"Groups/{group['id']}"), 404)
     assert_scim(other_tenant.patch(f"Groups/{group['id']}", json=patch_ops({"op": "Remove", "path": "members"})), 404)
     assert_scim(other_tenant.put(f"Groups/{group['id']}", json={"displayName": "Mine"}), 404)
@@ -428,7 +455,8 @@ def test_one_company_never_sees_or_changes_another_companys_groups(app, groups_o
     theirs = create_group(other_tenant, members=[{"value": people["u2"]}])
     assert "members" not in theirs  # A's learner cannot be put in B's group
     resp = other_tenant.patch(
-        f"Groups/{theirs['id']}?attributes=members", json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u1"]}]})
+        f"Groups/{theirs['id']}?attributes=members",
+        json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u1"]}]}),
     )
     assert_scim(resp, 200)
     assert "members" not in resp.get_json()
@@ -453,11 +481,15 @@ def test_deleted_learner_leaves_its_groups(groups_on, people, sessions):
     assert member_ids(groups_on, group["id"]) == [people["u2"]]
     with sessions() as s:
         deleted = s.scalars(
-            select(ProvisioningEvent).where(ProvisioningEvent.resource_type == "User", ProvisioningEvent.action == "delete")
+            select(ProvisioningEvent).where(
+                ProvisioningEvent.resource_type == "User", ProvisioningEvent.action == "delete"
+            )
         ).one()
         assert deleted.changes["groups"] == {"before": [group["id"]], "after": None}
     # A DELETEd learner's id is unknown to groups from now on.
-    groups_on.patch(f"Groups/{group['id']}", json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u1"]}]}))
+    groups_on.patch(
+        f"Groups/{group['id']}", json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u1"]}]})
+    )
     assert member_ids(groups_on, group["id"]) == [people["u2"]]
 
 
@@ -467,7 +499,9 @@ def test_users_show_their_groups_read_only(app, groups_on, people):
     got = groups_on.get(f"Users/{people['u1']}").get_json()
     assert [g["value"] for g in got["groups"]] == [admins["id"], managers["id"]]
     first = got["groups"][0]
-    assert first["display"] == "Admins" and first["$ref"].endswith(f"/Groups/{admins['id']}") and first["type"] == "direct"
+    assert (
+        first["display"] == "Admins" and first["$ref"].endswith(f"/Groups/{admins['id']}") and first["type"] == "direct"
+    )
     assert "groups" not in groups_on.get(f"Users/{people['u2']}").get_json()
     # read-only: a PATCH cannot change them
     resp = groups_on.patch(f"Users/{people['u1']}", json=patch_ops({"op": "Replace", "path": "title", "value": "Boss"}))
@@ -500,7 +534,9 @@ def test_users_of_a_groups_off_company_show_no_groups_and_cost_no_query(app, gro
 def test_every_group_write_leaves_a_group_event(groups_on, people, sessions):
     group = create_group(groups_on, members=[{"value": people["u1"]}])
     groups_on.patch(f"Groups/{group['id']}", json=patch_ops({"op": "Replace", "path": "displayName", "value": "Leads"}))
-    groups_on.patch(f"Groups/{group['id']}", json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u2"]}]}))
+    groups_on.patch(
+        f"Groups/{group['id']}", json=patch_ops({"op": "Add", "path": "members", "value": [{"value": people["u2"]}]})
+    )
     groups_on.put(f"Groups/{group['id']}", json={"displayName": "Leads", "externalId": "x"})
     groups_on.delete(f"Groups/{group['id']}")
     with sessions() as s:

@@ -15,7 +15,8 @@ def test_fifty_concurrent_posts_of_one_username_give_one_201(tenant, app):
         barrier.wait()
         for _ in range(5):
             resp = client.post(
-                f"{tenant.base}/Users", json={**body, "userName": "Race@acme.example" if n % 2 else "race@ACME.example"},
+                f"{tenant.base}/Users",
+                json={**body, "userName": "Race@acme.example" if n % 2 else "race@ACME.example"},
                 headers=tenant.headers(),
             )
             statuses.append((resp.status_code, (resp.get_json() or {}).get("scimType")))

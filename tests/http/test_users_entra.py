@@ -1,6 +1,5 @@
 """Replays of Entra ID's sequences (shared/docs/entra.md) against the Flask app and a real database."""
 
-import copy
 import json
 import uuid
 from pathlib import Path
@@ -98,7 +97,13 @@ def test_normalized_region_and_tags_are_stored(tenant, sessions):
 )
 def test_filters_entra_uses_find_the_user_case_insensitively(tenant, expr):
     user = create(tenant)
-    create(tenant, userName="other@acme.example", externalId="other", emails=[{"type": "work", "value": "o@acme.example"}], displayName="Other")
+    create(
+        tenant,
+        userName="other@acme.example",
+        externalId="other",
+        emails=[{"type": "work", "value": "o@acme.example"}],
+        displayName="Other",
+    )
     body = tenant.get("Users", query_string={"filter": expr}).get_json()
     assert body["totalResults"] == 1
     assert [r["id"] for r in body["Resources"]] == [user["id"]]
@@ -142,7 +147,10 @@ def test_deactivate_keeps_the_user_readable_and_filterable(tenant, op, value):
     assert tenant.get(f"Users/{user['id']}").get_json()["active"] is False
     found = tenant.get("Users", query_string={"filter": 'userName eq "jdoe@acme.example"'}).get_json()
     assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False
-    restored = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": op, "path": "active", "value": True if value is False else "True"}]})
+    restored = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": op, "path": "active", "value": True if value is False else "True"}]},
+    )
     assert restored.get_json()["active"] is True
 
 
@@ -158,7 +166,9 @@ def test_delete_then_404_then_recreate_brings_back_the_learner(tenant, sessions)
     assert resp.status_code == 204
     assert_scim(tenant.get(f"Users/{user['id']}"), 404)
     assert_scim(tenant.delete(f"Users/{user['id']}"), 404)
-    assert tenant.get("Users", query_string={"filter": 'userName eq "jdoe@acme.example"'}).get_json()["totalResults"] == 0
+    assert (
+        tenant.get("Users", query_string={"filter": 'userName eq "jdoe@acme.example"'}).get_json()["totalResults"] == 0
+    )
     with sessions() as s:
         kept = s.get(Learner, user["id"])
         assert kept is not None and kept.deleted_at is not None
@@ -171,9 +181,14 @@ def test_delete_then_404_then_recreate_brings_back_the_learner(tenant, sessions)
 def test_username_change_keeps_id_and_conflicts_with_a_taken_name(tenant):
     user = create(tenant)
     other = create(tenant, userName="b@acme.example", externalId="b")
-    resp = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": "userName", "value": "jo.new@acme.example"}]})
+    resp = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": "Replace", "path": "userName", "value": "jo.new@acme.example"}]},
+    )
     assert resp.get_json()["id"] == user["id"] and resp.get_json()["userName"] == "jo.new@acme.example"
-    clash = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": "userName", "value": "B@acme.example"}]})
+    clash = tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": "userName", "value": "B@acme.example"}]}
+    )
     assert_scim(clash, 409)
     assert tenant.get(f"Users/{other['id']}").get_json()["userName"] == "b@acme.example"
 
@@ -185,9 +200,13 @@ def test_username_change_keeps_id_and_conflicts_with_a_taken_name(tenant):
 def test_manager_add_replace_remove(tenant, value):
     user = create(tenant)
     path = f"{ENTERPRISE}:manager"
-    got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Add", "path": path, "value": value}]}).get_json()
+    got = tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Add", "path": path, "value": value}]}
+    ).get_json()
     assert got[ENTERPRISE]["manager"] == {"value": "MGR-1"}
-    got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": path, "value": {"value": "MGR-2"}}]}).get_json()
+    got = tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": path, "value": {"value": "MGR-2"}}]}
+    ).get_json()
     assert got[ENTERPRISE]["manager"]["value"] == "MGR-2"
     got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Remove", "path": path}]}).get_json()
     assert "manager" not in got[ENTERPRISE]
@@ -198,7 +217,9 @@ def test_manager_cleared_by_empty_value(tenant, clear):
     user = create(tenant)
     path = f"{ENTERPRISE}:manager"
     tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Add", "path": path, "value": "MGR-1"}]})
-    got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": path, "value": clear}]}).get_json()
+    got = tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": path, "value": clear}]}
+    ).get_json()
     assert "manager" not in got[ENTERPRISE]
 
 
@@ -221,7 +242,10 @@ def test_validator_replace_of_many_value_paths_creates_missing_elements(tenant):
 
 def test_remove_attribute_is_absent_afterwards(tenant):
     user = create(tenant)
-    got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Remove", "path": "name.middleName"}, {"op": "remove", "path": "mobilePhone"}]}).get_json()
+    got = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": "Remove", "path": "name.middleName"}, {"op": "remove", "path": "mobilePhone"}]},
+    ).get_json()
     assert "middleName" not in got["name"] and "mobilePhone" not in got
 
 
@@ -229,7 +253,12 @@ def test_failed_op_changes_nothing(tenant):
     user = create(tenant)
     resp = tenant.patch(
         f"Users/{user['id']}",
-        json={"Operations": [{"op": "Replace", "path": "displayName", "value": "Changed"}, {"op": "Replace", "path": "active", "value": "perhaps"}]},
+        json={
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": "Changed"},
+                {"op": "Replace", "path": "active", "value": "perhaps"},
+            ]
+        },
     )
     assert_scim(resp, 400)
     assert resp.get_json()["scimType"] == "invalidValue"
@@ -240,7 +269,9 @@ def test_empty_operations_and_tolerated_extras(tenant):
     user = create(tenant)
     resp = tenant.patch(f"Users/{user['id']}", json={"id": user["id"], "Operations": []})
     assert_scim(resp, 200)
-    resp = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "name": "x", "path": "title", "value": "T"}]})
+    resp = tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "name": "x", "path": "title", "value": "T"}]}
+    )
     assert resp.get_json()["title"] == "T"
 
 
@@ -267,7 +298,9 @@ def test_every_write_leaves_a_provisioning_event(tenant, sessions):
 
 def test_unchanged_patch_writes_no_event(tenant, sessions):
     user = create(tenant)
-    tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": "displayName", "value": "Jo Doe"}]})
+    tenant.patch(
+        f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": "displayName", "value": "Jo Doe"}]}
+    )
     with sessions() as s:
         assert len(s.scalars(select(ProvisioningEvent)).all()) == 1
 
@@ -290,10 +323,21 @@ def test_paging_and_attribute_selection(tenant):
 
 def test_search_endpoint(tenant):
     user = create(tenant)
-    resp = tenant.post("Users/.search", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'externalId eq "jdoe"', "attributes": ["userName"]})
+    resp = tenant.post(
+        "Users/.search",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'externalId eq "jdoe"',
+            "attributes": ["userName"],
+        },
+    )
     assert_scim(resp, 200)
     body = resp.get_json()
-    assert body["totalResults"] == 1 and body["Resources"][0] == {"schemas": user["schemas"], "id": user["id"], "userName": user["userName"]}
+    assert body["totalResults"] == 1 and body["Resources"][0] == {
+        "schemas": user["schemas"],
+        "id": user["id"],
+        "userName": user["userName"],
+    }
 
 
 @pytest.mark.parametrize(
@@ -327,7 +371,9 @@ def test_bad_json_is_invalid_syntax(tenant, client):
 
 
 def test_huge_body_is_413(tenant, client):
-    resp = client.post(f"{tenant.base}/Users", data="x" * (1024 * 1024 + 10), headers=tenant.headers({"Content-Type": SCIM}))
+    resp = client.post(
+        f"{tenant.base}/Users", data="x" * (1024 * 1024 + 10), headers=tenant.headers({"Content-Type": SCIM})
+    )
     assert_scim(resp, 413)
 
 
@@ -339,7 +385,12 @@ def test_a_token_never_reaches_another_company(tenant, other_tenant, client):
     assert user["id"] not in resp.get_data(as_text=True)
     # A's learner id under B's own URL: 404, as if it did not exist.
     assert_scim(other_tenant.get(f"Users/{user['id']}"), 404)
-    assert_scim(other_tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "replace", "path": "title", "value": "x"}]}), 404)
+    assert_scim(
+        other_tenant.patch(
+            f"Users/{user['id']}", json={"Operations": [{"op": "replace", "path": "title", "value": "x"}]}
+        ),
+        404,
+    )
     assert_scim(other_tenant.delete(f"Users/{user['id']}"), 404)
     assert other_tenant.get("Users").get_json()["totalResults"] == 0
     assert "title" not in tenant.get(f"Users/{user['id']}").get_json()
@@ -361,7 +412,10 @@ def test_phone_numbers_mobile_and_plain_mobile_phone_both_kept(tenant):
     user = create(tenant)
     assert user["mobilePhone"] == "11111111111"
     assert user["phoneNumbers"] == [{"type": "mobile", "value": "5550100"}]
-    got = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "Replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "5550111"}]}).get_json()
+    got = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": "Replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": "5550111"}]},
+    ).get_json()
     assert got["phoneNumbers"] == [{"type": "mobile", "value": "5550111"}]
 
 
@@ -393,5 +447,7 @@ def test_work_email_filter_ignores_other_email_types(tenant):
     )
     hit = tenant.get("Users", query_string={"filter": 'emails[type eq "work"].value eq "JDOE@acme.example"'}).get_json()
     assert [r["id"] for r in hit["Resources"]] == [work["id"]]
-    miss = tenant.get("Users", query_string={"filter": 'emails[type eq "work"].value eq "shared@acme.example"'}).get_json()
+    miss = tenant.get(
+        "Users", query_string={"filter": 'emails[type eq "work"].value eq "shared@acme.example"'}
+    ).get_json()
     assert miss["totalResults"] == 0

@@ -75,9 +75,29 @@ MULTI_VALUED = {"emails", "phonenumbers", "addresses", "roles", "members", "tags
 CANONICAL = {
     name.lower(): name
     for name in [
-        "userName", "displayName", "title", "nickName", "name", "givenName", "familyName",
-        "emails", "type", "value", "primary", "tags", "roles", "phoneNumbers", "meta", "created",
-        "employeeNumber", "manager", "state", "level", "flag", ENTERPRISE, CUSTOM,
+        "userName",
+        "displayName",
+        "title",
+        "nickName",
+        "name",
+        "givenName",
+        "familyName",
+        "emails",
+        "type",
+        "value",
+        "primary",
+        "tags",
+        "roles",
+        "phoneNumbers",
+        "meta",
+        "created",
+        "employeeNumber",
+        "manager",
+        "state",
+        "level",
+        "flag",
+        ENTERPRISE,
+        CUSTOM,
     ]
 }
 
@@ -98,7 +118,7 @@ class Resolver:
         }
 
     def column(self, path: AttrPath):
-        urn, attr, sub = path.key()
+        _urn, attr, sub = path.key()
         if path.is_core:
             return self.columns.get((None, attr, sub))
         return None
@@ -240,7 +260,7 @@ CASES = [
     (f"{CUSTOM}:flag eq false", {"u2"}),
     (f"{CUSTOM}:flag ne true", {"u2", "u3", "u4"}),
     (f'{CUSTOM}:flag eq "TRUE"', {"u4"}),  # the string, not the boolean
-    ('urn:ietf:params:scim:schemas:extension:Other:2.0:User:state pr', set()),
+    ("urn:ietf:params:scim:schemas:extension:Other:2.0:User:state pr", set()),
     # multi-valued
     ('emails.value eq "JDOE@acme.example"', {"u1"}),
     ('emails.value eq "lee@other.example"', {"u4"}),

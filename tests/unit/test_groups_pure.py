@@ -30,14 +30,22 @@ def test_delta_with_only_ignored_ids_is_no_change_but_is_reported():
 
 def test_clean_attributes_matches_names_case_insensitively_and_drops_the_rest():
     got = clean_attributes(
-        {"DISPLAYNAME": "Managers", "externalid": 42, "members": [], "schemas": ["x"], "description": "d",
-         "urn:ietf:params:scim:schemas:core:2.0:Group:displayName": "Managers"}
+        {
+            "DISPLAYNAME": "Managers",
+            "externalid": 42,
+            "members": [],
+            "schemas": ["x"],
+            "description": "d",
+            "urn:ietf:params:scim:schemas:core:2.0:Group:displayName": "Managers",
+        }
     )
     assert got == {"displayName": "Managers", "externalId": "42"}
     assert clean_attributes({"displayName": "M", "externalId": ""}) == {"displayName": "M"}
 
 
-@pytest.mark.parametrize("body", [{}, {"displayName": ""}, {"displayName": "  "}, {"displayName": True}, {"displayName": "x" * 301}])
+@pytest.mark.parametrize(
+    "body", [{}, {"displayName": ""}, {"displayName": "  "}, {"displayName": True}, {"displayName": "x" * 301}]
+)
 def test_clean_attributes_needs_a_display_name(body):
     with pytest.raises(InvalidValue):
         clean_attributes(body)
@@ -69,7 +77,10 @@ def test_wants_members(attributes, excluded, shown):
 
 
 def test_normalize_names_drops_the_core_group_urn():
-    assert normalize_names(["urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "members"]) == ["displayName", "members"]
+    assert normalize_names(["urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "members"]) == [
+        "displayName",
+        "members",
+    ]
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()])
@@ -80,7 +91,7 @@ def test_normalize_names_drops_the_core_group_urn():
         'externalId eq "x" and displayName co "man"',
         'members[value eq "a" or value eq "b"]',
         'members.value eq "a"',
-        'not (members pr)',
+        "not (members pr)",
         'description eq "x"',
         'meta.lastModified gt "2024-01-01T00:00:00Z"',
     ],

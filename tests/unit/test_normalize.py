@@ -103,8 +103,16 @@ def test_normalize_region_unresolved_state(state, country, expected):
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(True, True), (False, False), ("true", True), ("false", False), ("True", True),
-     ("False", False), ("TRUE", True), ("fAlSe", False)],
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("false", False),
+        ("True", True),
+        ("False", False),
+        ("TRUE", True),
+        ("fAlSe", False),
+    ],
 )
 def test_parse_bool(value, expected):
     assert parse_bool(value) is expected

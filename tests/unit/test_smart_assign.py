@@ -1,6 +1,6 @@
 """Smart Assign decisions on learner profiles (workers.smart_assign), no app, no database."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,7 @@ from workers.smart_assign import (
     required_trainings,
 )
 
-NOW = datetime(2025, 11, 3, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2025, 11, 3, 9, 30, tzinfo=UTC)
 DEFAULT = Settings()
 
 CA_EMPLOYEE = Profile(region="US-CA", country="US", role="non-supervisor")
@@ -33,16 +33,25 @@ TX_EMPLOYEE = Profile(region="US-TX", country="US", role="non-supervisor")
 def done(code, completed_at, family=None, cycle=1):
     """A completed assignment."""
     family = family or ("HP" if code.startswith("HP-") and code != "HP-IL-HOSP" else code)
-    return Assignment(code, family, cycle, COMPLETED, 100, completed_at - timedelta(days=10),
-                      completed_at - timedelta(days=1), completed_at)
+    return Assignment(
+        code,
+        family,
+        cycle,
+        COMPLETED,
+        100,
+        completed_at - timedelta(days=10),
+        completed_at - timedelta(days=1),
+        completed_at,
+    )
 
 
 def open_(code, progress=0, status=None, family=None, cycle=1, due_at=None):
     """An open (assigned or in-progress) assignment made 5 days ago."""
     family = family or ("HP" if code.startswith("HP-") and code != "HP-IL-HOSP" else code)
     status = status or (IN_PROGRESS if progress else ASSIGNED)
-    return Assignment(code, family, cycle, status, progress, NOW - timedelta(days=5),
-                      due_at or NOW + timedelta(days=25), None)
+    return Assignment(
+        code, family, cycle, status, progress, NOW - timedelta(days=5), due_at or NOW + timedelta(days=25), None
+    )
 
 
 def added(result):
@@ -129,8 +138,7 @@ def test_chicago_learner_gets_illinois_version_and_chicago_bystander(location):
 
 
 def test_chicago_overlay_ignored_when_the_state_says_elsewhere():
-    assert required_trainings(Profile(region="US-CA", country="US", location="Chicago")) == [
-        "HP-CA-EMP", "WVP-CA"]
+    assert required_trainings(Profile(region="US-CA", country="US", location="Chicago")) == ["HP-CA-EMP", "WVP-CA"]
 
 
 def test_new_york_city_learner_gets_ny_version_due_within_90_days_at_the_latest():
@@ -283,21 +291,24 @@ def test_completed_work_survives_any_number_of_moves():
 
 
 def test_deactivation_archives_open_work_assigns_nothing_and_reactivation_resumes():
-    existing = [done("HP-CA-SUP", NOW - timedelta(days=900)),  # expired, but not while inactive
-                open_("WVP-CA", progress=40), open_("CYBER", progress=0)]
+    existing = [
+        done("HP-CA-SUP", NOW - timedelta(days=900)),  # expired, but not while inactive
+        open_("WVP-CA", progress=40),
+        open_("CYBER", progress=0),
+    ]
     inactive = Profile(active=False, region="US-CA", country="US", role="supervisor", tags=("CYBER",))
 
     off = plan(inactive, CA_SUPERVISOR, existing, DEFAULT, NOW)
     archived = apply_plan(existing, off, NOW)
 
     assert off.archive and off.add == () and off.retarget == ()
-    assert {a.code: a.status for a in archived} == {
-        "HP-CA-SUP": COMPLETED, "WVP-CA": ARCHIVED, "CYBER": ARCHIVED}
+    assert {a.code: a.status for a in archived} == {"HP-CA-SUP": COMPLETED, "WVP-CA": ARCHIVED, "CYBER": ARCHIVED}
     assert not plan(inactive, inactive, archived, DEFAULT, NOW).changes
 
     later = NOW + timedelta(days=30)
-    back = plan(Profile(region="US-CA", country="US", role="supervisor", tags=("CYBER",)),
-                inactive, archived, DEFAULT, later)
+    back = plan(
+        Profile(region="US-CA", country="US", role="supervisor", tags=("CYBER",)), inactive, archived, DEFAULT, later
+    )
     resumed = apply_plan(archived, back, later)
 
     assert back.resume
@@ -367,8 +378,7 @@ def test_stale_previous_profile_does_not_change_the_decision():
     fresh = plan(latest, None, existing, DEFAULT, NOW)
     stale = plan(latest, TX_EMPLOYEE, existing, DEFAULT, NOW)  # an older event's state
 
-    assert [(a.code, a.cycle, a.due_at) for a in stale.add] == [
-        (a.code, a.cycle, a.due_at) for a in fresh.add]
+    assert [(a.code, a.cycle, a.due_at) for a in stale.add] == [(a.code, a.cycle, a.due_at) for a in fresh.add]
 
 
 def test_out_of_order_changes_end_where_the_latest_state_says():

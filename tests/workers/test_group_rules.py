@@ -40,7 +40,6 @@ def patch_group(tenant, group_id, *ops):
     assert resp.status_code == 204, resp.get_data(as_text=True)
 
 
-
 def codes(sessions, learner_id):
     with sessions() as s:
         rows = s.scalars(select(LearnerTraining).where(LearnerTraining.learner_id == learner_id)).all()

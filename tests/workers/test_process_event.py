@@ -86,7 +86,15 @@ def test_stale_event_processed_late_reflects_the_latest_state(tenant, sessions):
     learner_id = post_learner(tenant)
     tenant.patch(
         f"Users/{learner_id}",
-        json={"Operations": [{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state", "value": "New York"}]},
+        json={
+            "Operations": [
+                {
+                    "op": "Replace",
+                    "path": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state",
+                    "value": "New York",
+                }
+            ]
+        },
     )
     with sessions() as s:
         first, second = s.scalars(select(ProvisioningEvent.id).order_by(ProvisioningEvent.id)).all()
