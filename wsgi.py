@@ -6,6 +6,8 @@ so it can attach the worker-side CLI to the web app's command line.
 
 from service import create_app
 from workers.cli import smart_assign
+from workers.recertify_cli import recertify
 
+smart_assign.add_command(recertify)
 app = create_app()
 app.cli.add_command(smart_assign)
