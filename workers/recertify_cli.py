@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -19,6 +20,7 @@ from workers.recertify import NoSuchCompany, count_due, moment_of, run
     help="Run as if on this day (default today). Never earlier than what is already recorded.",
 )
 @click.option("--batch", default=500, show_default=True, help="Learners per transaction.")
+@with_appcontext
 def recertify(company_id, as_of, batch):
     """Assign due recertification cycles and mark overdue work, for one company or all, with a progress bar."""
     sessions = current_app.extensions["herd.sessions"]

@@ -341,12 +341,14 @@ def _requirements(profile: Profile, settings: Settings, index: dict[str, Trainin
         code = tag.strip().upper()
         if code in index:
             training = index[code]
-            need(code, f"tag {code}", cat.LEGAL_DEADLINES.get(training.region or ""))
+            need(code, f"tag {code} in training_tags", cat.LEGAL_DEADLINES.get(training.region or ""))
         elif code and code not in unknown:
             unknown.append(code)
     for code, groups in profile.rule_codes:
         if code in index:
-            need(code, f"group rule ({groups})", cat.LEGAL_DEADLINES.get(index[code].region or ""))
+            need(
+                code, f"member of {groups or 'a group with a rule'}", cat.LEGAL_DEADLINES.get(index[code].region or "")
+            )
     location_unknown = place.country is None
     return requirements, tuple(unknown), region, location_unknown
 
@@ -481,11 +483,10 @@ def _review_at(after: list[Assignment], requirements, index, settings: Settings,
         if a.status in OPEN and needed is not None and needed.cadence_months:
             moments.append(add_months(now, needed.cadence_months) - lead)
     for req in requirements:
-        held = [
-            a
-            for a in after
-            if a.status == COMPLETED and a.completed_at and _covers(index.get(a.code), a.code, req.training)
-        ]
+        covering = [a for a in after if _covers(index.get(a.code), a.code, req.training)]
+        if any(a.status in OPEN for a in covering):
+            continue  # the open assignment holds it (counted above), not the old completion
+        held = [a for a in covering if a.status == COMPLETED and a.completed_at]
         if held:
             expiry = expires_at(max(a.completed_at for a in held), req.training)
             if expiry is not None:

@@ -150,7 +150,7 @@ def simulate(tenant, client, sessions):
 
 
 def snapshot(row):
-    return {c: getattr(row, c) for c in row.__table__.columns.keys()}
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
 
 
 def table(company, name):
