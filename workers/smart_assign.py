@@ -39,7 +39,6 @@ creating a duplicate.
 
 from __future__ import annotations
 
-import calendar
 import functools
 import re
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ from datetime import datetime, timedelta
 
 from models import catalog as cat
 from models.catalog import DEFAULT_CATALOG, Training
+from models.dates import add_months
 from models.normalize import normalize_role
 
 ASSIGNED = "assigned"
@@ -193,14 +193,6 @@ class _Place:
 
 
 # --- dates ---------------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Add calendar months, clamping the day (Aug 31 + 6 months = Feb 28/29)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def _after(moment: datetime, period: tuple[int, int]) -> datetime:
