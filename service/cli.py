@@ -178,6 +178,8 @@ def demo():
 
 def register_cli(app):
     """Attach the operator commands to the app."""
-    for group in (companies, tokens, database, demo):
+    from service.catalog_cli import catalog
+
+    for group in (companies, tokens, database, demo, catalog):
         app.cli.add_command(group)
     app.cli.add_command(admins)

@@ -63,6 +63,7 @@ def training(item):
         "region": item.region,
         "audience": item.audience,
         "cadence_months": item.cadence_months,
+        "due_days": item.due_days,
     }
 
 

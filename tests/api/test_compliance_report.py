@@ -34,7 +34,7 @@ def setup_company(api, tenant, sessions):
 
 
 def test_counts_by_training_and_region(api, tenant, sessions):
-    ca, il, ny = setup_company(api, tenant, sessions)
+    ca, il, _ny = setup_company(api, tenant, sessions)
     with time_machine.travel(T0 + timedelta(days=30), tick=False):
         report = api.get("reports/compliance").get_json()
 
