@@ -27,15 +27,13 @@ def top_series(series, limit=MAX_SERIES):
 
 
 def _nice_max(value):
-    """A round axis maximum at or above ``value`` (1, 2, 5 x 10^n)."""
-    if value <= 0:
-        return 1
-    step = 1
+    """A round axis maximum at or above ``value``, a multiple of 4 so the 4 grid steps are whole numbers."""
+    scale = 1
     while True:
-        for m in (1, 2, 5):
-            if m * step >= value:
-                return m * step
-        step *= 10
+        for m in (4, 8, 12, 20):
+            if m * scale >= value:
+                return m * scale
+        scale *= 10
 
 
 def _marker(kind, x, y, color):
