@@ -39,7 +39,7 @@ def test_compliance_report_page_and_csv_download(live, browser, sessions, tmp_pa
     from playwright.sync_api import expect
 
     url, app = live
-    ca, il, ny = seed(app, sessions)
+    seed(app, sessions)
     context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=url, accept_downloads=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
