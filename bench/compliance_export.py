@@ -126,7 +126,7 @@ def main(argv=None):
         assert resp.status_code == 200
         summary = resp.get_json()
         expected_rows = args.learners * 3
-        ok = lines == expected_rows + 1 and summary["learners"] == args.learners and abs(baseline_size - size) < 16
+        ok = lines == expected_rows + 1 and summary["learner_count"] == args.learners and abs(baseline_size - size) < 16
         mib = 1024 * 1024
         lines_md = [
             f"# Compliance CSV export: {args.learners:,} learners, {lines - 1:,} rows",
@@ -145,7 +145,7 @@ def main(argv=None):
             f"| CSV size | {size / mib:.1f} MiB | {baseline_size / mib:.1f} MiB |",
             "",
             f"JSON summary `GET /api/v1/reports/compliance` (counts by training and region + first page): {json_s:.2f} s; "
-            f"learners {summary['learners']:,}, totals {summary['totals']}.",
+            f"learners {summary['learner_count']:,}, totals {summary['totals']}.",
             "",
             f"Rows and sizes check: {'ok' if ok else 'MISMATCH'} ({lines - 1:,} rows, expected {expected_rows:,}).",
         ]

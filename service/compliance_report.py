@@ -110,7 +110,7 @@ def summary(session, company_id, now):
 
     return {
         "as_of": now,
-        "learners": learners or 0,
+        "learner_count": learners or 0,
         "totals": with_total(totals),
         "by_training": [
             {"training_code": code, "title": titles.get(code), **with_total(c)}

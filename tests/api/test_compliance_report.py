@@ -38,6 +38,7 @@ def test_counts_by_training_and_region(api, tenant, sessions):
     with time_machine.travel(T0 + timedelta(days=30), tick=False):
         report = api.get("reports/compliance").get_json()
 
+    assert report["learner_count"] == 3
     assert report["learners"]["per_page"] == 50 and report["learners"]["page"] == 1
     assert report["totals"] == {
         "assigned": 0,
