@@ -3,6 +3,7 @@ the CSV download, and a cadence change."""
 
 import csv
 import io
+import os
 from datetime import timedelta
 
 import pytest
@@ -12,9 +13,16 @@ from models import LearnerTraining, utcnow
 from tests.conftest import make_tenant
 from tests.dashboard.conftest import PASSWORD, make_admin
 from tests.dashboard.helpers import post_learner, run_events
-from tests.dashboard.test_browser import browser, live, shot  # noqa: F401  (fixtures)
+from tests.dashboard.test_browser import browser, live  # noqa: F401  (fixtures)
+from tests.dashboard.test_browser import shot as save_shot
 
 pytestmark = pytest.mark.browser
+
+
+def shot(page, name):
+    """Refresh docs/screenshots/NAME.png only when asked (HERD_SCREENSHOTS=1): the suite leaves the tree clean."""
+    if os.environ.get("HERD_SCREENSHOTS") == "1":
+        save_shot(page, name)
 
 
 def seed(app, sessions):
