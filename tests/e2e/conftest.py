@@ -54,6 +54,15 @@ def live_server(settings):
     assert not thread.is_alive(), "the live server thread did not stop"
 
 
+@pytest.fixture(autouse=True)
+def _other_processes_wrote():
+    # gunicorn and the Celery workers write from other processes, unseen by tests/conftest.py.
+    yield
+    from tests.conftest import mark_all_dirty
+
+    mark_all_dirty()
+
+
 # --- Real processes (harness/stack.py): redis-server, gunicorn, Celery worker and beat ----------
 
 
