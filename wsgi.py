@@ -5,9 +5,10 @@ so it can attach the worker-side CLI to the web app's command line.
 """
 
 from service import create_app
-from workers.cli import smart_assign
-from workers.recertify_cli import recertify
+from workers.cli import smart_assign_commands
+from workers.recertify_cli import recertify_command
 
-smart_assign.add_command(recertify)
 app = create_app()
+smart_assign = smart_assign_commands(lambda: app.extensions["herd.sessions"])
+smart_assign.add_command(recertify_command(lambda: app.extensions["herd.sessions"]))
 app.cli.add_command(smart_assign)

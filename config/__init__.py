@@ -30,7 +30,6 @@ class Settings:
     relay_after_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
-    token_cache_seconds: float = 5.0
 
     @property
     def broker_url(self):

@@ -23,18 +23,16 @@ import logging
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config.celery import RECERTIFY_ALL, RECERTIFY_COMPANY
 from models import AuditEvent, Company, Job, Learner, LearnerTraining, utcnow
 from models.company_training import company_catalog
 from models.job import ACTIVE, DONE, QUEUED, RECERTIFY, RUNNING
-from workers.celery_app import app, sessions
+from workers.celery_app import RETRY_POLICY, app, sessions
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 BATCH = 500
-MAX_RETRIES = 5
 # A task redelivered after a worker died adopts the company's unfinished run younger than this.
 ADOPT_WITHIN = timedelta(hours=12)
 
@@ -184,16 +182,7 @@ def companies_due(session, moment):
     ]
 
 
-@app.task(
-    name=RECERTIFY_COMPANY,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(IntegrityError, DBAPIError),
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-)
+@app.task(name=RECERTIFY_COMPANY, bind=True, **RETRY_POLICY)
 def recertify_company(self, company_id, as_of=None):
     """Recertification and overdue marking for one company (``as_of``: ISO date, default today)."""
     day = date.fromisoformat(as_of) if as_of else None

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from harness.stack import ROOT, learner_body, wait_for
 from tests.conftest import make_tenant
-from tests.e2e.stack import ROOT, learner_body, wait_for
 
 pytestmark = pytest.mark.e2e
 ANNUAL = {"WVP-CA", "CYBER", "HIPAA"}  # the recorded learner's annual trainings (HP-CA-SUP: 2 years)

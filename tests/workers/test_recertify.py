@@ -10,18 +10,18 @@ from sqlalchemy import select
 from models import Company, Job, Learner, LearnerTraining
 from tests.helpers import run_events
 from tests.workers.test_process_event import post_learner
-from workers.cli import smart_assign
+from workers.cli import smart_assign_commands
 from workers.recertify import run
-from workers.recertify_cli import recertify
+from workers.recertify_cli import recertify_command
 
 T0 = datetime(2026, 3, 2, 9, 0)
 
 
 @pytest.fixture()
 def cli(app):
-    if "recertify" not in smart_assign.commands:
-        smart_assign.add_command(recertify)
-    app.cli.add_command(smart_assign)
+    group = smart_assign_commands(lambda: app.extensions["herd.sessions"])
+    group.add_command(recertify_command(lambda: app.extensions["herd.sessions"]))
+    app.cli.add_command(group)
     return app.test_cli_runner()
 
 
