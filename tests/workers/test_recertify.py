@@ -135,3 +135,27 @@ def test_as_of_never_runs_time_backwards(tenant, sessions, cli):
 def test_unknown_company_fails_clearly(cli):
     result = cli.invoke(args=["smart-assign", "recertify", "404"])
     assert result.exit_code != 0 and "no company 404" in result.output
+
+
+def test_the_daily_beat_task_hands_over_only_companies_with_learners_due(tenant, other_tenant, sessions, monkeypatch):
+    from workers import recertify as task_module
+
+    three_learners(tenant, sessions)
+    with time_machine.travel(T0, tick=False):
+        post_learner(other_tenant, "fresh@globex.example")
+        run_events(sessions)
+    sent = []
+    monkeypatch.setattr(task_module, "sessions", lambda: sessions)
+    monkeypatch.setattr(task_module.recertify_company, "delay", lambda company_id: sent.append(company_id))
+
+    with time_machine.travel(datetime(2026, 3, 20, 2, 0), tick=False):
+        assert task_module.recertify_all() == 0  # nothing due yet: no task, no job row
+    with time_machine.travel(datetime(2027, 2, 20, 2, 0), tick=False):
+        # Acme's annual trainings renew within 30 days; Globex's learner (assigned, never done)
+        # is past due since 2026-04-01, so both are handed over, each once.
+        assert task_module.recertify_all() == 2
+        assert sent == [tenant.id, other_tenant.id]
+        result = task_module.recertify_company.run(tenant.id, "2027-02-20")
+    assert result["added"] == 9 and result["overdue"] == 0
+    with sessions() as s:
+        assert s.scalars(select(Job).where(Job.company_id == other_tenant.id)).all() == []
