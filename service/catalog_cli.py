@@ -97,3 +97,17 @@ def catalog_reset(company_id, code):
 
     changed = _apply(run)
     click.echo(f"{code.upper()}: back to the default." if changed else f"{code.upper()} had no change to reset.")
+
+
+@catalog.command("lead-days")
+@click.argument("company_id", type=int)
+@click.argument("days", type=click.IntRange(0, 365))
+def catalog_lead_days(company_id, days):
+    """How many days before a completion expires its next cycle is assigned (default 30)."""
+    with _session() as session:
+        company = session.get(Company, company_id)
+        if company is None:
+            raise click.ClickException(f"no company {company_id}")
+        company.lead_days = days
+        session.commit()
+    click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")

@@ -31,3 +31,12 @@ def test_refusals_say_why(app, tenant):
     assert "1 to 120 months" in run(app, "set", tenant.id, "CYBER", "--cadence-months", "500").output
     assert "letters, digits" in run(app, "add", tenant.id, "bad code!", "X").output
     assert "no default to go back to" in run(app, "reset", tenant.id, "OWN-1").output
+
+
+def test_lead_time_is_set_per_company(app, tenant, sessions):
+    from models import Company
+
+    assert "14 days" in run(app, "lead-days", tenant.id, 14).output
+    assert run(app, "lead-days", tenant.id, 999).exit_code != 0
+    with sessions() as s:
+        assert s.get(Company, tenant.id).lead_days == 14
