@@ -49,12 +49,40 @@ def test_demo_prints_tenant_url_and_token_once(app, client, sessions):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0
     assert "SCIM tenant URL: https://herd.test/scim/v2/" in first.output
-    token = first.output.strip().splitlines()[-1].split()[-1]
+    token_line = next(line for line in first.output.splitlines() if line.startswith("Secret token:"))
+    token = token_line.split()[-1]
     with sessions() as s:
         company_id = s.scalars(select(Company.id)).one()
     assert client.get(f"/scim/v2/{company_id}/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Where to go next: the dashboard and how to get a sign-in for it, and how to stop.
+    assert "Dashboard:       https://herd.test/dashboard/" in first.output
+    assert f"make admin EMAIL=you@example.com COMPANY={company_id}" in first.output
+    assert "Ctrl-C" in first.output
+
     again = runner.invoke(args=["demo"])
-    assert "Companies exist already" in again.output
+    assert again.exit_code == 0
+    # A second `make run` repeats the tenant URL, never the token, and says how to get a new one.
+    assert f"SCIM tenant URL https://herd.test/scim/v2/{company_id}" in again.output
+    assert token not in again.output
+    assert f"./herd tokens create {company_id}" in again.output
+    assert "Dashboard:       https://herd.test/dashboard/" in again.output
+    with sessions() as s:
+        assert s.scalars(select(Company.id)).all() == [company_id]
+
+
+def test_unreachable_database_is_one_line_without_password(settings):
+    """A CLI command against a database that refuses connections: one line, no traceback, no password."""
+    import dataclasses
+
+    from service import create_app
+
+    app = create_app(dataclasses.replace(settings, database_url="postgresql://herd:s3cret@127.0.0.1:1/herd"))
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "1"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: cannot reach the database at postgresql://herd:***@127.0.0.1:1/herd")
+    assert "s3cret" not in result.output and "Traceback" not in result.output
 
 
 def test_db_upgrade_is_idempotent(app):
