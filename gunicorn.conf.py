@@ -2,6 +2,8 @@
 
 - Refuse to start, with one line, when production settings are missing (before any
   worker forks, so gunicorn does not respawn failing workers in a loop).
+- Access log lines without the query string: Entra's lookups carry userNames and
+  emails in ``filter=...``, and personal data stays out of log lines.
 - Prometheus multiprocess mode: every worker writes its metrics to files in
   ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` sums them. Unless the operator sets
   it, each gunicorn master gets a private temporary directory, removed on exit, so
@@ -19,6 +21,9 @@ try:
     Settings.from_env().check_production()
 except ConfigError as exc:
     sys.exit(f"herd: {exc}")
+
+# The combined format with %(U)s (the path alone) where gunicorn's default has %(r)s.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)ss'
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="herd-metrics-")

@@ -204,3 +204,38 @@ def test_flower_refuses_to_start_in_production_without_credentials():
     )
     weak = _run([sys.executable, "-m", "workers.flower"], {**PRODUCTION, "FLOWER_BASIC_AUTH": "admin:admin"})
     assert weak.returncode == 1 and "FLOWER_BASIC_AUTH" in weak.stderr
+
+
+def test_grafana_dashboard_uses_only_metrics_herd_exposes(client, tenant, monkeypatch):
+    """Every herd_* series the dashboard in docs/ queries is one /metrics serves."""
+    import json
+
+    import fakeredis
+
+    from config.celery import RELAY_STATS_KEY
+    from service import health
+
+    broker = fakeredis.FakeRedis()
+    broker.hset(RELAY_STATS_KEY, mapping={"runs": 3, "relayed": 1, "last_run": "1700000000.0"})
+    monkeypatch.setattr(health, "broker_client", lambda: broker)
+    monkeypatch.setattr(health, "check_broker", lambda: (True, "ok"))
+    text = client.get("/metrics").get_data(as_text=True)
+    exposed = set(re.findall(r"^# TYPE (\w+) (\w+)", text, re.MULTILINE))
+    names = set()
+    for name, kind in exposed:
+        names.add(name)
+        if kind == "counter":
+            names.add(f"{name}_total")
+        if kind == "histogram":
+            names.update(f"{name}_{suffix}" for suffix in ("bucket", "sum", "count"))
+    assert _sample(text, "herd_outbox_relay_runs_total") == 3
+
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"\b(herd_\w+)", target["expr"])
+    }
+    assert len(queried) >= 10
+    assert queried - names == set()
