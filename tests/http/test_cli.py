@@ -88,3 +88,46 @@ def test_unreachable_database_is_one_line_without_password(settings):
 def test_db_upgrade_is_idempotent(app):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def _documented_commands():
+    """Every `./herd ...` and `make ...` line in the README's and the guides' code blocks."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for block in re.findall(r"```(?:sh)?\n(.*?)```", doc.read_text(), re.DOTALL):
+            for line in block.splitlines():
+                line = line.split("#")[0].strip()
+                if line.startswith(("./herd ", "make ")):
+                    found.add(line)
+    return sorted(found)
+
+
+def test_every_documented_command_exists(app):
+    """The commands the docs show are real: each `./herd` command answers --help, each make target exists."""
+    from pathlib import Path
+
+    commands = _documented_commands()
+    assert len(commands) >= 15
+    from workers.cli import smart_assign
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    app.cli.add_command(smart_assign)  # as wsgi.py does
+    runner = app.test_cli_runner()
+    for line in commands:
+        words = line.split()
+        if words[0] == "make":
+            assert f"\n{words[1]}:" in makefile, line
+            continue
+        # The command words come before the first argument (UPPER_CASE, a number, an option...).
+        path = []
+        for word in words[1:]:
+            if not word.islower() or not word.replace("-", "").isalpha():
+                break
+            path.append(word)
+        result = runner.invoke(args=[*path, "--help"])
+        assert result.exit_code == 0, f"{line}: {result.output}"
+        assert "Usage:" in result.output and " ".join(path) in result.output, line
