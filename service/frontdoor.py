@@ -19,5 +19,5 @@ def init_app(app, settings):
     @app.get("/")
     def root():
         """A browser that opens the bare address lands on the dashboard (its sign-in page)."""
-        # Absolute, so a proxied client is sent to the public scheme and host it used.
-        return redirect(url_for("dashboard.home", _external=True))
+        # Relative: the browser resolves it against the address it used, whatever the proxies.
+        return redirect(url_for("dashboard.home"))

@@ -24,7 +24,7 @@ PROXIED = {
 def test_root_redirects_to_the_dashboard(client):
     resp = client.get("/")
     assert resp.status_code == 302
-    assert resp.headers["Location"] == "http://localhost/dashboard/"
+    assert resp.headers["Location"] == "/dashboard/"
     # ... whose sign-in page a browser then reaches.
     assert client.get("/", follow_redirects=True).request.path == "/dashboard/login"
 
@@ -47,7 +47,6 @@ def test_proxy_headers_are_ignored_unless_trusted(settings):
     client = _whoami_app(settings, trusted_proxies=0).test_client()
     seen = client.get("/_whoami", headers=PROXIED, environ_base={"REMOTE_ADDR": "10.0.0.5"}).get_json()
     assert seen == {"remote_addr": "10.0.0.5", "scheme": "http", "host": "localhost"}
-    assert client.get("/", headers=PROXIED).headers["Location"] == "http://localhost/dashboard/"
 
 
 def test_proxy_headers_are_honoured_when_trusted(settings):
@@ -55,7 +54,6 @@ def test_proxy_headers_are_honoured_when_trusted(settings):
     client = _whoami_app(settings, trusted_proxies=1).test_client()
     seen = client.get("/_whoami", headers=PROXIED, environ_base={"REMOTE_ADDR": "10.0.0.5"}).get_json()
     assert seen == {"remote_addr": "203.0.113.7", "scheme": "https", "host": "herd.example.com"}
-    assert client.get("/", headers=PROXIED).headers["Location"] == "https://herd.example.com/dashboard/"
 
 
 def test_trusted_proxies_takes_only_that_many_hops(settings):
