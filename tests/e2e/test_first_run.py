@@ -58,7 +58,9 @@ def port_free(port):
 
 def test_clone_make_run_test_connection_stop(tmp_path):
     clone = tmp_path / "herd"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    if head.returncode != 0:
+        pytest.skip("the code under test is not a git checkout: nothing to clone")
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(ROOT), str(clone)], check=True)
     subprocess.run(["git", "checkout", "-q", head.stdout.strip()], cwd=clone, check=True)
     (clone / ".venv").symlink_to(Path(sys.prefix))
