@@ -41,7 +41,6 @@ class Settings:
     relay_after_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
-    token_cache_seconds: float = 5.0
     # "development" (the default: embedded services and a per-host secret are fine) or
     # "production" (anything else): check_production() refuses what is unsafe there.
     herd_env: str = "development"

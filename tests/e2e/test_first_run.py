@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.stack import free_port, wait_for
+from harness.stack import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from harness.stack import learner_body, wait_for
 from tests.conftest import make_tenant
-from tests.e2e.stack import learner_body, wait_for
 
 pytestmark = pytest.mark.e2e
 

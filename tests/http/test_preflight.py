@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.stack import free_port
+from harness.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
