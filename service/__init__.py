@@ -26,6 +26,7 @@ def create_app(settings=None):
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
+    from service.front_door import BufferedBody
     from service.health import bp as health_bp
     from service.scim.blueprint import routes as scim_routes
 
@@ -37,6 +38,8 @@ def create_app(settings=None):
     app.register_blueprint(dashboard_routes())
     app.register_blueprint(health_bp)
     register_cli(app)
+    # Whole bodies before the app (and its database connection) is taken: slow uploads stay cheap.
+    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 
