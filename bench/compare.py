@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import time
 import uuid
@@ -139,7 +140,7 @@ def markdown(report):
         "",
     ]
     for t in report["targets"]:
-        lines.append(f"- **{t['label']}**: {t['server']}; {t['log']}")
+        lines.append(f"- **{t['label']}** ({t['rounds']} of {r['rounds']} rounds): {t['server']}; {t['log']}")
     lines += [
         "",
         f"## Requests per second by phase (ratio to {names[0]})",
@@ -183,6 +184,48 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def build_report(args, argv, targets, runs, info, started, t0, load_before, rounds_started):
+    """The report over the runs done so far (targets not yet run in the last round count fewer rounds)."""
+    out_targets = []
+    for t in targets:
+        if not runs[t["label"]]:
+            continue
+        phases, kinds = summary(merge(runs[t["label"]]))
+        desc, log, _ = info[t["label"]]
+        out_targets.append(
+            {
+                "label": t["label"],
+                "rounds": len(runs[t["label"]]),
+                "server": desc,
+                "log": log,
+                "phases": phases,
+                "kinds": kinds,
+            }
+        )
+    return {
+        "run": {
+            "users": args.users,
+            "concurrency": args.concurrency,
+            "rounds": args.rounds,
+            "rounds_started": rounds_started,
+            "command": f"DATABASE_URL={os.environ['DATABASE_URL']} python -m bench.compare "
+            + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+            "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
+            "total_s": time.perf_counter() - t0,
+            "code": ec.code_version(),
+            "database_version": next(iter(info.values()))[2],
+        },
+        "machine": ec.machine_info() | {"loadavg_before": load_before, "loadavg_after": ec.loadavg()},
+        "targets": out_targets,
+    }
+
+
+def write(out, stem, report):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(markdown(report))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=int, default=2000)
@@ -199,41 +242,25 @@ def main(argv=None):
     if not (os.environ.get("DATABASE_URL") or "").startswith("postgres"):
         raise SystemExit("bench.compare needs DATABASE_URL=postgresql://... (the floor is PostgreSQL only)")
     targets = [parse_target(t) | {"label": t} for t in args.targets]
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C: the running server and its database are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started, t0, load_before = datetime.now(UTC), time.perf_counter(), ec.loadavg()
     runs = {t["label"]: [] for t in targets}
     info = {}
+    stem = f"compare-postgresql-{args.users}" + (f"-{args.tag}" if args.tag else "")
+    report = None
     for rnd in range(args.rounds):
         for t in targets:
             print(f"round {rnd + 1}: {t['label']}", flush=True)
             phases, desc, log, dbv = run_target(t, args, uuid.uuid4().hex[:8])
             runs[t["label"]].append(phases)
             info[t["label"]] = (desc, log, dbv)
-    out_targets = []
-    for t in targets:
-        phases, kinds = summary(merge(runs[t["label"]]))
-        desc, log, _ = info[t["label"]]
-        out_targets.append({"label": t["label"], "server": desc, "log": log, "phases": phases, "kinds": kinds})
-    report = {
-        "run": {
-            "users": args.users,
-            "concurrency": args.concurrency,
-            "rounds": args.rounds,
-            "command": f"DATABASE_URL={os.environ['DATABASE_URL']} python -m bench.compare "
-            + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-            "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
-            "total_s": time.perf_counter() - t0,
-            "code": ec.code_version(),
-            "database_version": next(iter(info.values()))[2],
-        },
-        "machine": ec.machine_info() | {"loadavg_before": load_before, "loadavg_after": ec.loadavg()},
-        "targets": out_targets,
-    }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"compare-postgresql-{args.users}" + (f"-{args.tag}" if args.tag else "")
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(report))
+            # Written after every target run, so an interrupted bench still leaves what it measured.
+            report = build_report(args, argv, targets, runs, info, started, t0, load_before, rnd + 1)
+            write(args.out, stem, report)
     print(markdown(report))
     print(f"wrote {args.out / (stem + '.md')} and .json")
+    out_targets = report["targets"]
     bad = sum(p["bad"] for t in out_targets for p in t["phases"].values())
     return 1 if bad else 0
 

@@ -639,12 +639,15 @@ def describe_server(app, server, workers, threads=1):
 class OwnServer:
     """A fresh database, a company, a token and gunicorn on loopback; ``stop()`` undoes it all."""
 
-    def __init__(self, database_url, workers, keep_database, database_name, app="herd", server="sync", threads=1):
+    def __init__(
+        self, database_url, workers, keep_database, database_name, app="herd", server="sync", threads=1, redis_url=None
+    ):
         self.requested_url = database_url
         self.workers = workers
         self.app = app  # "herd" (wsgi:app) or "floor" (bench.floor_app:app, PostgreSQL only)
         self.server = server  # see server_command()
         self.threads = threads
+        self.redis_url = redis_url or DEAD_REDIS  # a live Redis only to profile the publish (bench.profile_web)
         self.keep_database = keep_database
         self.database_name = database_name
         self.tmp = Path(tempfile.mkdtemp(prefix="herd-bench-"))
@@ -729,7 +732,7 @@ class OwnServer:
         env = dict(os.environ)
         env.update(
             DATABASE_URL=self.database_url,
-            REDIS_URL=DEAD_REDIS,
+            REDIS_URL=self.redis_url,
             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             SECRET_KEY="herd-bench",
             PYTHONUNBUFFERED="1",

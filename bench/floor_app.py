@@ -55,15 +55,16 @@ def _setup():
     with _lock:
         if _pool is None:
             url = os.environ["DATABASE_URL"].replace("postgresql+psycopg2://", "postgresql://")
-            _pool = psycopg2.pool.ThreadedConnectionPool(1, 32, url)
-            conn = _pool.getconn()
+            pool = psycopg2.pool.ThreadedConnectionPool(1, 32, url)
+            conn = pool.getconn()
             try:
                 with conn.cursor() as cur:
                     cur.execute("SELECT token_hash, company_id FROM access_tokens WHERE revoked_at IS NULL")
                     _tokens = dict(cur.fetchall())
                 conn.commit()
             finally:
-                _pool.putconn(conn)
+                pool.putconn(conn)
+            _pool = pool  # published last: other requests test it without the lock
 
 
 def _one(sql, params):

@@ -87,9 +87,20 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--out", type=Path, default=ec.RESULTS)
     p.add_argument("--tag", default="")
+    p.add_argument(
+        "--redis-url",
+        help="a live Redis for the web's broker (default: a closed port, as bench.entra_cycle); "
+        "its database gets the messages, flush it afterwards",
+    )
     args = p.parse_args(argv)
     server = ec.OwnServer(
-        os.environ.get("DATABASE_URL"), 1, False, "herd_bench_profile", server=args.server, threads=args.threads
+        os.environ.get("DATABASE_URL"),
+        1,
+        False,
+        "herd_bench_profile",
+        server=args.server,
+        threads=args.threads,
+        redis_url=args.redis_url,
     )
     raw = Path(tempfile.mkdtemp(prefix="herd-profile-")) / "stacks.txt"
     try:
@@ -125,7 +136,7 @@ def main(argv=None):
         + " ".join(argv if argv is not None else sys.argv[1:])
         + "`",
         f"- code: {ec.code_version()}; server: {desc}; {args.users} users, {args.concurrency} clients, "
-        f"{rate:.0f} req/s during the recording",
+        f"{rate:.0f} req/s during the recording; broker: {'live Redis' if args.redis_url else 'a closed port'}",
         "- py-spy record --idle (wall time) at 200 Hz on the single worker; buckets: bench/profile_web.py BUCKETS",
         "",
         "| where the worker's wall time goes | share of busy samples |",
