@@ -9,6 +9,9 @@ RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
 RECERTIFY_ALL = "herd.smart_assign.recertify_all"
 RECERTIFY_COMPANY = "herd.smart_assign.recertify_company"
+# A Redis hash in the broker where the relay records its runs (runs, relayed, last_run);
+# the web's /metrics reads it, so beat's health shows up next to the outbox figures.
+RELAY_STATS_KEY = "herd:outbox:relay"
 
 
 def celery_config(settings):

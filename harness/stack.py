@@ -1,4 +1,5 @@
-"""Real processes for the end-to-end tests and the benchmarks: redis-server, gunicorn, Celery worker and beat.
+"""Real processes for the end-to-end tests and the benchmarks: redis-server, gunicorn, the outbox relay,
+Celery worker and beat.
 
 Every process runs in its own process group on loopback, logs to a file under the
 test's tmp dir, and is stopped (then killed) by the fixture that started it. Nothing
@@ -225,8 +226,23 @@ class Herd:
         self.procs.append(proc)
         return proc
 
-    def start_web(self, workers=2, timeout=30):
-        """``gunicorn wsgi:app`` on a loopback socket bound here and handed over (no port race)."""
+    def start_relay(self, timeout=30):
+        """``python -m workers.relay``: publishes committed outbox events (as the Procfile's ``relay``)."""
+        proc = self._start("relay", [sys.executable, "-m", "workers.relay"])
+        wait_for(
+            lambda: "outbox relay started" in proc.log_text(),
+            timeout,
+            interval=0.1,
+            message="the outbox relay started",
+            on_timeout=self.tails,
+            procs=[proc],
+        )
+        return proc
+
+    def start_web(self, workers=2, timeout=30, relay=True):
+        """``gunicorn -c gunicorn.conf.py wsgi:app`` (as the Procfile) on a loopback socket bound here
+        and handed over (no port race), and (``relay``) the outbox relay that carries its events to
+        the workers; returns the gunicorn process (``procs[0]`` when started first)."""
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
@@ -241,6 +257,8 @@ class Herd:
                     sys.executable,
                     "-m",
                     "gunicorn",
+                    "-c",
+                    str(ROOT / "gunicorn.conf.py"),  # the production front door (gevent workers)
                     "wsgi:app",
                     "--bind",
                     f"fd://{fd}",
@@ -265,6 +283,8 @@ class Herd:
             on_timeout=self.tails,
             procs=[proc],
         )
+        if relay:
+            self.start_relay()
         return proc
 
     def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60):

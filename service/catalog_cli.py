@@ -1,4 +1,4 @@
-"""``flask --app wsgi catalog list|set|add|reset``: a company's training catalog."""
+"""``./herd catalog list|set|add|reset|lead-days``: a company's training catalog."""
 
 import click
 from flask import current_app

@@ -1,7 +1,7 @@
-"""``flask --app wsgi smart-assign recertify [COMPANY_ID] [--as-of YYYY-MM-DD]``: run time forward.
+"""``./herd smart-assign recertify [COMPANY_ID] [--as-of YYYY-MM-DD]``: run time forward.
 
-Plain click, no Flask, like ``workers.cli``: ``wsgi`` adds it to the
-``smart-assign`` group and says where the database sessions come from.
+Plain click, no Flask, like ``workers.cli``, whose ``smart-assign`` group
+includes it; ``wsgi`` says where the database sessions come from.
 """
 
 import click

@@ -12,16 +12,13 @@ from tests.helpers import run_events
 from tests.workers.test_process_event import post_learner
 from workers.cli import smart_assign_commands
 from workers.recertify import run
-from workers.recertify_cli import recertify_command
 
 T0 = datetime(2026, 3, 2, 9, 0)
 
 
 @pytest.fixture()
 def cli(app):
-    group = smart_assign_commands(lambda: app.extensions["herd.sessions"])
-    group.add_command(recertify_command(lambda: app.extensions["herd.sessions"]))
-    app.cli.add_command(group)
+    app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))
     return app.test_cli_runner()
 
 

@@ -1,8 +1,8 @@
 """Recertification and compliance: learner review dates, previous inputs on events,
 recertification job counts, company lead time, per-company catalog
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-28 17:05:00
 
 Existing learners get ``review_at`` = now: the first daily recertification
@@ -14,8 +14,8 @@ from alembic import op
 
 from models.db import Document
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
