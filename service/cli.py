@@ -214,6 +214,8 @@ def _one_line_database_errors(command):
 
 def register_cli(app):
     """Attach the operator commands to the app."""
-    for group in (companies, tokens, database, demo, admins):
+    from service.catalog_cli import catalog
+
+    for group in (companies, tokens, database, demo, admins, catalog):
         _one_line_database_errors(group)
         app.cli.add_command(group)

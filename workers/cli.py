@@ -8,6 +8,7 @@ import click
 from tqdm import tqdm
 
 from models import Job
+from workers.recertify_cli import recertify_command
 from workers.rerun import JobFailed, run
 
 
@@ -41,4 +42,6 @@ def smart_assign_commands(session_factory):
             job = session.get(Job, job_id)
             click.echo(f"Re-evaluated {job.done} learners; {job.added} trainings added.")
 
+    # The daily recertification run, on demand (workers.recertify_cli).
+    smart_assign.add_command(recertify_command(session_factory))
     return smart_assign

@@ -9,11 +9,18 @@ from config.celery import PROCESS_EVENT, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
-from workers.reconcile import reconcile
+from workers.reconcile import NOT_GIVEN, reconcile
 from workers.relay_stats import record_relay
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 1000
+
+
+def _previous_inputs(event):
+    """What the event says the learner was before: None for a creation, NOT_GIVEN when unrecorded."""
+    if event.action == "create":
+        return None
+    return event.previous if isinstance(event.previous, dict) else NOT_GIVEN
 
 
 def process(session, event_id, now=None):
@@ -32,7 +39,7 @@ def process(session, event_id, now=None):
     outcome = {}
     learner = session.get(Learner, event.resource_id) if event.resource_type == "User" else None
     if learner is not None:
-        outcome = reconcile(session, learner, now=now)
+        outcome = reconcile(session, learner, now=now, previous=_previous_inputs(event))
     elif event.resource_type == "Group":
         # Membership changes re-run Smart Assign for the members concerned (group rules).
         outcome = reconcile_group_event(session, event, now)

@@ -15,6 +15,12 @@ def _authenticate():
 
 def routes():
     """The blueprint with every API route registered."""
-    from service.api import audit, learner_trainings, learners, trainings  # noqa: F401  (import registers the routes)
+    from service.api import (  # noqa: F401  (import registers the routes)
+        audit,
+        learner_trainings,
+        learners,
+        reports,
+        trainings,
+    )
 
     return bp

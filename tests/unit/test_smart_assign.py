@@ -243,7 +243,7 @@ def test_move_ca_to_ny_keeps_ca_work_and_counts_ny_recertification_from_ca_compl
     [new] = result.add
     assert (new.code, new.family, new.cycle) == ("HP-NY-EMP", "HP", 2)
     assert new.due_at == add_months(completed_on, 12)  # NY is annual, from the CA completion
-    assert "moved from CA" in new.reason
+    assert new.reason.startswith("moved from US-CA to US-NY:")
     assert set(existing) <= set(after)  # the completed CA work is still there, unchanged
 
 
