@@ -697,6 +697,8 @@ class OwnServer:
         self._flask(env, "db", "upgrade")
         company = int(self._flask(env, "companies", "create", "Bench Company"))
         token = self._flask(env, "tokens", "create", str(company), "--name", "Entra bench")
+        # Measure Herd, not its refusals: the limiter still runs, with a limit far above the load.
+        self._flask(env, "companies", "rate-limit", str(company), "--per-second", "100000", "--per-minute", "6000000")
         cmd = [
             sys.executable, "-m", "gunicorn", "wsgi:app",
             "--bind", f"127.0.0.1:{port}",

@@ -31,6 +31,12 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
     token_cache_seconds: float = 5.0
+    # Requests per company on SCIM and /api/v1 together (a company's own setting wins; 0: no limit).
+    # Entra sends about 25 requests/s per provisioning job: these leave it ample room.
+    rate_limit_per_second: int = 200
+    rate_limit_per_minute: int = 6000
+    # Failed SCIM calls and processed outbox payloads older than this are pruned (audit trail kept).
+    retention_days: int = 90
 
     @property
     def broker_url(self):
@@ -56,6 +62,9 @@ class Settings:
             values["public_base_url"] = env["PUBLIC_BASE_URL"].rstrip("/")
         if env.get("RELAY_AFTER_SECONDS"):
             values["relay_after_seconds"] = int(env["RELAY_AFTER_SECONDS"])
+        for name in ("rate_limit_per_second", "rate_limit_per_minute", "retention_days"):
+            if env.get(name.upper()):
+                values[name] = int(env[name.upper()])
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
         values.update(overrides)

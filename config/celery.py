@@ -1,11 +1,13 @@
 """Celery settings shared by the workers and the web app's enqueue module."""
 
 from celery import Celery
+from celery.schedules import crontab
 
 # Task names say what they do; Flower shows them as they are.
 PROCESS_EVENT = "herd.provisioning.process_event"
 RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
+PRUNE_RETENTION = "herd.retention.prune"
 
 
 def celery_config(settings):
@@ -41,7 +43,9 @@ def celery_config(settings):
             "relay-pending-events": {
                 "task": RELAY_PENDING,
                 "schedule": max(5, settings.relay_after_seconds // 2),
-            }
+            },
+            # Daily, at a quiet hour: failed SCIM calls and old outbox payloads (workers/retention.py).
+            "prune-retention": {"task": PRUNE_RETENTION, "schedule": crontab(hour=3, minute=17)},
         },
     }
 

@@ -26,6 +26,9 @@ class Company(Base):
     extension_urn: Mapped[str | None] = mapped_column(String(300))
     due_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     industry: Mapped[str | None] = mapped_column(String(100))
+    # Requests allowed on SCIM and /api/v1 together; None: the installation's default, 0: no limit.
+    rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
 
     tokens = relationship("AccessToken", back_populates="company")
 

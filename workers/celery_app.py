@@ -8,7 +8,7 @@ from models import make_engine, make_session_factory
 
 settings = Settings.from_env()
 app = make_celery(settings)
-app.conf.include = ["workers.tasks", "workers.rerun"]
+app.conf.include = ["workers.tasks", "workers.rerun", "workers.retention"]
 
 _state = {}
 
