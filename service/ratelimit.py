@@ -202,8 +202,9 @@ def forget_sign_in_failures(app, email):
         client = getattr(storage, "storage", None)
         try:
             if hasattr(client, "scan_iter"):  # Redis
-                for key in client.scan_iter(match=f"*sign-in-*{marker}*", count=500):
-                    cleared += client.delete(key)
+                for key in client.scan_iter(match=f"*{marker}*", count=500):
+                    if b"sign-in-" in key:
+                        cleared += client.delete(key)
             elif isinstance(client, dict):  # the in-memory fallback
                 for key in [k for k in client if marker in k and "sign-in-" in k]:
                     storage.clear(key)

@@ -14,7 +14,13 @@ from sqlalchemy import update
 
 from models import Company
 from tests.conftest import SCIM, make_tenant
-from tests.dashboard.conftest import RecordingEnqueuer
+from tests.dashboard.conftest import (
+    PASSWORD,
+    Dashboard,
+    RecordingEnqueuer,
+    cheap_password_hashes,  # noqa: F401  (autouse here too)
+    make_admin,
+)
 from tests.e2e.stack import learner_body
 
 pytestmark = pytest.mark.e2e
@@ -129,3 +135,20 @@ def test_web_processes_share_one_budget(herd_stack, e2e_redis_url, sessions):
     assert "secret.person" not in log and "secret.person%40" not in log
     for resp in flooded_responses[:3]:
         assert f"rid={resp.headers['X-Request-ID']}" in log
+
+
+def test_sign_in_failures_are_counted_in_redis_and_unlock_clears_them(limited_app, sessions, e2e_redis_url):
+    make_tenant(sessions, limited_app.test_client(), "Acme", 7)
+    make_admin(sessions, 7, "alice@acme.example")
+    d = Dashboard(limited_app.test_client())
+    d.client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    for _ in range(5):
+        assert d.login("alice@acme.example", "wrong").status_code == 200
+    assert d.login("alice@acme.example", PASSWORD).status_code == 429
+    keys = [k.decode() for k in redis.Redis.from_url(e2e_redis_url).scan_iter(match="LIMITS:LIMITER/herd/*")]
+    sign_in_keys = [k for k in keys if "sign-in-" in k]
+    # Counted in Redis under a hash of the account: no email address is stored there.
+    assert sign_in_keys and not any("alice" in k for k in keys)
+    result = limited_app.test_cli_runner().invoke(args=["admins", "unlock", "alice@acme.example"])
+    assert result.exit_code == 0, result.output
+    assert d.login("alice@acme.example", PASSWORD).status_code == 302
