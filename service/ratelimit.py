@@ -25,6 +25,7 @@ from flask import current_app, g, jsonify, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db
@@ -36,6 +37,9 @@ SIGN_IN_FAILURES_PER_SOURCE = "5 per 15 minutes"
 SIGN_IN_FAILURES_PER_ACCOUNT = "10/minute"
 # token hash -> company lookups kept at most this many per process (only hits are cached).
 CACHE_SIZE = 10_000
+# Callables ``hook(surface)`` in ``app.extensions[ON_RATE_LIMITED]`` run for every 429
+# ("scim", "api" or "dashboard"): the place for a metrics counter.
+ON_RATE_LIMITED = "herd.on_rate_limited"
 
 
 class _TokenCompanies:
@@ -95,7 +99,11 @@ def _caller_company():
         found = None
         secret = _bearer_secret()
         if secret is not None:
-            found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
+            try:
+                found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
+            except SQLAlchemyError:
+                # Database trouble: count the call by address; authentication will answer it.
+                db.session().rollback()
         url_company = (request.view_args or {}).get("company_id")
         if found is not None and url_company is not None and found[0] != url_company:
             found = None
@@ -236,7 +244,10 @@ def render_rate_limited(err):
     seconds = retry_after_seconds()
     headers = {"Retry-After": str(seconds)}
     path = request.path
-    if path.startswith("/scim/"):
+    surface = "scim" if path.startswith("/scim/") else "api" if path.startswith("/api/") else "dashboard"
+    for hook in current_app.extensions.get(ON_RATE_LIMITED, ()):
+        hook(surface)
+    if surface == "scim":
         from service.errors import render_scim_error
         from service.scim.errors import RateLimited
 
@@ -245,7 +256,7 @@ def render_rate_limited(err):
             "the operator can raise the company's limit with 'flask --app wsgi companies rate-limit'."
         )
         return render_scim_error(RateLimited(detail, headers=headers))
-    if path.startswith("/api/"):
+    if surface == "api":
         resp = jsonify({"error": f"Too many requests (limit {_limit_text(err)}). Retry after {_describe(seconds)}."})
         resp.status_code = 429
         resp.headers.update(headers)

@@ -11,12 +11,15 @@ def set_limit(app, company_id, *args):
 
 
 def test_with_redis_down_limits_still_hold_per_process_and_nothing_fails(app, tenant, other_tenant):
+    refused_on = []
+    app.extensions["herd.on_rate_limited"] = [refused_on.append]  # the metrics hook
     set_limit(app, tenant.id, "--per-minute", "3")
     statuses = [tenant.get("Users").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     refused = tenant.get("Users")
     assert refused.status_code == 429 and refused.get_json()["status"] == "429"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused_on == ["scim"] * 3
     assert [other_tenant.get("Users").status_code for _ in range(5)] == [200] * 5
 
 
