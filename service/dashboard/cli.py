@@ -52,6 +52,7 @@ def reset_password(email):
         admin = _admin(session, email)
         password = accounts.reset_password(admin)
         session.commit()
+        ratelimit.forget_sign_in_failures(current_app, admin.email)
         click.echo(f"New one-time password for {admin.email} (shown once):")
         click.echo(password)
 
