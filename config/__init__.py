@@ -30,7 +30,6 @@ class Settings:
     relay_after_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
-    token_cache_seconds: float = 5.0
     # Requests per company on SCIM and /api/v1 together (a company's own setting wins; 0: no limit).
     # Entra sends about 25 requests/s per provisioning job: these leave it ample room.
     rate_limit_per_second: int = 200

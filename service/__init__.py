@@ -12,7 +12,6 @@ def create_app(settings=None):
     app.config.update(
         SECRET_KEY=settings.secret_key or instance_secret(),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
@@ -20,7 +19,7 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import db, enqueue, errors, middleware, ratelimit
+    from service import db, enqueue, error_handlers, failures, middleware, ratelimit
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -29,7 +28,8 @@ def create_app(settings=None):
 
     db.init_app(app, settings)
     enqueue.init_app(app, settings)
-    errors.init_app(app)
+    error_handlers.init_app(app)
+    failures.init_app(app)
     ratelimit.init_app(app, settings)
     app.register_blueprint(scim_routes())
     app.register_blueprint(api_routes())

@@ -21,14 +21,15 @@ import math
 import threading
 import time
 
-from flask import current_app, g, jsonify, render_template, request
+from flask import current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import AccessToken, Company, hash_token, utcnow
-from service import db
+from service import db, error_handlers
+from service.errors import RateLimited
 
 # Callers without a valid token (a wrong tenant URL, a revoked token, a scanner), per address.
 ANONYMOUS_LIMITS = "20/second;300/minute"
@@ -37,6 +38,8 @@ SIGN_IN_FAILURES_PER_SOURCE = "5 per 15 minutes"
 SIGN_IN_FAILURES_PER_ACCOUNT = "10/minute"
 # token hash -> company lookups kept at most this many per process (only hits are cached).
 CACHE_SIZE = 10_000
+# ... and for this long: a new per-company limit applies within these seconds.
+CACHE_SECONDS = 5.0
 # Callables ``hook(surface)`` in ``app.extensions[ON_RATE_LIMITED]`` run for every 429
 # ("scim", "api" or "dashboard"): the place for a metrics counter.
 ON_RATE_LIMITED = "herd.on_rate_limited"
@@ -164,7 +167,7 @@ def init_app(app, settings):
     )
     limiter.init_app(app)
     app.extensions["herd.limiter"] = limiter
-    app.extensions["herd.rate_limit_tokens"] = _TokenCompanies(settings.token_cache_seconds)
+    app.extensions["herd.rate_limit_tokens"] = _TokenCompanies(CACHE_SECONDS)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
     return limiter
 
@@ -247,20 +250,16 @@ def render_rate_limited(err):
     surface = "scim" if path.startswith("/scim/") else "api" if path.startswith("/api/") else "dashboard"
     for hook in current_app.extensions.get(ON_RATE_LIMITED, ()):
         hook(surface)
-    if surface == "scim":
-        from service.errors import render_scim_error
-        from service.scim.errors import RateLimited
-
-        detail = (
-            f"Too many requests for this company (limit {_limit_text(err)}). Retry after {_describe(seconds)}; "
-            "the operator can raise the company's limit with 'flask --app wsgi companies rate-limit'."
-        )
-        return render_scim_error(RateLimited(detail, headers=headers))
-    if surface == "api":
-        resp = jsonify({"error": f"Too many requests (limit {_limit_text(err)}). Retry after {_describe(seconds)}."})
-        resp.status_code = 429
-        resp.headers.update(headers)
-        return resp
+    if surface in ("scim", "api"):
+        if surface == "scim":
+            detail = (
+                f"Too many requests for this company (limit {_limit_text(err)}). Retry after {_describe(seconds)}; "
+                "the operator can raise the company's limit with 'flask --app wsgi companies rate-limit'."
+            )
+        else:
+            detail = f"Too many requests (limit {_limit_text(err)}). Retry after {_describe(seconds)}."
+        # SCIM: a SCIM Error (recorded for the activity page like any failed call); API: JSON.
+        return error_handlers.render(RateLimited(detail, headers=headers))
     message = f"Too many sign-in attempts. Wait {_describe(seconds)} before trying again."
     return (
         render_template("dashboard/error.html", title="Too many attempts", message=message),

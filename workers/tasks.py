@@ -4,11 +4,10 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config.celery import PROCESS_EVENT, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
-from workers.celery_app import app, sessions, settings
+from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import reconcile
 
@@ -56,15 +55,7 @@ def process(session, event_id, now=None):
     return True
 
 
-@app.task(
-    name=PROCESS_EVENT,
-    acks_late=True,
-    autoretry_for=(IntegrityError, DBAPIError),
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+@app.task(name=PROCESS_EVENT, **RETRY_POLICY)
 def process_event(event_id):
     """Smart Assign and audit for one provisioning event (by id)."""
     with sessions()() as session:

@@ -1,7 +1,7 @@
 """Model rows -> the API's JSON shapes."""
 
 from models.catalog import DEFAULT_CATALOG, by_code
-from service.scim.mapping import work_email
+from service.scim.users.mapping import work_email
 
 _CATALOG = by_code(DEFAULT_CATALOG)
 

@@ -55,6 +55,7 @@ def _page(settings_form=None, rule_form=None, status=200):
 
 @bp.get("/smart-assign")
 def smart_assign():
+    """The Smart Assign page: due period, industry, group rules and the latest re-run."""
     return _page()
 
 

@@ -17,9 +17,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from harness.stack import child_pids, learner_body, unacked_messages, wait_for, writes_blocked
 from models import AuditEvent, LearnerTraining, ProvisioningEvent
 from tests.conftest import make_tenant
-from tests.e2e.stack import child_pids, learner_body, unacked_messages, wait_for, writes_blocked
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from harness.stack import learner_body, wait_for
 from models import AuditEvent, ProvisioningEvent
 from tests.conftest import make_tenant
-from tests.e2e.stack import learner_body, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -12,6 +12,7 @@ import redis
 import requests
 from sqlalchemy import update
 
+from harness.stack import learner_body
 from models import Company
 from tests.conftest import SCIM, make_tenant
 from tests.dashboard.conftest import (
@@ -21,7 +22,6 @@ from tests.dashboard.conftest import (
     cheap_password_hashes,  # noqa: F401  (autouse here too)
     make_admin,
 )
-from tests.e2e.stack import learner_body
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,10 @@ as for Users; ``schemas`` is not checked, so Entra's extra Microsoft URI
 is harmless. Pure module: no Flask, no database.
 """
 
-from service.scim.attributes import Attr
 from service.scim.errors import InvalidSyntax, InvalidValue
-from service.scim.patch import MEMBERS, PatchSchema
+from service.scim.patch_ops import MEMBERS, PatchSchema
 from service.scim.paths import CORE_GROUP_URN
+from service.scim.users.attributes import Attr
 
 GROUP_ATTRS = (
     Attr(

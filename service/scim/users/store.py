@@ -4,52 +4,27 @@ The store flushes; the request boundary commits and then enqueues the event.
 """
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from models import Learner, ProvisioningEvent, utcnow
-from service.scim.attributes import ENTERPRISE_BY_LOWER, LEARNER_BY_LOWER, READ_ONLY, USER_BY_LOWER
-from service.scim.diff import changes
-from service.scim.errors import InvalidVersion, NotFound, Uniqueness
+from models import Learner, utcnow
+from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
-from service.scim.mapping import apply_document, learner_extension
-from service.scim.memberships import leave_all
-from service.scim.patch import PatchSchema, apply_patch
-from service.scim.resolver import UserResolver
-from service.scim.validation import clean_user
-
-PATCH_SCHEMA = PatchSchema(
-    canonical={k: a.name for k, a in USER_BY_LOWER.items()} | {"externalid": "externalId"},
-    multi_valued=frozenset(k for k, a in USER_BY_LOWER.items() if a.multi),
-    complex=frozenset(
-        k for k, a in {**USER_BY_LOWER, **ENTERPRISE_BY_LOWER}.items() if a.type == "complex" and not a.multi
-    ),
-    read_only=frozenset(READ_ONLY),
-    core_urns=frozenset({"urn:ietf:params:scim:schemas:core:2.0:user"}),
-    sub_canonical={
-        s.name.lower(): s.name
-        for a in (*USER_BY_LOWER.values(), *ENTERPRISE_BY_LOWER.values(), *LEARNER_BY_LOWER.values())
-        for s in (a, *a.sub)
-    },
-)
+from service.scim.groups.memberships import leave_all
+from service.scim.patch import apply_patch
+from service.scim.users.mapping import apply_document, learner_extension
+from service.scim.users.resolver import UserResolver
+from service.scim.users.schema import PATCH_SCHEMA, clean_user
+from service.scim.writes import add_event, changes, conflict, flush_unique, taken
 
 
 def _taken(session, company_id, user_name, except_id=None):
-    query = select(Learner.id).where(
-        Learner.company_id == company_id,
-        Learner.user_name_lower == user_name.lower(),
-        Learner.deleted_at.is_(None),
-    )
-    if except_id:
-        query = query.where(Learner.id != except_id)
-    return session.scalar(query.limit(1)) is not None
+    lower = user_name.lower()
+    live = (Learner.company_id == company_id, Learner.user_name_lower == lower, Learner.deleted_at.is_(None))
+    return taken(session, Learner.id, live, except_id)
 
 
 def _conflict(user_name):
-    return Uniqueness(
-        f"userName '{user_name}' is already used by another learner of this company. "
-        "userName must be unique (case-insensitive)."
-    )
+    return conflict("userName", user_name, "learner", "userName")
 
 
 def _record_extension(company, urn):
@@ -59,26 +34,12 @@ def _record_extension(company, urn):
 
 
 def _event(session, caller, learner, action, before, after):
-    event = ProvisioningEvent(
-        company_id=caller.company.id,
-        resource_type="User",
-        resource_id=learner.id,
-        action=action,
-        changes=changes(before, after),
-        token_id=caller.token_id,
-        token_name=caller.token_name,
-    )
-    session.add(event)
-    return event
+    return add_event(session, caller, "User", learner.id, action, changes(before, after))
 
 
 def _flush_unique(session, user_name):
     """Flush; a concurrent insert of the same userName surfaces here as a 409."""
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise _conflict(user_name) from None
+    flush_unique(session, _conflict(user_name))
 
 
 def get(session, company_id, learner_id):
@@ -88,12 +49,6 @@ def get(session, company_id, learner_id):
     if learner is None or learner.company_id != company_id or learner.deleted_at is not None:
         raise NotFound(f"User {learner_id} not found.")
     return learner
-
-
-def check_version(learner, if_match):
-    """RFC 7644 §3.14: a stale If-Match is a 412."""
-    if if_match and if_match.strip() != "*" and f'W/"{learner.version}"' not in if_match:
-        raise InvalidVersion(f'The resource changed: its current version is W/"{learner.version}".')
 
 
 def _with_defaults(doc):

@@ -1,4 +1,4 @@
-"""Real processes for the end-to-end tests: redis-server, gunicorn, Celery worker and beat.
+"""Real processes for the end-to-end tests and the benchmarks: redis-server, gunicorn, Celery worker and beat.
 
 Every process runs in its own process group on loopback, logs to a file under the
 test's tmp dir, and is stopped (then killed) by the fixture that started it. Nothing
@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from workers import embedded_redis
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SCIM = "application/scim+json"
 # Shared Redis (REDIS_URL set, as in CI): the e2e tests use their own db number on it.
 E2E_REDIS_DB = int(os.environ.get("E2E_REDIS_DB", "5"))

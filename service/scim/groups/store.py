@@ -6,40 +6,31 @@ list: a PATCH that adds one member to a 50,000-member group touches one row.
 """
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from models import Group, ProvisioningEvent, utcnow
-from service.scim import memberships
-from service.scim.diff import changes
-from service.scim.errors import InvalidVersion, NotFound, Uniqueness
+from models import Group, utcnow
+from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
-from service.scim.group_resolver import GroupResolver
-from service.scim.group_schema import PATCH_SCHEMA, clean_attributes, member_ids
-from service.scim.patch import apply_patch, member_changes
+from service.scim.groups import memberships
+from service.scim.groups.member_patch import member_changes
+from service.scim.groups.resolver import GroupResolver
+from service.scim.groups.schema import PATCH_SCHEMA, clean_attributes, member_ids
+from service.scim.patch import apply_patch
+from service.scim.writes import add_event, changes, conflict, flush_unique, taken
 
 
 def _taken(session, company_id, display_name, except_id=None):
-    query = select(Group.id).where(Group.company_id == company_id, Group.display_name_lower == display_name.lower())
-    if except_id:
-        query = query.where(Group.id != except_id)
-    return session.scalar(query.limit(1)) is not None
+    same_name = (Group.company_id == company_id, Group.display_name_lower == display_name.lower())
+    return taken(session, Group.id, same_name, except_id)
 
 
 def _conflict(display_name):
-    return Uniqueness(
-        f"displayName '{display_name}' is already used by another group of this company. "
-        "Group displayName must be unique (case-insensitive)."
-    )
+    return conflict("displayName", display_name, "group", "Group displayName")
 
 
 def _flush_unique(session, display_name):
     """Flush; a concurrent insert or rename to the same displayName surfaces here as a 409."""
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise _conflict(display_name) from None
+    flush_unique(session, _conflict(display_name))
 
 
 def attributes_of(group):
@@ -64,17 +55,7 @@ def _event(session, caller, group, action, before, after, delta):
     if members:
         # Ignored ids are reported here so the audit trail shows them (entra.md: not a failure).
         change_set["members"] = members
-    event = ProvisioningEvent(
-        company_id=caller.company.id,
-        resource_type="Group",
-        resource_id=group.id,
-        action=action,
-        changes=change_set,
-        token_id=caller.token_id,
-        token_name=caller.token_name,
-    )
-    session.add(event)
-    return event
+    return add_event(session, caller, "Group", group.id, action, change_set)
 
 
 def get(session, company_id, group_id):
@@ -83,12 +64,6 @@ def get(session, company_id, group_id):
     if group is None:
         raise NotFound(f"Group {group_id} not found.")
     return group
-
-
-def check_version(group, if_match):
-    """RFC 7644 §3.14: a stale If-Match is a 412."""
-    if if_match and if_match.strip() != "*" and f'W/"{group.version}"' not in if_match:
-        raise InvalidVersion(f'The resource changed: its current version is W/"{group.version}".')
 
 
 def create(session, caller, body):

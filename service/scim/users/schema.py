@@ -10,15 +10,19 @@ import json
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
 from models.normalize import parse_bool
-from service.scim.attributes import (
+from service.scim.errors import InvalidSyntax, InvalidValue
+from service.scim.patch_ops import PatchSchema
+from service.scim.users.attributes import (
     ENTERPRISE,
     ENTERPRISE_ATTRS,
+    ENTERPRISE_BY_LOWER,
     LEARNER_ATTRS,
+    LEARNER_BY_LOWER,
     READ_ONLY,
     USER_ATTRS,
+    USER_BY_LOWER,
     extension_kind,
 )
-from service.scim.errors import InvalidSyntax, InvalidValue
 
 
 class ScimString(fields.Field):
@@ -201,3 +205,20 @@ def clean_user(body):
         if cleaned:
             doc[learner_urn] = {k: (v if isinstance(v, str) else str(v)) for k, v in cleaned.items()}
     return doc, learner_urn
+
+
+# What PATCH (service.scim.patch) needs to know about the User schema.
+PATCH_SCHEMA = PatchSchema(
+    canonical={k: a.name for k, a in USER_BY_LOWER.items()} | {"externalid": "externalId"},
+    multi_valued=frozenset(k for k, a in USER_BY_LOWER.items() if a.multi),
+    complex=frozenset(
+        k for k, a in {**USER_BY_LOWER, **ENTERPRISE_BY_LOWER}.items() if a.type == "complex" and not a.multi
+    ),
+    read_only=frozenset(READ_ONLY),
+    core_urns=frozenset({"urn:ietf:params:scim:schemas:core:2.0:user"}),
+    sub_canonical={
+        s.name.lower(): s.name
+        for a in (*USER_BY_LOWER.values(), *ENTERPRISE_BY_LOWER.values(), *LEARNER_BY_LOWER.values())
+        for s in (a, *a.sub)
+    },
+)

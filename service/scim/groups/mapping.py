@@ -1,8 +1,10 @@
 """Group rows -> SCIM Group documents, and the read-only ``groups`` of a User (RFC 7643 §4.1.2, §4.2)."""
 
-from service.scim import memberships
-from service.scim.mapping import timestamp, user_location
-from service.scim.paths import CORE_GROUP_URN, CORE_URNS
+from service.scim.groups import memberships
+from service.scim.http import etag
+from service.scim.paths import CORE_GROUP_URN
+from service.scim.projection import wants
+from service.scim.users.mapping import timestamp, user_location
 
 GROUP_LOCATION = "Groups"
 
@@ -33,7 +35,7 @@ def to_scim(group, base_url, members=None):
         "created": timestamp(group.created_at),
         "lastModified": timestamp(group.updated_at),
         "location": group_location(base_url, group.company_id, group.id),
-        "version": f'W/"{group.version}"',
+        "version": etag(group.version),
     }
     return body
 
@@ -49,32 +51,6 @@ def user_groups(pairs, base_url, company_id):
         }
         for group_id, display_name in pairs
     ]
-
-
-def normalize_names(names):
-    """Attribute names for ``project``: the core Group URN prefix dropped (``urn:...:Group:displayName``)."""
-    prefix = CORE_GROUP_URN.lower() + ":"
-    return [name[len(prefix) :] if name.lower().startswith(prefix) else name for name in names]
-
-
-def wants(name, attributes, excluded):
-    """Whether a response projected with ``attributes``/``excludedAttributes`` includes top-level ``name``.
-
-    Lets a read skip a query: ``excludedAttributes=members`` never touches memberships.
-    """
-    name = name.lower()
-    if any(_bare(path) == name for path in excluded):
-        return False
-    return not attributes or any(_bare(path).partition(".")[0] == name for path in attributes)
-
-
-def _bare(path):
-    """A lower-cased attribute path without a core schema URN prefix."""
-    lower = path.strip().lower()
-    for urn in CORE_URNS:
-        if lower.startswith(urn + ":"):
-            return lower[len(urn) + 1 :]
-    return lower
 
 
 def user_groups_for(session, company, learner_ids, base_url, attributes=(), excluded=()):

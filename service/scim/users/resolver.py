@@ -3,7 +3,9 @@
 from sqlalchemy import and_
 
 from models import Learner
-from service.scim.attributes import (
+from service.scim.filter_sql import to_clause
+from service.scim.filters import ValuePath, eq_defaults
+from service.scim.users.attributes import (
     ENTERPRISE,
     ENTERPRISE_BY_LOWER,
     LEARNER_BY_LOWER,
@@ -11,8 +13,6 @@ from service.scim.attributes import (
     USER_BY_LOWER,
     extension_kind,
 )
-from service.scim.filter_sql import to_clause
-from service.scim.filters import ValuePath, eq_defaults
 
 # Extracted, indexed columns: Entra's lookups never touch the JSON document.
 _COLUMNS = {
