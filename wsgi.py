@@ -1,11 +1,17 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi``.
+"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi`` (what ``./herd`` runs).
 
 The top of the import chain (config -> models -> service | workers -> wsgi),
 so it can attach the worker-side CLI to the web app's command line.
 """
 
+import sys
+
+from config import ConfigError
 from service import create_app
 from workers.cli import smart_assign_commands
 
-app = create_app()
+try:
+    app = create_app()
+except ConfigError as exc:  # one line for the operator, not a traceback
+    sys.exit(f"herd: {exc}")
 app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))

@@ -8,7 +8,7 @@ Without ``--url`` the script runs its own server: a fresh database (a SQLite fil
 in a temp dir, or on PostgreSQL a dedicated database it drops and creates, never
 the one named in DATABASE_URL), the migrations, a company and a token made with
 the operator CLI, and ``gunicorn wsgi:app`` on a free loopback port. The broker
-URL points at a closed port: SCIM must not need Redis (shared/docs/quality.md).
+URL points at a closed port: SCIM must not need Redis (docs/testing.md).
 
 Phases, each run by C threads with their own HTTP session:
 

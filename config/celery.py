@@ -8,6 +8,9 @@ PROCESS_EVENT = "herd.provisioning.process_event"
 RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
 PRUNE_RETENTION = "herd.retention.prune"
+# A Redis hash in the broker where the relay records its runs (runs, relayed, last_run);
+# the web's /metrics reads it, so beat's health shows up next to the outbox figures.
+RELAY_STATS_KEY = "herd:outbox:relay"
 
 
 def celery_config(settings):

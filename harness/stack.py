@@ -11,7 +11,6 @@ import contextlib
 import ctypes
 import json
 import os
-import shlex
 import signal
 import socket
 import sqlite3
@@ -77,16 +76,6 @@ def wait_for(check, timeout, interval=0.1, message="condition", on_timeout=None,
             extra = f"\n{on_timeout()}" if on_timeout else ""
             raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r}){extra}")
         time.sleep(interval)
-
-
-def procfile_web_option(name):
-    """``[name, value]`` as the production Procfile's web line passes it to gunicorn, or ``[]``."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            argv = shlex.split(line.removeprefix("web:"))
-            if name in argv[:-1]:
-                return [name, argv[argv.index(name) + 1]]
-    return []
 
 
 def with_db(url, db):
@@ -263,7 +252,6 @@ class Herd:
                     "5",
                     "--access-logfile",
                     "-",
-                    *procfile_web_option("--access-logformat"),
                     "--no-control-socket",  # else every gunicorn on the machine shares ~/.gunicorn/gunicorn.ctl
                 ],
                 pass_fds=(fd,),

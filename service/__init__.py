@@ -8,6 +8,7 @@ from config import Settings, instance_secret
 def create_app(settings=None):
     """Build the web app from ``settings`` (default: the environment). No I/O at import."""
     settings = settings or Settings.from_env()
+    settings.check_production()
     app = Flask(__name__, instance_path=str(_instance_path()))
     app.config.update(
         SECRET_KEY=settings.secret_key or instance_secret(),
@@ -19,7 +20,7 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import db, enqueue, error_handlers, failures, middleware, ratelimit
+    from service import db, enqueue, error_handlers, failures, frontdoor, metrics, middleware, ratelimit
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -37,6 +38,9 @@ def create_app(settings=None):
     app.register_blueprint(health_bp)
     ratelimit.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
     ratelimit.limit_sign_in(app)
+    frontdoor.init_app(app, settings)
+    metrics.init_app(app)
+    # Outermost: the request id and nosniff cover every response, ProxyFix's included.
     middleware.init_app(app)
     register_cli(app)
     return app

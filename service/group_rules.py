@@ -3,7 +3,7 @@
 Used by the operator CLI now and the dashboard later; flushes only, the caller commits.
 A rule names the group case-insensitively (it may be set before Entra creates the
 group); the worker applies it to members when a group event is processed, and a
-company re-run (``flask --app wsgi smart-assign rerun COMPANY_ID``) applies a new
+company re-run (``./herd smart-assign rerun COMPANY_ID``) applies a new
 rule to the members a group already has.
 """
 

@@ -254,7 +254,7 @@ def render_rate_limited(err):
         if surface == "scim":
             detail = (
                 f"Too many requests for this company (limit {_limit_text(err)}). Retry after {_describe(seconds)}; "
-                "the operator can raise the company's limit with 'flask --app wsgi companies rate-limit'."
+                "the operator can raise the company's limit with './herd companies rate-limit'."
             )
         else:
             detail = f"Too many requests (limit {_limit_text(err)}). Retry after {_describe(seconds)}."

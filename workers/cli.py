@@ -1,4 +1,4 @@
-"""Operator commands that run worker logic: ``flask --app wsgi smart-assign rerun COMPANY_ID``.
+"""Operator commands that run worker logic: ``./herd smart-assign rerun COMPANY_ID``.
 
 Plain click, no Flask: ``wsgi`` attaches the group to the app's command line
 and says where the database sessions come from.

@@ -10,6 +10,7 @@ from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import reconcile
+from workers.relay_stats import record_relay
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 1000
@@ -87,4 +88,5 @@ def relay_pending_events():
         process_event.delay(event_id)
     if ids:
         log.info("relayed %d pending events", len(ids))
+    record_relay(settings.broker_url, len(ids))
     return len(ids)

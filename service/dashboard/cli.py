@@ -1,5 +1,5 @@
 """Operator commands for dashboard accounts:
-``flask --app wsgi admins create|reset-password|unlock|sign-out|disable|enable``."""
+``./herd admins create|reset-password|unlock|sign-out|disable|enable``."""
 
 import click
 from flask import current_app

@@ -1,4 +1,4 @@
-"""Reliability drills (shared/docs/quality.md), with real processes.
+"""Reliability drills (docs/testing.md, "Reliability drills"), with real processes.
 
 - Redis stopped (or frozen) while learners are POSTed: every POST still answers 201 at once, and
   once Redis is back (same port) the beat relay hands the owed events over: every

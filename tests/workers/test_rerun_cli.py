@@ -1,4 +1,4 @@
-"""`flask --app wsgi smart-assign rerun COMPANY_ID` re-evaluates every learner of a company."""
+"""`./herd smart-assign rerun COMPANY_ID` re-evaluates every learner of a company."""
 
 from sqlalchemy import select
 
