@@ -165,7 +165,12 @@ def init_app(app, settings):
         in_memory_fallback_enabled=True,
         headers_enabled=False,
     )
+    # Around the limiter's own before_request: when its Redis (the broker) stops answering
+    # during this request, tell the enqueuer, so the same request does not wait a second
+    # time for the publish (see _note_storage / _share_outage).
+    app.before_request(_note_storage)
     limiter.init_app(app)
+    app.before_request(_share_outage)
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.rate_limit_tokens"] = _TokenCompanies(CACHE_SECONDS)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
@@ -199,6 +204,18 @@ def limit_sign_in(app, endpoint="dashboard.login"):
         deduct_when=_refused,
     )(view)
     app.view_functions[endpoint] = view
+
+
+def _note_storage():
+    g.rate_limit_storage_dead = current_app.extensions["herd.limiter"]._storage_dead
+
+
+def _share_outage():
+    # ``_storage_dead`` is Flask-Limiter's own flag for "fell back to memory".
+    if current_app.extensions["herd.limiter"]._storage_dead and not g.get("rate_limit_storage_dead", True):
+        mark_down = getattr(current_app.extensions.get("herd.enqueuer"), "mark_down", None)
+        if mark_down is not None:
+            mark_down()
 
 
 def forget_sign_in_failures(app, email):

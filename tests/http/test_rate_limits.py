@@ -62,3 +62,16 @@ def test_another_companys_token_on_this_tenant_url_spends_nothing_here(app, tena
         resp = other_tenant.client.get(f"/scim/v2/{tenant.id}/Users", headers=other_tenant.headers())
         assert resp.status_code == 401
     assert [tenant.get("Users").status_code for _ in range(2)] == [200, 200]
+
+
+def test_when_the_limiter_finds_redis_down_the_publish_does_not_wait_again(app, tenant):
+    """Both use the same Redis: one timeout per outage, not two per request."""
+    from tests.dashboard.helpers import user_body
+
+    published = []
+    app.extensions["herd.enqueuer"].celery.send_task = lambda name, args: published.append(name)
+    resp = tenant.post("Users", json=user_body("jo@acme.example"))
+    assert resp.status_code == 201
+    assert app.extensions["herd.limiter"]._storage_dead
+    # The event stays in the outbox for the relay; no second wait on the dead Redis.
+    assert published == []
