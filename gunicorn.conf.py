@@ -53,8 +53,10 @@ limit_request_fields = 60
 limit_request_field_size = 8190
 control_socket_disable = True
 
-# The combined format with %(U)s (the path alone) where gunicorn's default has %(r)s.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s" %(L)ss'
+# The combined format with %(U)s (the path alone) where gunicorn's default has %(r)s, without
+# the referrer (a dashboard page's address carries its search terms), plus the request id
+# the app returns in X-Request-ID (service/middleware.py), which the app's own log lines show too.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)ss rid=%({x-request-id}o)s'
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="herd-metrics-")

@@ -754,6 +754,8 @@ class OwnServer:
         self._flask(env, "db", "upgrade")
         company = int(self._flask(env, "companies", "create", "Bench Company"))
         token = self._flask(env, "tokens", "create", str(company), "--name", "Entra bench")
+        # Measure Herd, not its refusals: the limiter still runs, with a limit far above the load.
+        self._flask(env, "companies", "rate-limit", str(company), "--per-second", "100000", "--per-minute", "6000000")
         cmd = server_command(self.app, self.server, port, self.workers, self.threads)
         self.log = open(self.log_path, "w")  # noqa: SIM115  (open while gunicorn runs; closed in stop())
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)

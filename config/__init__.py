@@ -41,6 +41,12 @@ class Settings:
     relay_after_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
+    # Requests per company on SCIM and /api/v1 together (a company's own setting wins; 0: no limit).
+    # Entra sends about 25 requests/s per provisioning job: these leave it ample room.
+    rate_limit_per_second: int = 200
+    rate_limit_per_minute: int = 6000
+    # Failed SCIM calls and processed outbox payloads older than this are pruned (audit trail kept).
+    retention_days: int = 90
     # "development" (the default: embedded services and a per-host secret are fine) or
     # "production" (anything else): check_production() refuses what is unsafe there.
     herd_env: str = "development"
@@ -112,6 +118,9 @@ class Settings:
             values["trusted_proxies"] = _int(env, "TRUSTED_PROXIES")
         if env.get("RELAY_AFTER_SECONDS"):
             values["relay_after_seconds"] = _int(env, "RELAY_AFTER_SECONDS")
+        for name in ("RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_MINUTE", "RETENTION_DAYS"):
+            if env.get(name):
+                values[name.lower()] = _int(env, name)
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
         values.update(overrides)

@@ -9,6 +9,7 @@ RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
 RECERTIFY_ALL = "herd.smart_assign.recertify_all"
 RECERTIFY_COMPANY = "herd.smart_assign.recertify_company"
+PRUNE_RETENTION = "herd.retention.prune"
 # A Redis hash in the broker where the relay records its runs (runs, relayed, last_run);
 # the web's /metrics reads it, so beat's health shows up next to the outbox figures.
 RELAY_STATS_KEY = "herd:outbox:relay"
@@ -50,6 +51,8 @@ def celery_config(settings):
             },
             # Recertification and overdue work: once a day, only the learners due.
             "recertify-daily": {"task": RECERTIFY_ALL, "schedule": crontab(hour=2, minute=0)},
+            # Daily, at a quiet hour: failed SCIM calls and old outbox payloads (workers/retention.py).
+            "prune-retention": {"task": PRUNE_RETENTION, "schedule": crontab(hour=3, minute=17)},
         },
     }
 

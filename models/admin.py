@@ -22,4 +22,9 @@ class Admin(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[object | None] = mapped_column(DateTime)
     last_login_at: Mapped[object | None] = mapped_column(DateTime)
+    # Every session carries the generation it was signed in under; signing out, disabling the
+    # admin or revoking its sessions bumps it, so older session cookies stop working at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A disabled admin cannot sign in (set by ``flask admins disable``).
+    disabled_at: Mapped[object | None] = mapped_column(DateTime)
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)

@@ -30,6 +30,9 @@ class Company(Base):
     lead_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # The latest moment the daily recertification ran as of: time never runs backwards.
     recertified_through: Mapped[object | None] = mapped_column(DateTime)
+    # Requests allowed on SCIM and /api/v1 together; None: the installation's default, 0: no limit.
+    rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
+    rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
 
     tokens = relationship("AccessToken", back_populates="company")
 

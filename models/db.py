@@ -37,10 +37,14 @@ def driver_url(url):
 
 
 def make_engine(url):
-    """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it."""
+    """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it.
+
+    ``hide_parameters``: a failed statement's error (and so its log line) never carries the
+    bound values, which are learners' names and emails.
+    """
     url = driver_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -51,7 +55,7 @@ def make_engine(url):
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def make_session_factory(engine):

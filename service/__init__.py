@@ -1,7 +1,5 @@
 """The Flask app: ``create_app`` binds the database, blueprints, error handlers and CLI."""
 
-import logging
-
 from flask import Flask
 
 from config import Settings, instance_secret
@@ -22,7 +20,7 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import db, enqueue, error_handlers, failures, frontdoor, metrics
+    from service import db, enqueue, error_handlers, failures, frontdoor, metrics, middleware, ratelimit
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -33,14 +31,18 @@ def create_app(settings=None):
     enqueue.init_app(app, settings)
     error_handlers.init_app(app)
     failures.init_app(app)
+    ratelimit.init_app(app, settings)
     app.register_blueprint(scim_routes())
     app.register_blueprint(api_routes())
     app.register_blueprint(dashboard_routes())
     app.register_blueprint(health_bp)
+    ratelimit.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
+    ratelimit.limit_sign_in(app)
     frontdoor.init_app(app, settings)
     metrics.init_app(app)
+    # Outermost: the request id and nosniff cover every response, ProxyFix's included.
+    middleware.init_app(app)
     register_cli(app)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 
 

@@ -118,6 +118,41 @@ def companies_group_rules(company_id):
             click.echo("No group rules.")
 
 
+@companies.command("rate-limit")
+@click.argument("company_id", type=int)
+@click.option("--per-second", type=click.IntRange(min=0), help="Requests per second (burst); 0: no limit.")
+@click.option("--per-minute", type=click.IntRange(min=0), help="Requests per minute; 0: no limit.")
+@click.option("--default", "use_default", is_flag=True, help="Go back to the installation's defaults.")
+def companies_rate_limit(company_id, per_second, per_minute, use_default):
+    """Show or set a company's rate limit on SCIM and /api/v1 (both count against one budget).
+
+    Takes effect within a few seconds (each web process caches it briefly).
+    """
+    settings = _settings()
+    with _session() as session:
+        company = session.get(Company, company_id)
+        if company is None:
+            raise click.ClickException(f"no company {company_id}")
+        if use_default:
+            company.rate_limit_per_second = company.rate_limit_per_minute = None
+        if per_second is not None:
+            company.rate_limit_per_second = per_second
+        if per_minute is not None:
+            company.rate_limit_per_minute = per_minute
+        session.commit()
+
+        def show(value, default):
+            value = default if value is None else value
+            return "no limit" if value == 0 else str(value)
+
+        click.echo(
+            f"Company {company_id} ({company.name}): "
+            f"{show(company.rate_limit_per_second, settings.rate_limit_per_second)} per second, "
+            f"{show(company.rate_limit_per_minute, settings.rate_limit_per_minute)} per minute"
+            + (" (defaults)" if company.rate_limit_per_second is None and company.rate_limit_per_minute is None else "")
+        )
+
+
 @tokens.command("create")
 @click.argument("company_id", type=int)
 @click.option("--name", default="Entra ID provisioning", show_default=True)

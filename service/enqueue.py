@@ -29,6 +29,13 @@ class Enqueuer:
         self._down_until = 0.0
         self._lock = threading.Lock()
 
+    def mark_down(self):
+        """Another client of the same Redis (the rate limiter) just found it unreachable:
+        skip publishing for a while rather than wait for a timeout of our own."""
+        with self._lock:
+            self._down_until = time.monotonic() + BACKOFF_SECONDS
+        log.warning("broker unavailable (found by the rate limiter), events deferred to the relay")
+
     def send(self, name, args):
         """Publish one task; returns False (and logs) when the broker is unreachable."""
         if time.monotonic() < self._down_until:

@@ -9,7 +9,7 @@ from models import make_engine, make_session_factory
 
 settings = Settings.from_env()
 app = make_celery(settings)
-app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify"]
+app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify", "workers.retention"]
 
 _state = {}
 

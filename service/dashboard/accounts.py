@@ -3,7 +3,6 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,19 +10,20 @@ from sqlalchemy import select, update
 
 from models import Admin, utcnow
 
-MAX_FAILED_LOGINS = 5
-LOCK_FOR = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
-# The same words whether or not the email exists (no account enumeration).
+# The same words whether or not the email exists (no account enumeration). Repeated failures
+# are throttled per source address and account by ``service.ratelimit`` (no account-wide lock
+# a stranger could keep closed).
 WRONG_CREDENTIALS = (
-    f"The email or password is incorrect. After {MAX_FAILED_LOGINS} failed attempts in a row "
-    f"an account is locked for {LOCK_FOR.seconds // 60} minutes."
+    "The email or password is incorrect. After 5 failed attempts from the same address, "
+    "signing in to this account from there pauses for 15 minutes."
 )
+DISABLED = "This account is disabled. Ask the person who runs Herd for your company to enable it."
 
 
 @dataclass(frozen=True)
@@ -82,58 +82,39 @@ def reset_password(admin):
 
 
 def unlock(admin):
-    """Clear the failed sign-in count and any lock."""
+    """Clear the failed sign-in count and any lock left by earlier versions (throttling lives in
+    ``service.ratelimit`` now)."""
     admin.failed_logins = 0
     admin.locked_until = None
 
 
-def locked_message(until, now):
-    """What a locked-out admin reads."""
-    minutes = max(1, int((until - now).total_seconds() + 59) // 60)
-    return (
-        f"Too many failed sign-ins: this account is locked for {minutes} more minute"
-        f"{'s' if minutes != 1 else ''} (until {until:%H:%M} UTC). "
-        "Try again later, or ask an operator to unlock it."
-    )
-
-
 def sign_in(session, email, password, now=None):
-    """Check an email and password; count failures and lock after ``MAX_FAILED_LOGINS``.
+    """Check an email and password; the admin on success, else the message to show.
 
-    A locked account refuses even the right password until the lock expires.
-    Commits (a failure must be counted even though the request fails).
+    Failed attempts are not counted here: ``service.ratelimit`` throttles them per source
+    address and account. A disabled account is refused even with the right password.
+    Commits.
     """
     now = now or utcnow()
     admin = session.scalar(select(Admin).where(Admin.email == normalize_email(email)))
     if admin is None:
         _verify(_DUMMY_HASH, password)
         return SignIn(None, WRONG_CREDENTIALS)
-    if admin.locked_until is not None and admin.locked_until > now:
-        return SignIn(None, locked_message(admin.locked_until, now))
-    if admin.locked_until is not None:
-        # The lock has expired: count afresh.
-        session.execute(update(Admin).where(Admin.id == admin.id).values(failed_logins=0, locked_until=None))
     if not _verify(admin.password_hash, password):
-        # Counted in SQL, so concurrent attempts cannot under-count.
-        failed = session.scalar(
-            update(Admin)
-            .where(Admin.id == admin.id)
-            .values(failed_logins=Admin.failed_logins + 1)
-            .returning(Admin.failed_logins)
-        )
-        if failed >= MAX_FAILED_LOGINS:
-            until = now + LOCK_FOR
-            session.execute(update(Admin).where(Admin.id == admin.id).values(locked_until=until, failed_logins=0))
-            session.commit()
-            return SignIn(None, locked_message(until, now))
-        session.commit()
         return SignIn(None, WRONG_CREDENTIALS)
+    if admin.disabled_at is not None:
+        return SignIn(None, DISABLED)
     if _hasher.check_needs_rehash(admin.password_hash):
         admin.password_hash = hash_password(password)
     unlock(admin)
     admin.last_login_at = now
     session.commit()
     return SignIn(admin)
+
+
+def end_sessions(session, admin_id):
+    """End every dashboard session of an admin (sign-out, disable, revoke). Flushes only."""
+    session.execute(update(Admin).where(Admin.id == admin_id).values(session_generation=Admin.session_generation + 1))
 
 
 def change_password(session, admin, current, new):

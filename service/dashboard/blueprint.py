@@ -64,7 +64,12 @@ def _require_admin():
     admin_id = session.get("admin_id")
     if admin_id is not None:
         admin = db.session().get(Admin, admin_id)
-        if admin is not None and session.get("fp") == session_fingerprint(admin):
+        if (
+            admin is not None
+            and admin.disabled_at is None
+            and session.get("gen") == admin.session_generation
+            and session.get("fp") == session_fingerprint(admin)
+        ):
             g.admin = admin
             g.company = db.session().get(Company, admin.company_id)
         else:

@@ -1,11 +1,13 @@
-"""Operator commands for dashboard accounts: ``./herd admins create|reset-password|unlock``."""
+"""Operator commands for dashboard accounts:
+``./herd admins create|reset-password|unlock|sign-out|disable|enable``."""
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from models import Admin, Company
+from models import Admin, Company, utcnow
+from service import ratelimit
 from service.dashboard import accounts
 
 admins = AppGroup("admins", help="Dashboard accounts of company admins.")
@@ -50,6 +52,7 @@ def reset_password(email):
         admin = _admin(session, email)
         password = accounts.reset_password(admin)
         session.commit()
+        ratelimit.forget_sign_in_failures(current_app, admin.email)
         click.echo(f"New one-time password for {admin.email} (shown once):")
         click.echo(password)
 
@@ -57,9 +60,44 @@ def reset_password(email):
 @admins.command("unlock")
 @click.argument("email")
 def unlock(email):
-    """Lift a lockout after repeated failed sign-ins."""
+    """Clear the failed sign-in counters that pause an account's sign-in (from every address)."""
     with _session() as session:
         admin = _admin(session, email)
         accounts.unlock(admin)
         session.commit()
+        ratelimit.forget_sign_in_failures(current_app, admin.email)
         click.echo(f"{admin.email} is unlocked.")
+
+
+@admins.command("sign-out")
+@click.argument("email")
+def sign_out(email):
+    """End every dashboard session of an admin now (a lost laptop, a shared browser)."""
+    with _session() as session:
+        admin = _admin(session, email)
+        accounts.end_sessions(session, admin.id)
+        session.commit()
+        click.echo(f"Every session of {admin.email} is ended.")
+
+
+@admins.command("disable")
+@click.argument("email")
+def disable(email):
+    """Disable an admin: its sessions end now and it cannot sign in until enabled again."""
+    with _session() as session:
+        admin = _admin(session, email)
+        admin.disabled_at = admin.disabled_at or utcnow()
+        accounts.end_sessions(session, admin.id)
+        session.commit()
+        click.echo(f"{admin.email} is disabled; its sessions are ended.")
+
+
+@admins.command("enable")
+@click.argument("email")
+def enable(email):
+    """Let a disabled admin sign in again."""
+    with _session() as session:
+        admin = _admin(session, email)
+        admin.disabled_at = None
+        session.commit()
+        click.echo(f"{admin.email} is enabled.")

@@ -1,5 +1,7 @@
 """Sign in, sign out, and choosing a password after the one-time one."""
 
+import re
+
 from flask import flash, g, redirect, render_template, request, session, url_for
 
 from service import db
@@ -7,17 +9,33 @@ from service.dashboard import accounts
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import LoginForm, PasswordForm
 
+# A path inside the dashboard with an optional query: printable ASCII only (no CR/LF, NUL,
+# spaces or other characters that could split a header), no backslash, no "//" authority.
+_SAME_SITE_DASHBOARD = re.compile(r"/dashboard/[!-~]*")
+
 
 def _safe_next(target):
-    """Only redirect back inside the dashboard (no open redirect)."""
-    if target and target.startswith("/dashboard/") and not target.startswith("//") and "\\" not in target:
+    """Only redirect back inside the dashboard (no open redirect, no header injection)."""
+    if (
+        target
+        and len(target) <= 2000
+        and _SAME_SITE_DASHBOARD.fullmatch(target)
+        and "\\" not in target
+        and not _climbs_out(target.split("?", 1)[0])
+    ):
         return target.rstrip("?")
     return url_for("dashboard.home")
 
 
+def _climbs_out(path):
+    # Browsers resolve "..", also written "%2e%2e", before following a redirect.
+    lowered = path.lower()
+    return ".." in lowered or "%2e" in lowered
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Email and password; failures are counted and lock the account for a while."""
+    """Email and password; failed attempts are throttled per source and account (``service.ratelimit``)."""
     if request.method == "GET" and g.admin is not None:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
@@ -30,6 +48,7 @@ def login():
             session.permanent = True
             session["admin_id"] = result.admin.id
             session["fp"] = accounts.session_fingerprint(result.admin)
+            session["gen"] = result.admin.session_generation
             if result.admin.must_change_password:
                 return redirect(url_for("dashboard.password"))
             return redirect(_safe_next(request.args.get("next")))
@@ -42,7 +61,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Forget the session."""
+    """End the session on the server too: the old cookie stops working even if replayed.
+
+    This ends every session of this admin (all browsers): the session generation moves on.
+    """
+    accounts.end_sessions(db.session(), g.admin.id)
+    db.session().commit()
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("dashboard.login"))

@@ -1,0 +1,77 @@
+"""Rate limits when Redis is down (the test settings point at a dead Redis): they fail open
+to per-process counters, never to a 5xx; and the per-company setting from the CLI."""
+
+import pytest
+
+
+def set_limit(app, company_id, *args):
+    result = app.test_cli_runner().invoke(args=["companies", "rate-limit", str(company_id), *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_with_redis_down_limits_still_hold_per_process_and_nothing_fails(app, tenant, other_tenant):
+    refused_on = []
+    app.extensions["herd.on_rate_limited"] = [refused_on.append]  # the metrics hook
+    set_limit(app, tenant.id, "--per-minute", "3")
+    statuses = [tenant.get("Users").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    refused = tenant.get("Users")
+    assert refused.status_code == 429 and refused.get_json()["status"] == "429"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused_on == ["scim"] * 3
+    assert [other_tenant.get("Users").status_code for _ in range(5)] == [200] * 5
+
+
+def test_the_api_answers_429_as_json(app, client, tenant):
+    set_limit(app, tenant.id, "--per-second", "0", "--per-minute", "2")
+    headers = tenant.headers()
+    assert [client.get("/api/v1/learners", headers=headers).status_code for _ in range(2)] == [200, 200]
+    resp = client.get("/api/v1/learners", headers=headers)
+    assert resp.status_code == 429 and resp.headers["Content-Type"] == "application/json"
+    assert "2 per minute" in resp.get_json()["error"] and resp.headers["Retry-After"].isdigit()
+
+
+def test_zero_means_no_limit(app, tenant):
+    set_limit(app, tenant.id, "--per-second", "0", "--per-minute", "0")
+    assert {tenant.get("ServiceProviderConfig").status_code for _ in range(250)} == {200}
+
+
+def test_the_cli_shows_sets_and_resets_a_companys_limit(app, tenant, settings):
+    assert "200 per second, 6000 per minute (defaults)" in set_limit(app, tenant.id)
+    assert "50 per second, no limit per minute" in set_limit(app, tenant.id, "--per-second", "50", "--per-minute", "0")
+    assert "(defaults)" in set_limit(app, tenant.id, "--default")
+    missing = app.test_cli_runner().invoke(args=["companies", "rate-limit", "999", "--per-second", "5"])
+    assert missing.exit_code != 0 and "no company 999" in missing.output
+    negative = app.test_cli_runner().invoke(args=["companies", "rate-limit", str(tenant.id), "--per-second", "-1"])
+    assert negative.exit_code != 0
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer herd_made-up"}, {"Authorization": "Basic abc"}])
+def test_callers_without_a_valid_token_are_limited_per_address_not_per_company(app, tenant, headers):
+    set_limit(app, tenant.id, "--per-minute", "3")
+    for _ in range(10):
+        assert tenant.client.get(f"/scim/v2/{tenant.id}/Users", headers=headers).status_code == 401
+    # The company's own budget is untouched.
+    assert [tenant.get("Users").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_another_companys_token_on_this_tenant_url_spends_nothing_here(app, tenant, other_tenant):
+    set_limit(app, tenant.id, "--per-minute", "2")
+    for _ in range(5):
+        resp = other_tenant.client.get(f"/scim/v2/{tenant.id}/Users", headers=other_tenant.headers())
+        assert resp.status_code == 401
+    assert [tenant.get("Users").status_code for _ in range(2)] == [200, 200]
+
+
+def test_when_the_limiter_finds_redis_down_the_publish_does_not_wait_again(app, tenant):
+    """Both use the same Redis: one timeout per outage, not two per request."""
+    from tests.dashboard.helpers import user_body
+
+    published = []
+    app.extensions["herd.enqueuer"].celery.send_task = lambda name, args: published.append(name)
+    resp = tenant.post("Users", json=user_body("jo@acme.example"))
+    assert resp.status_code == 201
+    assert app.extensions["herd.limiter"]._storage_dead
+    # The event stays in the outbox for the relay; no second wait on the dead Redis.
+    assert published == []

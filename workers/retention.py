@@ -1,0 +1,62 @@
+"""Retention: what Herd keeps only for a while.
+
+Failed SCIM calls (``scim_failures``, the dashboard's view of errors Herd answered) are
+deleted, and processed outbox rows (``provisioning_events``) lose their payload, the
+before/after values of the change, once older than ``RETENTION_DAYS`` (default 90). The
+rows themselves and the audit trail (``audit_events``) are kept. Work is done in batches,
+each its own transaction, so a large first run never holds long locks.
+"""
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import String, cast, delete, select, update
+
+from config.celery import PRUNE_RETENTION
+from models import ProvisioningEvent, ScimFailure, utcnow
+from workers.celery_app import app, sessions, settings
+
+log = logging.getLogger(__name__)
+BATCH = 5000
+EMPTY = "{}"
+
+
+def prune(session, days, now=None, batch=BATCH):
+    """Delete failed SCIM calls and empty processed events' payloads older than ``days``.
+
+    Returns ``{"scim_failures": deleted, "event_payloads": emptied}``. Commits per batch.
+    """
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    deleted = emptied = 0
+    while True:
+        ids = session.scalars(select(ScimFailure.id).where(ScimFailure.occurred_at < cutoff).limit(batch)).all()
+        if not ids:
+            break
+        session.execute(delete(ScimFailure).where(ScimFailure.id.in_(ids)))
+        session.commit()
+        deleted += len(ids)
+    while True:
+        ids = session.scalars(
+            select(ProvisioningEvent.id)
+            .where(
+                ProvisioningEvent.processed_at.is_not(None),
+                ProvisioningEvent.processed_at < cutoff,
+                cast(ProvisioningEvent.changes, String) != EMPTY,
+            )
+            .limit(batch)
+        ).all()
+        if not ids:
+            break
+        session.execute(update(ProvisioningEvent).where(ProvisioningEvent.id.in_(ids)).values(changes={}))
+        session.commit()
+        emptied += len(ids)
+    return {"scim_failures": deleted, "event_payloads": emptied}
+
+
+@app.task(name=PRUNE_RETENTION, acks_late=True)
+def prune_retention():
+    """Beat, daily: apply the retention period (``RETENTION_DAYS``)."""
+    with sessions()() as session:
+        counts = prune(session, settings.retention_days)
+    log.info("retention (%d days): %s", settings.retention_days, counts)
+    return counts
