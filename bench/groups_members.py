@@ -69,19 +69,20 @@ def drop_database(url):
 
 
 LEARNERS_SQL = """
-INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, external_id_lower,
+INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, user_name_key, external_id_lower,
                       display_name, active, training_tags, version, created_at, updated_at)
 SELECT gen_random_uuid()::text, :company, jsonb_build_object('userName', :prefix || i || '@bench.example',
        'externalId', :prefix || i, 'displayName', 'Bench ' || :prefix || i, 'active', true),
-       :prefix || i || '@bench.example', :prefix || i || '@bench.example', :prefix || i,
+       :prefix || i || '@bench.example', :prefix || i || '@bench.example', :prefix || i || '@bench.example',
+       :prefix || i,
        'Bench ' || :prefix || i, true, '[]'::jsonb, 1, now(), now()
 FROM generate_series(1, :n) AS i
 """
 
 GROUP_SQL = """
-INSERT INTO groups (id, company_id, display_name, display_name_lower, external_id, external_id_lower,
-                    version, created_at, updated_at)
-VALUES (:id, :company, :name, lower(:name), :name, lower(:name), 1, now(), now())
+INSERT INTO groups (id, company_id, display_name, display_name_lower, display_name_key, external_id,
+                    external_id_lower, version, created_at, updated_at)
+VALUES (:id, :company, :name, lower(:name), lower(:name), :name, lower(:name), 1, now(), now())
 """
 
 MEMBERS_SQL = """

@@ -11,6 +11,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, UniqueConst
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, utcnow
+from models.normalize import key_default
 
 
 def new_id():
@@ -28,6 +29,8 @@ class Group(Base):
     display_name: Mapped[str] = mapped_column(String(300))
     # Lower-cased copy: the unique key and what displayName filters use.
     display_name_lower: Mapped[str] = mapped_column(String(300))
+    # NFC + case folding (models.normalize.name_key): the unique key and what displayName filters use.
+    display_name_key: Mapped[str] = mapped_column(String(900), default=key_default("display_name"))
     external_id: Mapped[str | None] = mapped_column(String(300))
     external_id_lower: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -35,9 +38,9 @@ class Group(Base):
     updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
-        # displayName is unique per company, case-insensitively: the database settles
-        # a race between two POSTs (Entra retries a POST that timed out).
-        UniqueConstraint("company_id", "display_name_lower", name="uq_groups_company_display_name"),
+        # displayName is unique per company after Unicode normalization and case folding:
+        # the database settles a race between two POSTs (Entra retries a POST that timed out).
+        UniqueConstraint("company_id", "display_name_key", name="uq_groups_company_display_name"),
         Index("ix_groups_company_external_id", "company_id", "external_id_lower"),
         Index("ix_groups_company_created", "company_id", "created_at", "id"),
     )

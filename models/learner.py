@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, fu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, Document, utcnow
+from models.normalize import key_default
 
 
 def new_id():
@@ -24,6 +25,9 @@ class Learner(Base):
 
     user_name: Mapped[str] = mapped_column(String(300))
     user_name_lower: Mapped[str] = mapped_column(String(300))
+    # NFC + case folding (models.normalize.name_key): the unique key and what userName
+    # filters compare. Folding may lengthen a name ("ß" -> "ss"), hence the width.
+    user_name_key: Mapped[str] = mapped_column(String(900), default=key_default("user_name"))
     external_id_lower: Mapped[str | None] = mapped_column(String(300))
     email_lower: Mapped[str | None] = mapped_column(String(300))
     display_name: Mapped[str | None] = mapped_column(String(300))
@@ -49,12 +53,13 @@ class Learner(Base):
     updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
-        # Case-insensitive userName uniqueness per company among learners not deleted:
-        # the database, not the application, settles a race between two POSTs.
+        # userName uniqueness per company among learners not deleted, after Unicode
+        # normalization and case folding: the database, not the application, settles
+        # a race between two POSTs.
         Index(
             "uq_learners_company_username",
             "company_id",
-            "user_name_lower",
+            "user_name_key",
             unique=True,
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
@@ -72,7 +77,7 @@ class Learner(Base):
             postgresql_where=text("review_at IS NOT NULL"),
         ),
         # The dashboard's search ("starts with", any case) over 100k learners: one index per arm.
-        Index("ix_learners_company_username_all", "company_id", "user_name_lower"),
+        Index("ix_learners_company_username_all", "company_id", "user_name_key"),
         Index("ix_learners_company_given_lower", "company_id", func.lower(text("given_name"))),
         Index("ix_learners_company_family_lower", "company_id", func.lower(text("family_name"))),
         Index("ix_learners_company_display_lower", "company_id", func.lower(text("display_name"))),

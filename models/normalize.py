@@ -241,3 +241,24 @@ def normalize_role(text) -> str:
     if folded in _ROLE_NON_SUPERVISOR:
         return "non-supervisor"
     return "other"
+
+
+def name_key(text: str) -> str:
+    """The comparison key of a userName or group displayName: NFC, case folded, NFC again.
+
+    Names that read the same (NFC and NFD ``josé``, ``JOSÉ``, ``Straße`` and
+    ``STRASSE``) have one key, so they are one learner (or group); the name
+    itself is stored and returned exactly as sent. The unique indexes are on
+    this key (migration 0006).
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
+def key_default(source_column):
+    """A SQLAlchemy column default: the ``name_key`` of another column of the same INSERT."""
+
+    def default(context):
+        value = context.get_current_parameters().get(source_column)
+        return name_key(value) if isinstance(value, str) else None
+
+    return default

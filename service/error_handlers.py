@@ -14,6 +14,7 @@ writes nothing: the SCIM answer is noted in ``g.scim_error`` and
 import logging
 
 from flask import g, jsonify, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from service.errors import HerdError
@@ -60,7 +61,8 @@ def render(err):
         resp = jsonify({"error": err.detail})
         resp.status_code = err.status
     else:
-        resp = (err.detail, err.status)
+        # Plain text in an HTML page: a detail may quote what the client sent.
+        resp = (str(escape(err.detail)), err.status)
         return resp
     for key, value in err.headers.items():
         resp.headers[key] = value

@@ -3,6 +3,7 @@
 from flask import request
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
+from service import limits
 from service.api.errors import BadRequest
 
 # Deep offsets cost the database more and more; no one pages this far by hand.
@@ -56,8 +57,13 @@ def query_args(schema):
 
 
 def json_body(schema, example):
-    """The request's JSON object body loaded with ``schema``."""
-    body = request.get_json(force=True, silent=True)
+    """The request's JSON object body loaded with ``schema`` (decoded by ``limits.load_json``:
+    depth and control characters are refused there)."""
+    raw = request.get_data(cache=True)
+    try:
+        body = limits.load_json(raw, BadRequest) if raw else None
+    except BadRequest as exc:
+        raise BadRequest(f"{exc.detail} Send a JSON object as the request body, for example {example}.") from None
     if not isinstance(body, dict):
         raise BadRequest(f"Send a JSON object as the request body, for example {example}.")
     return load(schema, body, "request body")

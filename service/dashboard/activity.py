@@ -12,6 +12,7 @@ from flask import g, render_template, request
 from sqlalchemy import and_, or_, select
 
 from models import AuditEvent, Learner, ScimFailure
+from models.normalize import name_key
 from service import db
 from service.dashboard.blueprint import bp
 
@@ -75,7 +76,7 @@ def find_learners(session, company_id, text):
     text = text.strip()
     lowered = text.lower()
     found = {}
-    for cond in (Learner.id == text, Learner.user_name_lower == lowered, Learner.email_lower == lowered):
+    for cond in (Learner.id == text, Learner.user_name_key == name_key(text), Learner.email_lower == lowered):
         found.update(dict.fromkeys(session.scalars(select(Learner.id).where(Learner.company_id == company_id, cond))))
     return list(found)
 

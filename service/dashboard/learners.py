@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, or_, select
 
 from models import AuditEvent, Learner, LearnerTraining, ProvisioningEvent, ScimFailure, utcnow
 from models.catalog import by_code
-from models.normalize import normalize_role
+from models.normalize import name_key, normalize_role
 from service import db
 from service.dashboard import paging
 from service.dashboard.blueprint import bp
@@ -61,7 +61,7 @@ def _starts_with(expr, prefix):
 def _search_arms(text):
     prefix = text.lower()
     return [
-        _starts_with(Learner.user_name_lower, prefix),
+        _starts_with(Learner.user_name_key, name_key(text)),
         _starts_with(Learner.email_lower, prefix),
         _starts_with(func.lower(Learner.given_name), prefix),
         _starts_with(func.lower(Learner.family_name), prefix),

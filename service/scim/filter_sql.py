@@ -11,7 +11,8 @@ The resolver, provided by the caller, answers:
 - ``dialect_name``: ``"sqlite"`` or ``"postgresql"``;
 - ``document``: the JSON column holding the resource as received;
 - ``column(path) -> (column, kind) | None`` with kind one of
-  ``"lower_string"`` (stored lower-cased), ``"ci_string"`` (compare lower-cased),
+  ``"lower_string"`` (stored lower-cased), ``"key_string"`` (stored as
+  ``models.normalize.name_key``: NFC and case folded), ``"ci_string"`` (compare lower-cased),
   ``"string"`` (case-exact), ``"bool"``, ``"datetime"``;
 - ``multi_valued(path) -> bool`` (emails, phoneNumbers, members, ...);
 - ``json_key(path) -> list[str]``: the key chain in the stored document;
@@ -34,18 +35,20 @@ Known approximations: SQLite's ``lower()`` folds ASCII only; ``co``/``sw``/
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from itertools import count
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from models.normalize import name_key
 from service.scim.errors import InvalidFilter
 from service.scim.filters import And, Compare, Not, Or, ValuePath, operands
 from service.scim.paths import AttrPath
 
 _LIKE_ESCAPE = "\\"
-_STRING_KINDS = ("lower_string", "ci_string", "string")
+_STRING_KINDS = ("lower_string", "key_string", "ci_string", "string")
 
 
 def to_clause(expr, resolver) -> sa.ColumnElement[bool]:
@@ -235,7 +238,7 @@ class _Compiler:
         if isinstance(value, bool):
             return ref.is_bool(value)
         if isinstance(value, (int, float)):
-            return ref.number_op(op, value)
+            return ref.number_op(op, _number_value(expr))
         return ref.string_op(op, value)
 
 
@@ -341,9 +344,21 @@ def _string_operands(column, kind: str, expr: Compare):
         value = str(value)  # externalId eq 1234: the IdP meant the string
     if kind == "lower_string":
         return column, value.lower()
+    if kind == "key_string":
+        return column, name_key(value)
     if kind == "ci_string":
         return sa.func.lower(column), value.lower()
     return column, value
+
+
+def _number_value(expr: Compare):
+    """A number the database can compare: within 64 bits and finite (SQLite's INTEGER, JSON numbers)."""
+    value = expr.value
+    if (isinstance(value, int) and not -(2**63) <= value < 2**63) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        raise InvalidFilter(f"Unsupported filter: the number compared with '{expr.path}' is out of range")
+    return value
 
 
 def _bool_value(expr: Compare) -> bool:
@@ -380,5 +395,11 @@ def _datetime_value(column, expr: Compare) -> datetime:
         moment = moment.replace(tzinfo=UTC)  # SCIM times are UTC (RFC 7643 §2.3.5)
     if not getattr(column.type, "timezone", False):
         # A naive DateTime column stores UTC: compare like with like.
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            # "9999-12-31T23:59:59-01:00" is past year 9999 once in UTC.
+            raise InvalidFilter(
+                f"Unsupported filter: '{expr.path}' is out of range; use a date-time between years 1 and 9999 in UTC"
+            ) from None
     return moment

@@ -4,6 +4,7 @@ import json
 
 from flask import Response, request
 
+from service import limits
 from service.scim.errors import InvalidSyntax, InvalidValue, InvalidVersion
 
 MEDIA_TYPE = "application/scim+json"
@@ -21,14 +22,15 @@ def scim_response(body, status=200, headers=None):
 
 
 def json_body():
-    """The request body as a JSON object, or a SCIM invalidSyntax error saying why not."""
+    """The request body as a JSON object, or a SCIM invalidSyntax error saying why not.
+
+    Decoded through ``service.limits.load_json``: nesting depth and control
+    characters are refused there, once, for every SCIM body.
+    """
     raw = request.get_data(cache=True)
     if not raw:
         raise InvalidSyntax("The request body is empty; send a JSON object.")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidSyntax(f"The request body is not valid JSON: {_json_reason(exc)}.") from None
+    body = limits.load_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object.")
     return body
@@ -42,27 +44,32 @@ def patch_operations():
         raise InvalidSyntax(
             f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
         )
-    return operations
+    return limits.check_operations_count(operations)
 
 
-def _json_reason(exc):
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at line {exc.lineno} column {exc.colno}"
-    return "it is not UTF-8 text"
+def int_param(name, default, minimum=None, maximum=None):
+    """An integer query parameter; a non-integer is a SCIM invalidValue error.
 
-
-def int_param(name, default, minimum=None):
-    """An integer query parameter; a non-integer is a SCIM invalidValue error."""
+    Below ``minimum`` it is raised to it (RFC 7644 §3.4.2.4); above ``maximum``
+    it is lowered to it (``count``), so the database never sees a huge number.
+    """
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = int(raw.strip())
     except ValueError:
-        raise InvalidValue(f"Query parameter {name} must be an integer, got {raw!r}.") from None
+        raise InvalidValue(f"Query parameter {name} must be an integer, got {limits.show(raw)}.") from None
     if minimum is not None and value < minimum:
         value = minimum
+    if maximum is not None and value > maximum:
+        value = maximum
     return value
+
+
+def start_index():
+    """``startIndex`` (1-based, RFC 7644 §3.4.2.4): below 1 counts as 1; past the limit is a 400."""
+    return limits.check_start_index(int_param("startIndex", 1, minimum=1))
 
 
 def list_param(name):

@@ -40,6 +40,8 @@ class PatchSchema:
     - ``core_urns``: core schema URNs; ``<core urn>:userName`` means ``userName``.
     - ``sub_canonical``: sub-attribute and extension-attribute names -> canonical
       spelling (``givenname`` -> ``givenName``, ``employeenumber`` -> ``employeeNumber``).
+    - ``max_values``: the most values a multi-valued attribute may hold after any
+      operation (None: no limit). It also bounds the cost of each operation.
     """
 
     canonical: Mapping[str, str] = field(default_factory=dict)
@@ -48,6 +50,7 @@ class PatchSchema:
     read_only: frozenset = frozenset({"id", "meta"})
     core_urns: frozenset = CORE_URNS
     sub_canonical: Mapping[str, str] = field(default_factory=dict)
+    max_values: int | None = None
 
 
 @dataclass(frozen=True)

@@ -135,4 +135,10 @@ def test_another_companys_learners_are_invisible(api, other_api, tenant, other_t
 
 def test_an_impossible_learner_id_is_a_plain_404(api):
     assert api.get("learners/" + "x" * 300).status_code == 404
-    assert api.get("learners/a%00b").status_code == 404
+
+
+def test_a_learner_id_with_a_nul_is_a_400_naming_it(api):
+    # The validation boundary (service.limits) refuses control characters in path ids.
+    resp = api.get("learners/a%00b")
+    assert resp.status_code == 400
+    assert "control character (U+0000)" in resp.get_json()["error"]

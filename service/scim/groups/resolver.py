@@ -15,7 +15,7 @@ from service.scim.paths import CORE_GROUP_URN
 
 # Extracted, indexed columns: Entra's lookups (displayName, externalId) use the indexes.
 _COLUMNS = {
-    ("displayname", None): (Group.display_name_lower, "lower_string"),
+    ("displayname", None): (Group.display_name_key, "key_string"),
     ("externalid", None): (Group.external_id_lower, "lower_string"),
     ("id", None): (Group.id, "string"),
     ("meta", "created"): (Group.created_at, "datetime"),

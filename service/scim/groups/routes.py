@@ -13,7 +13,7 @@ from service import db
 from service.scim.errors import MethodNotAllowed, NotFound, NotImplementedFeature
 from service.scim.groups import memberships, store
 from service.scim.groups.mapping import group_location, to_scim
-from service.scim.http import etag, int_param, json_body, list_response, scim_response, selection
+from service.scim.http import etag, int_param, json_body, list_response, scim_response, selection, start_index
 from service.scim.projection import normalize_names, project, wants
 from service.scim.views import ResourceView, create, settings
 
@@ -68,10 +68,10 @@ def list_groups():
     """GET /Groups with filter, paging and attribute selection (RFC 7644 §3.4.2)."""
     session = db.session()
     config = settings()
-    start_index = int_param("startIndex", 1, minimum=1)
+    first = start_index()
     count = min(int_param("count", config.scim_max_page, minimum=0), config.scim_max_page)
-    total, page = store.search(session, g.caller.company.id, request.args.get("filter"), start_index, count)
-    return list_response(_render(session, page, *_selection()), total, start_index)
+    total, page = store.search(session, g.caller.company.id, request.args.get("filter"), first, count)
+    return list_response(_render(session, page, *_selection()), total, first)
 
 
 @bp.post("")

@@ -7,6 +7,7 @@ as for Users; ``schemas`` is not checked, so Entra's extra Microsoft URI
 is harmless. Pure module: no Flask, no database.
 """
 
+from service import limits
 from service.scim.errors import InvalidSyntax, InvalidValue
 from service.scim.patch_ops import MEMBERS, PatchSchema
 from service.scim.paths import CORE_GROUP_URN
@@ -53,8 +54,6 @@ def _text(name, value, required):
     text = value if isinstance(value, str) else str(value)
     if required and not text.strip():
         raise InvalidValue(f"'{name}' must not be blank.")
-    if len(text) > 300:
-        raise InvalidValue(f"Invalid attribute value: '{name}' is longer than 300 characters.")
     return text
 
 
@@ -77,6 +76,7 @@ def clean_attributes(doc):
     external_id = _text("externalId", lowered.get("externalid"), required=False)
     if external_id is not None:
         out["externalId"] = external_id
+    limits.check_group(out)
     return out
 
 

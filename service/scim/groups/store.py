@@ -8,6 +8,7 @@ list: a PATCH that adds one member to a 50,000-member group touches one row.
 from sqlalchemy import func, select
 
 from models import Group, utcnow
+from models.normalize import name_key
 from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
@@ -20,7 +21,7 @@ from service.scim.writes import add_event, changes, conflict, flush_unique, take
 
 
 def _taken(session, company_id, display_name, except_id=None):
-    same_name = (Group.company_id == company_id, Group.display_name_lower == display_name.lower())
+    same_name = (Group.company_id == company_id, Group.display_name_key == name_key(display_name))
     return taken(session, Group.id, same_name, except_id)
 
 
@@ -44,6 +45,7 @@ def attributes_of(group):
 def _apply(group, attrs):
     group.display_name = attrs["displayName"]
     group.display_name_lower = attrs["displayName"].lower()
+    group.display_name_key = name_key(attrs["displayName"])
     external_id = attrs.get("externalId")
     group.external_id = external_id
     group.external_id_lower = external_id.lower() if external_id is not None else None
@@ -86,7 +88,7 @@ def create(session, caller, body):
 def _update(session, caller, group, attrs, apply_members, action):
     """Rename check, membership SQL, attributes, version: one transaction; the event if anything happened."""
     before = attributes_of(group)
-    if attrs["displayName"].lower() != group.display_name_lower and _taken(
+    if name_key(attrs["displayName"]) != group.display_name_key and _taken(
         session, group.company_id, attrs["displayName"], except_id=group.id
     ):
         raise _conflict(attrs["displayName"])

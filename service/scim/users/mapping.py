@@ -3,7 +3,7 @@
 import copy
 
 from models import utcnow
-from models.normalize import normalize_region, parse_tags
+from models.normalize import name_key, normalize_region, parse_tags
 from service.scim.http import etag
 from service.scim.paths import get_ci
 from service.scim.users.attributes import CORE_USER, ENTERPRISE, extension_kind
@@ -44,6 +44,7 @@ def apply_document(learner, doc):
     learner.resource = doc
     learner.user_name = doc["userName"]
     learner.user_name_lower = doc["userName"].lower()
+    learner.user_name_key = name_key(doc["userName"])
     ext = doc.get("externalId")
     learner.external_id_lower = ext.lower() if isinstance(ext, str) else None
     email = work_email(doc)

@@ -16,7 +16,7 @@ from service.scim.users.attributes import (
 
 # Extracted, indexed columns: Entra's lookups never touch the JSON document.
 _COLUMNS = {
-    (None, "username", None): (Learner.user_name_lower, "lower_string"),
+    (None, "username", None): (Learner.user_name_key, "key_string"),
     (None, "externalid", None): (Learner.external_id_lower, "lower_string"),
     (None, "id", None): (Learner.id, "string"),
     (None, "active", None): (Learner.active, "bool"),

@@ -6,7 +6,7 @@ The caller is authenticated once for the whole SCIM blueprint
 
 from flask import Blueprint, g, request
 
-from service import db
+from service import db, limits
 from service.scim.errors import InvalidValue
 from service.scim.groups.mapping import user_groups_for
 from service.scim.http import (
@@ -41,6 +41,10 @@ def _resource_response(learner, status=200):
 def _list(filter_text, start_index, count, attributes, excluded):
     config = settings()
     company = g.caller.company
+    # GET's query string was checked at the edge (service.boundary); POST /.search brings them in its body.
+    limits.check_start_index(start_index)
+    if filter_text:
+        limits.check_text("filter", filter_text, limits.MAX_QUERY_VALUE)
     count = min(count, config.scim_max_page)
     session = db.session()
     total, page = store.search(session, company, filter_text, start_index, count)

@@ -10,6 +10,7 @@ import json
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
 from models.normalize import parse_bool
+from service import limits
 from service.scim.errors import InvalidSyntax, InvalidValue
 from service.scim.patch_ops import PatchSchema
 from service.scim.users.attributes import (
@@ -204,6 +205,8 @@ def clean_user(body):
         cleaned = _load(LearnerSchema, learner, f"{learner_urn}:")
         if cleaned:
             doc[learner_urn] = {k: (v if isinstance(v, str) else str(v)) for k, v in cleaned.items()}
+    # Values copied to columns fit them; the limits are published in /Schemas.
+    limits.check_user(doc, ENTERPRISE, learner_urn)
     return doc, learner_urn
 
 
@@ -221,4 +224,6 @@ PATCH_SCHEMA = PatchSchema(
         for a in (*USER_BY_LOWER.values(), *ENTERPRISE_BY_LOWER.values(), *LEARNER_BY_LOWER.values())
         for s in (a, *a.sub)
     },
+    # A multi-valued attribute holds at most this many values (service.limits).
+    max_values=limits.MAX_MULTI_VALUES,
 )

@@ -6,6 +6,7 @@ The store flushes; the request boundary commits and then enqueues the event.
 from sqlalchemy import func, select
 
 from models import Learner, utcnow
+from models.normalize import name_key
 from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
@@ -18,8 +19,9 @@ from service.scim.writes import add_event, changes, conflict, flush_unique, take
 
 
 def _taken(session, company_id, user_name, except_id=None):
-    lower = user_name.lower()
-    live = (Learner.company_id == company_id, Learner.user_name_lower == lower, Learner.deleted_at.is_(None))
+    # The unique key: NFC + case folding (NFC and NFD "josé" are one learner).
+    key = name_key(user_name)
+    live = (Learner.company_id == company_id, Learner.user_name_key == key, Learner.deleted_at.is_(None))
     return taken(session, Learner.id, live, except_id)
 
 
@@ -68,7 +70,7 @@ def create(session, caller, body):
         select(Learner)
         .where(
             Learner.company_id == company.id,
-            Learner.user_name_lower == doc["userName"].lower(),
+            Learner.user_name_key == name_key(doc["userName"]),
             Learner.deleted_at.is_not(None),
         )
         .order_by(Learner.deleted_at.desc())
@@ -94,7 +96,7 @@ def _update(session, caller, learner, doc, urn, action):
     before = learner.resource
     if doc == before:
         return None
-    if doc["userName"].lower() != learner.user_name_lower and _taken(
+    if name_key(doc["userName"]) != learner.user_name_key and _taken(
         session, learner.company_id, doc["userName"], except_id=learner.id
     ):
         raise _conflict(doc["userName"])

@@ -1,0 +1,193 @@
+"""Hypothesis strategies for hostile input: the classes of issue 9 mixed into ordinary SCIM shapes.
+
+Every strategy leans toward what broke Herd once: control characters (NUL
+first), lone surrogates, strings around and past the column sizes, deep
+JSON, huge integers, dates at the ends of the calendar, and many PATCH
+operations. Ordinary values are drawn too, so the same properties also hold
+for what an IdP really sends.
+"""
+
+from urllib.parse import quote
+
+from hypothesis import strategies as st
+
+from service import limits
+
+CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+# Characters that broke (or could break) the database, the JSON encoder or a header.
+NASTY_CHARS = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff", "\t", "\n", "\r", '"', "\\", "%"]
+NASTY_STRINGS = [
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "jos\u00e9",
+    "jose\u0301",
+    "JOSE\u0301",
+    "stra\u00dfe",
+    "STRASSE",
+    "\ufb03" * 120,  # "ffi" ligature: folds to three characters
+    "\U0001f600" * 10,
+    '" or 1 eq 1 or "',
+    "%_\\",
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+]
+
+
+def hostile_text(max_size=400):
+    """Text that is often hostile: nasty characters inserted into ordinary text, or lengths past a column."""
+    ordinary = st.text(st.characters(codec="utf-8"), max_size=40)
+    spiked = st.builds(
+        lambda head, bad, tail: head + bad + tail,
+        ordinary,
+        st.sampled_from(NASTY_CHARS),
+        ordinary,
+    )
+    long = st.builds(
+        lambda c, n: c * n, st.sampled_from(["a", "\u00e9", "\u00df", "x@"]), st.integers(min(95, max_size), max_size)
+    )
+    return st.one_of(ordinary, spiked, long, st.sampled_from(NASTY_STRINGS))
+
+
+def huge_int():
+    """Integers as query strings: ordinary, at the bounds, and far past any column."""
+    return st.one_of(
+        st.integers(-5, 300),
+        st.sampled_from([2**31, 2**63, 10**20, -(10**20), limits.MAX_START_INDEX, limits.MAX_START_INDEX + 1]),
+        st.integers(-(10**30), 10**30),
+    ).map(str)
+
+
+def json_scalars():
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=False, allow_infinity=False),
+        hostile_text(),
+    )
+
+
+def json_values(max_leaves=12):
+    """Any JSON value (objects with hostile keys too), a few levels deep."""
+    return st.recursive(
+        json_scalars(),
+        lambda children: st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(hostile_text(40), children, max_size=4),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+def user_bodies():
+    """A User body in Entra's shape with hostile values in the places that reach columns,
+    and a few attributes of any name."""
+    return st.builds(
+        lambda extra, body: {**extra, **body},
+        st.dictionaries(hostile_text(40), json_values(4), max_size=2),
+        _user_shape(),
+    )
+
+
+def url_quote(text):
+    """Percent-encode any text for a URL (a lone surrogate as the bytes Python would write)."""
+    return quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
+def _user_shape():
+    return st.fixed_dictionaries(
+        {"userName": hostile_text()},
+        optional={
+            "externalId": st.one_of(hostile_text(), st.integers(-(10**20), 10**20)),
+            "displayName": hostile_text(),
+            "active": st.sampled_from([True, False, "True", "False", "maybe", None]),
+            "name": st.fixed_dictionaries({}, optional={"givenName": hostile_text(), "familyName": hostile_text()}),
+            "emails": st.lists(
+                st.fixed_dictionaries({"value": hostile_text()}, optional={"type": st.sampled_from(["work", "home"])}),
+                max_size=3,
+            ),
+            "title": json_values(),
+            ENTERPRISE: st.fixed_dictionaries({}, optional={"location": hostile_text(), "manager": json_values(4)}),
+            CUSTOM: st.fixed_dictionaries(
+                {}, optional={"learnerRole": hostile_text(), "location": hostile_text(), "state": hostile_text()}
+            ),
+        },
+    )
+
+
+PATHS = [
+    "userName",
+    "displayName",
+    "externalId",
+    "active",
+    "title",
+    "name.givenName",
+    "emails",
+    'emails[type eq "work"].value',
+    "emails.value",
+    "phoneNumbers",
+    "roles",
+    f"{ENTERPRISE}:manager",
+    f"{CUSTOM}:learnerRole",
+    CUSTOM,
+    "members",
+    'members[value eq "x"]',
+]
+
+
+def patch_operations(max_ops=40):
+    op = st.fixed_dictionaries(
+        {"op": st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove", "bogus"])},
+        optional={"path": st.one_of(st.sampled_from(PATHS), hostile_text(60)), "value": json_values(6)},
+    )
+    return st.lists(op, max_size=max_ops)
+
+
+FILTER_ATTRS = [
+    "userName",
+    "externalId",
+    "displayName",
+    'emails[type eq "work"].value',
+    "emails.value",
+    "meta.created",
+    "meta.lastModified",
+    "active",
+    "title",
+    f"{CUSTOM}:learnerRole",
+    "members.value",
+]
+
+
+def filters():
+    """Filter texts: well-formed comparisons with hostile values, and hostile text."""
+    value = st.one_of(
+        hostile_text(200).map(lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'),
+        st.sampled_from(["true", "false", "null", "1e400", "-0", str(10**30)]),
+    )
+    compare = st.builds(
+        lambda a, o, v: f"{a} {o} {v}",
+        st.sampled_from(FILTER_ATTRS),
+        st.sampled_from(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]),
+        value,
+    )
+    joined = st.lists(compare, min_size=1, max_size=4).map(" and ".join)
+    return st.one_of(
+        joined, hostile_text(200), st.builds(lambda n: "(" * n + 'userName eq "a"' + ")" * n, st.integers(0, 60))
+    )
+
+
+def deep_json(max_depth=3000):
+    """A JSON text nested ``depth`` levels, as arrays or objects, inside a User body."""
+    return st.builds(
+        lambda depth, kind: (
+            '{"userName": "deep@acme.example", "title": '
+            + (("[" * depth + "]" * depth) if kind == "array" else ('{"a":' * depth + "1" + "}" * depth))
+            + "}"
+        ),
+        st.integers(1, max_depth),
+        st.sampled_from(["array", "object"]),
+    )

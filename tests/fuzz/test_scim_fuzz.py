@@ -1,0 +1,125 @@
+"""Fuzzing the SCIM surface: no generated input gets a 5xx, and the next normal request is answered."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.fuzz import strategies as fs
+
+
+def _answered(resp):
+    """Not a server error; and a SCIM error body when it is an error."""
+    assert resp.status_code < 500, resp.get_data(as_text=True)[:500]
+    if resp.status_code >= 400:
+        body = resp.get_json()
+        assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert body["status"] == str(resp.status_code)
+        assert body["detail"]
+
+
+@pytest.fixture()
+def groups_on(tenant, sessions):
+    from models import Company
+
+    with sessions() as s:
+        s.get(Company, tenant.id).groups_enabled = True
+        s.commit()
+    return tenant
+
+
+def _normal_request_works(tenant):
+    resp = tenant.get('Users?filter=userName eq "nobody@acme.example"')
+    assert resp.status_code == 200 and resp.get_json()["totalResults"] == 0
+
+
+@given(body=fs.user_bodies())
+def test_post_users(tenant, body):
+    _answered(tenant.post("Users", json=body))
+    _normal_request_works(tenant)
+
+
+@given(body=fs.user_bodies())
+def test_put_users(tenant, body):
+    user = tenant.post("Users", json={"userName": "fuzz.put@acme.example"})
+    user_id = user.get_json()["id"] if user.status_code == 201 else _existing(tenant, "fuzz.put@acme.example")
+    _answered(tenant.put(f"Users/{user_id}", json=body))
+    _normal_request_works(tenant)
+
+
+def _existing(tenant, name):
+    return tenant.get(f'Users?filter=userName eq "{name}"').get_json()["Resources"][0]["id"]
+
+
+@given(ops=fs.patch_operations(), many=st.sampled_from([1, 1, 1, 300]))
+def test_patch_users(tenant, ops, many):
+    resp = tenant.post(
+        "Users", json={"userName": "fuzz.patch@acme.example", "emails": [{"value": "a@x", "type": "work"}]}
+    )
+    user_id = resp.get_json()["id"] if resp.status_code == 201 else _existing(tenant, "fuzz.patch@acme.example")
+    _answered(tenant.patch(f"Users/{user_id}", json={"Operations": ops * many}))
+    _normal_request_works(tenant)
+
+
+@given(ops=fs.patch_operations(), members=st.lists(fs.hostile_text(60), max_size=5))
+def test_patch_and_post_groups(groups_on, ops, members):
+    tenant = groups_on
+    _answered(
+        tenant.post(
+            "Groups", json={"displayName": members[0] if members else "g", "members": [{"value": m} for m in members]}
+        )
+    )
+    resp = tenant.post("Groups", json={"displayName": "Fuzz group"})
+    group_id = resp.get_json()["id"] if resp.status_code == 201 else None
+    if group_id is None:
+        group_id = tenant.get('Groups?filter=displayName eq "Fuzz group"').get_json()["Resources"][0]["id"]
+    _answered(tenant.patch(f"Groups/{group_id}", json={"Operations": ops}))
+    _normal_request_works(tenant)
+
+
+@given(
+    filter_text=fs.filters(),
+    start=fs.huge_int(),
+    count=fs.huge_int(),
+    attributes=fs.hostile_text(60),
+    resource=st.sampled_from(["Users", "Groups"]),
+)
+def test_list_query_strings(groups_on, filter_text, start, count, attributes, resource):
+    tenant = groups_on
+    query = "&".join(
+        f"{k}={fs.url_quote(v)}"
+        for k, v in (("filter", filter_text), ("startIndex", start), ("count", count), ("attributes", attributes))
+    )
+    _answered(tenant.get(f"{resource}?{query}"))
+    _normal_request_works(tenant)
+
+
+@given(
+    resource_id=fs.hostile_text(),
+    resource=st.sampled_from(["Users", "Groups"]),
+    method=st.sampled_from(["GET", "DELETE", "PATCH", "PUT"]),
+)
+def test_path_ids(groups_on, resource_id, resource, method):
+    tenant = groups_on
+    body = {"Operations": []} if method == "PATCH" else ({"userName": "x"} if method == "PUT" else None)
+    _answered(tenant.call(method, f"{resource}/{fs.url_quote(resource_id)}", json=body))
+    _normal_request_works(tenant)
+
+
+@settings(max_examples=25)
+@given(raw=fs.deep_json())
+def test_deep_json_bodies(tenant, raw):
+    resp = tenant.client.post(
+        f"{tenant.base}/Users", data=raw, headers=tenant.headers(), content_type="application/scim+json"
+    )
+    _answered(resp)
+    _normal_request_works(tenant)
+
+
+@settings(max_examples=40)
+@given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_raw_bodies(tenant, raw):
+    resp = tenant.client.post(
+        f"{tenant.base}/Users", data=raw, headers=tenant.headers(), content_type="application/scim+json"
+    )
+    _answered(resp)
+    _normal_request_works(tenant)
