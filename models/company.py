@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import Base, utcnow
+from models.db import Base, Document, utcnow
 
 TOKEN_PREFIX = "herd_"
 DISPLAY_CHARS = 12
@@ -26,6 +26,11 @@ class Company(Base):
     extension_urn: Mapped[str | None] = mapped_column(String(300))
     due_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     industry: Mapped[str | None] = mapped_column(String(100))
+    # Where Smart Assign reads each input from (models/attribute_mapping.py); None = the defaults.
+    attribute_mapping: Mapped[dict | None] = mapped_column(Document)
+    # Lower-cased names of the attributes Herd does not declare that this company's IdP has
+    # sent (``easyllamarole``, ``urn:...:user:costcode``): these stay filterable.
+    custom_attributes: Mapped[list | None] = mapped_column(Document)
 
     tokens = relationship("AccessToken", back_populates="company")
 

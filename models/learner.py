@@ -38,6 +38,9 @@ class Learner(Base):
     location: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
+    department: Mapped[str | None] = mapped_column(String(300))
+    # Which source of the company's attribute mapping gave each input: {"role": "easyllamaRole", ...}.
+    attribute_sources: Mapped[dict | None] = mapped_column(Document)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
