@@ -28,24 +28,26 @@ def learner_extension(doc):
 
 
 def custom_attribute_names(doc):
-    """Lower-cased names of the attributes in ``doc`` that Herd does not declare.
+    """The attributes in ``doc`` that Herd does not declare, spelled as sent.
 
-    Top-level ones by name (``easyllamarole``), extension ones prefixed by
-    ``extension:``, ``enterprise:`` or, for any other URN, the URN itself.
+    Top-level ones by name (``easyllamaRole``), extension ones prefixed by
+    ``extension:``, ``enterprise:`` or, for any other URN, the URN itself
+    (``extension:costCode``). The spelling lets a filter in any case find the
+    stored key (JSON keys are case-sensitive, SCIM names are not).
     """
     names = set()
     for key, value in doc.items():
         lower = key.lower()
         if not lower.startswith("urn:"):
             if lower not in _DECLARED_TOP:
-                names.add(lower)
+                names.add(key)
             continue
         if not isinstance(value, dict):
             continue
         kind = extension_kind(key)
         declared = {"enterprise": ENTERPRISE_BY_LOWER, "learner": LEARNER_BY_LOWER}.get(kind, {})
-        prefix = {"enterprise": "enterprise", "learner": "extension"}.get(kind, lower)
-        names.update(f"{prefix}:{sub.lower()}" for sub in value if sub.lower() not in declared)
+        prefix = {"enterprise": "enterprise", "learner": "extension"}.get(kind, key)
+        names.update(f"{prefix}:{sub}" for sub in value if sub.lower() not in declared)
     return names
 
 

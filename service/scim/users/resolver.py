@@ -41,7 +41,7 @@ class UserResolver:
         self.document = Learner.resource
         self.extension_urn = extension_urn or LEARNER_PLACEHOLDER
         # Undeclared attributes the company's IdP has sent (see users/mapping.custom_attribute_names).
-        self.custom = frozenset(custom_attributes or ())
+        self.custom = {n.lower(): n for n in custom_attributes or ()}
         self._exact = False
 
     def own_clause(self, expr):
@@ -87,14 +87,19 @@ class UserResolver:
         attr = defs.get(path.attr.lower())
         return bool(attr and attr.multi)
 
-    def _known(self, scope, path):
-        """True for a declared attribute or one the company's IdP has sent (an IdP may look up by it)."""
+    def _custom(self, scope, path):
+        """The stored spelling of an undeclared attribute the company's IdP has sent, else None."""
         name = path.attr.lower()
         if scope == "core":
-            return name in ("id", "externalid", "meta", "schemas") or name in self.custom
-        if scope in ("enterprise", "learner"):
-            return f"{scope_key(scope)}:{name}" in self.custom
-        return f"{path.urn.lower()}:{name}" in self.custom
+            if name in ("id", "externalid", "meta", "schemas"):
+                return path.attr
+            key = name
+        elif scope in ("enterprise", "learner"):
+            key = f"{scope_key(scope)}:{name}"
+        else:
+            key = f"{path.urn.lower()}:{name}"
+        spelled = self.custom.get(key)
+        return spelled.rsplit(":", 1)[-1] if spelled else None
 
     def json_key(self, path):
         """The key chain of the path in the stored document (canonical names).
@@ -104,12 +109,13 @@ class UserResolver:
         """
         scope, defs = self._scope(path)
         attr = defs.get(path.attr.lower())
-        if attr is None and not self._known(scope, path):
+        custom = None if attr else self._custom(scope, path)
+        if attr is None and custom is None:
             raise InvalidFilter(
                 f"Unknown attribute '{path}' in filter: Herd has no such User attribute and this company's "
                 "identity provider has never sent it. Check the attribute's spelling in the IdP's mapping."
             )
-        name = attr.name if attr else path.attr
+        name = attr.name if attr else custom
         keys = [name]
         if path.sub:
             sub = next((s.name for s in (attr.sub if attr else ()) if s.name.lower() == path.sub.lower()), path.sub)

@@ -36,9 +36,12 @@ def _record_extension(company, urn, doc):
     if urn and company.extension_urn != urn:
         company.extension_urn = urn
     names = custom_attribute_names(doc)
-    if names and not names <= set(company.custom_attributes or ()):
-        # Rare (a new attribute name), so the company row is written only then.
-        company.custom_attributes = sorted(names | set(company.custom_attributes or ()))
+    if names:
+        known = {n.lower(): n for n in company.custom_attributes or ()}
+        new = {n.lower(): n for n in names if n.lower() not in known}
+        if new:
+            # Rare (a name never seen before), so the company row is written only then.
+            company.custom_attributes = sorted({**known, **new}.values())
 
 
 def _event(session, caller, learner, action, before, after):
