@@ -40,7 +40,14 @@ CSP = (
 
 def routes():
     """The blueprint with every page registered."""
-    from service.dashboard import activity, learners, login, settings_api, smart_assign  # noqa: F401
+    from service.dashboard import (  # noqa: F401
+        activity,
+        attribute_mapping,
+        learners,
+        login,
+        settings_api,
+        smart_assign,
+    )
 
     return bp
 
