@@ -133,3 +133,11 @@ def test_attributes_the_company_sent_become_filterable_for_that_company_only(ten
     with sessions() as s:
         assert s.get(Company, tenant.id).custom_attributes == ["easyllamaRole", "extension:costCode"]
     assert other_tenant.get("Users", query_string={"filter": 'easyllamaRole eq "x"'}).status_code == 400
+
+
+def test_core_attributes_nested_under_the_core_urn_are_core_attributes(tenant):
+    resp = tenant.post("Users", json={"schemas": [CORE], CORE: {"userName": "nest@acme.example", "title": "Chef"}})
+    assert resp.status_code == 201, resp.get_json()
+    got = resp.get_json()
+    assert got["userName"] == "nest@acme.example" and got["title"] == "Chef"
+    assert CORE not in got and got["schemas"] == [CORE]

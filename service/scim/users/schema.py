@@ -176,6 +176,21 @@ def _one_or_list(value):
     return [value] if isinstance(value, dict) else value
 
 
+_CORE_URNS = frozenset({"urn:ietf:params:scim:schemas:core:2.0:user", "urn:scim:schemas:core:1.0"})
+
+
+def _core_flattened(body):
+    """Core attributes some clients nest under the core schema URN are core attributes."""
+    nested = [k for k, v in body.items() if k.lower() in _CORE_URNS and isinstance(v, dict)]
+    if not nested:
+        return body
+    flat = {k: v for k, v in body.items() if k not in nested}
+    for key in nested:
+        for sub, value in body[key].items():
+            flat.setdefault(sub, value)
+    return flat
+
+
 def clean_user(body):
     """Validate a User body; return ``(document, learner_extension_urn_or_None)``.
 
@@ -184,7 +199,7 @@ def clean_user(body):
     if not isinstance(body, dict):
         raise InvalidSyntax("The User must be a JSON object.")
     core, extra, enterprise, learner, learner_urn = {}, {}, None, None, None
-    for key, value in body.items():
+    for key, value in _core_flattened(body).items():
         lower = key.lower()
         kind = extension_kind(key) if lower.startswith("urn:") else None
         if kind == "enterprise":
