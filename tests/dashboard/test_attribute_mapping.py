@@ -83,3 +83,18 @@ def test_posting_without_csrf_is_refused(dash, tenant, sessions):
     assert resp.status_code in (400, 403)
     with sessions() as s:
         assert s.get(Company, tenant.id).attribute_mapping is None
+
+
+def test_learner_page_says_when_no_source_was_recorded(dash, tenant, sessions):
+    from models import Learner
+
+    learner_id = tenant.post("Users", json=fixture("okta", "create_user.json")).get_json()["id"]
+    page = dash.get(f"/dashboard/learners/{learner_id}").get_data(as_text=True)
+    assert 'data-input="role">from <code>easyllamaRole</code>' in page
+    assert 'data-input="department">no source had a value' in page
+    # A learner written before sources were recorded (before migration 0007) says so.
+    with sessions() as s:
+        s.get(Learner, learner_id).attribute_sources = None
+        s.commit()
+    page = dash.get(f"/dashboard/learners/{learner_id}").get_data(as_text=True)
+    assert 'data-input="role">source not recorded yet (re-run Smart Assign)' in page
