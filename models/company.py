@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.db import Base, utcnow
+from models.db import Base, Document, utcnow
 
 TOKEN_PREFIX = "herd_"
 DISPLAY_CHARS = 12
@@ -33,6 +33,11 @@ class Company(Base):
     # Requests allowed on SCIM and /api/v1 together; None: the installation's default, 0: no limit.
     rate_limit_per_second: Mapped[int | None] = mapped_column(Integer)
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
+    # Where Smart Assign reads each input from (models/attribute_mapping.py); None = the defaults.
+    attribute_mapping: Mapped[dict | None] = mapped_column(Document)
+    # Lower-cased names of the attributes Herd does not declare that this company's IdP has
+    # sent (``easyllamarole``, ``urn:...:user:costcode``): these stay filterable.
+    custom_attributes: Mapped[list | None] = mapped_column(Document)
 
     tokens = relationship("AccessToken", back_populates="company")
 

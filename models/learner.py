@@ -42,6 +42,9 @@ class Learner(Base):
     location: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
+    department: Mapped[str | None] = mapped_column(String(300))
+    # Which source of the company's attribute mapping gave each input: {"role": "easyllamaRole", ...}.
+    attribute_sources: Mapped[dict | None] = mapped_column(Document)
 
     # When Smart Assign must look at this learner again without any change
     # (a due date passes, a completion nears expiry); None: nothing pending.

@@ -14,7 +14,7 @@ from service.errors import Unauthorized
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 DETAIL_MISSING = (
-    "Missing bearer token. Send 'Authorization: Bearer <token>' with an access token "
+    "Missing bearer token. Send 'Authorization: Bearer <token>' (or the bare token) with an access token "
     "created in Settings > Integrations > API."
 )
 DETAIL_INVALID = (
@@ -34,9 +34,17 @@ class Caller:
 
 
 def bearer_secret():
-    """The bearer token of the current request, or None."""
-    header = request.headers.get("Authorization", "")
+    """The token of the current request, or None.
+
+    ``Authorization: Bearer <token>`` and a bare ``Authorization: <token>`` both
+    count: Okta's app wizard lets the admin paste either form. A value with another
+    scheme (``Basic ...``) carries no token; a bare value that is not a token
+    (``non-token``) is looked up like any other and fails as an unknown token.
+    """
+    header = request.headers.get("Authorization", "").strip()
     scheme, _, secret = header.partition(" ")
+    if not secret:
+        return scheme or None
     if scheme.lower() != "bearer" or not secret.strip():
         return None
     return secret.strip()

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
-from service import group_rules
+from service import attribute_mappings, group_rules
 from service.dashboard.cli import admins
 from service.preflight import describe_database_error
 
@@ -104,6 +104,56 @@ def companies_group_rule(company_id, group_name, training_code, remove):
         click.echo(
             f"New group events apply it; to apply it to current members now, run ./herd smart-assign rerun {company_id}"
         )
+
+
+@companies.command("mapping")
+@click.argument("company_id", type=int)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="INPUT=SOURCE,SOURCE",
+    help="Ordered sources for one input, e.g. role=extension:learnerRole,easyllamaRole,title.",
+)
+@click.option("--reset", "resets", multiple=True, metavar="INPUT", help="Back to the default sources of INPUT.")
+@click.option("--reset-all", is_flag=True, help="Back to the defaults for every input.")
+def companies_mapping(company_id, assignments, resets, reset_all):
+    """Show or change where Smart Assign reads each input (state, country, location, role, ...).
+
+    Sources: extension:NAME (the learner extension under any URN), enterprise:NAME,
+    addresses[type eq "work"].NAME, or a top-level attribute NAME. The first source
+    with a value wins.
+    """
+    with _session() as session:
+        company = session.get(Company, company_id)
+        if company is None:
+            raise click.ClickException(f"no company {company_id}")
+        changed = False
+        try:
+            if reset_all:
+                changed |= attribute_mappings.reset(company)
+            for name in resets:
+                if name not in attribute_mappings.INPUTS:
+                    raise attribute_mappings.MappingError(
+                        f"Unknown input '{name}': the inputs are {', '.join(attribute_mappings.INPUTS)}."
+                    )
+                changed |= attribute_mappings.reset(company, name)
+            for assignment in assignments:
+                name, sep, sources = assignment.partition("=")
+                if not sep:
+                    raise attribute_mappings.MappingError(f"'{assignment}': write INPUT=SOURCE,SOURCE")
+                changed |= attribute_mappings.set_sources(company, name.strip(), attribute_mappings.parse_list(sources))
+        except attribute_mappings.MappingError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        for name, _label, sources, default in attribute_mappings.rows(company):
+            marker = " (default)" if default else ""
+            click.echo(f"{name}{marker}: {' | '.join(sources) if sources else '(not read)'}")
+        if changed:
+            click.echo(
+                "Mapping saved: learners written from now on use it. To re-read every stored learner and "
+                f"re-run Smart Assign now: ./herd smart-assign rerun {company_id}"
+            )
 
 
 @companies.command("group-rules")

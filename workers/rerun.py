@@ -2,7 +2,7 @@
 
 The dashboard creates a queued ``jobs`` row and enqueues ``herd.smart_assign.rerun_company``
 with the company and job ids; the dashboard polls the row. Each batch of learners is
-reconciled and the job's ``done``/``cursor`` advanced in one transaction, so a
+re-read through the company's attribute mapping, reconciled and the job's ``done``/``cursor`` advanced in one transaction, so a
 redelivered task (worker killed, retry) resumes after the last committed batch and
 the counts stay exact. ``reconcile`` is idempotent, so a batch run twice changes nothing.
 """
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config.celery import RERUN_COMPANY
 from models import Company, Job, Learner, utcnow
+from models.attribute_mapping import apply_to
 from models.job import ACTIVE, DONE, FAILED, QUEUED, RERUN_SMART_ASSIGN, RUNNING
 from workers.celery_app import MAX_RETRIES, RETRY_POLICY, app, sessions
 from workers.reconcile import reconcile
@@ -101,6 +102,9 @@ def run(session_factory, company_id, job_id=None, batch=BATCH, progress=None):
                 )
                 return job_id
             for learner in learners:
+                # The company's attribute mapping may have changed since the learner was
+                # written (the dashboard offers this re-run after a change): read it anew.
+                apply_to(learner, company.attribute_mapping)
                 job.added += len(reconcile(session, learner, company, now=now)["trainings_added"])
             job.done += len(learners)
             job.cursor = learners[-1].id

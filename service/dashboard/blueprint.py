@@ -40,7 +40,16 @@ CSP = (
 
 def routes():
     """The blueprint with every page registered."""
-    from service.dashboard import activity, catalog, learners, login, reports, settings_api, smart_assign  # noqa: F401  # noqa: F401
+    from service.dashboard import (  # noqa: F401
+        activity,
+        attribute_mapping,
+        catalog,
+        learners,
+        login,
+        reports,
+        settings_api,
+        smart_assign,
+    )
 
     return bp
 

@@ -224,6 +224,18 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(page.locator("#job-progress")).to_have_attribute("value", "100")
     shot(page, "smart-assign", shots_dir)
 
+    # Attribute mapping: where each input is read; a change offers the re-run.
+    page.get_by_role("link", name="Attribute mapping").click()
+    role_sources = page.get_by_label("Role (supervisor or not)")
+    expect(role_sources).to_have_value("extension:learnerRole\neasyllamaRole\nlearnerRole\nextension:easyllamaRole")
+    role_sources.fill("extension:learnerRole\ntitle")
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.get_by_role("button", name="Re-run Smart Assign now")).to_be_visible()
+    page.get_by_role("button", name="Reset to defaults").click()
+    expect(page.get_by_label("Role (supervisor or not)")).to_have_value(
+        "extension:learnerRole\neasyllamaRole\nlearnerRole\nextension:easyllamaRole"
+    )
+
     # Provisioning activity: the change and the refused POST with its reason.
     nav(page, "Provisioning activity")
     expect(page.get_by_text("Failed 409 · uniqueness")).to_be_visible()

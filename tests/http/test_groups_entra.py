@@ -96,7 +96,6 @@ def people(groups_on):
 @pytest.mark.parametrize(
     "method,path,body",
     [
-        ("GET", "Groups", None),
         ("GET", "Groups?excludedAttributes=members&filter=displayName%20eq%20%22Managers%22", None),
         ("POST", "Groups", {"displayName": "Managers"}),
         ("GET", "Groups/8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", None),
@@ -112,9 +111,25 @@ def test_groups_off_every_call_explains_and_stores_nothing(tenant, sessions, met
     got = resp.get_json()
     assert got["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and got["status"] == "501"
     assert "Group provisioning is disabled for this company" in got["detail"]
-    assert f"flask --app wsgi companies groups {tenant.id} --enable" in got["detail"]
+    assert f"./herd companies groups {tenant.id} --enable" in got["detail"]
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Group)) == 0
+        assert s.scalar(select(func.count()).select_from(ProvisioningEvent)) == 0
+
+
+@pytest.mark.parametrize("query", ["", "?startIndex=1&count=100", "?count=2"])
+def test_groups_off_plain_list_is_an_empty_list_for_credential_tests(tenant, sessions, query):
+    # Okta's "Test API Credentials" lists /Groups; an error there fails the connection test.
+    resp = tenant.get(f"Groups{query}")
+    assert_scim(resp, 200)
+    assert resp.get_json() == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "Resources": [],
+        "startIndex": 1,
+        "itemsPerPage": 0,
+    }
+    with sessions() as s:
         assert s.scalar(select(func.count()).select_from(ProvisioningEvent)) == 0
 
 

@@ -351,7 +351,7 @@ def test_search_endpoint(tenant):
         ("GET", "Nothing", None, 404, None),
         ("DELETE", "Users", None, 405, None),
         ("POST", "Bulk", {}, 501, None),
-        ("GET", "Groups", None, 501, None),
+        ("POST", "Groups", {"displayName": "x"}, 501, None),
     ],
 )
 def test_errors_are_scim_errors(tenant, method, path, body, status, scim_type):

@@ -1,10 +1,14 @@
 """/Groups routes (RFC 7644 §3): thin views over the group store, for companies with groups on.
 
 Groups are off for every company until an operator turns them on
-(``flask --app wsgi companies groups COMPANY_ID --enable``). While off, every
+(``./herd companies groups COMPANY_ID --enable``). While off, every
 /Groups call answers 501 with a detail saying so and how to fix it (entra.md:
 401/403 would read as bad credentials, 404 as a broken server) and nothing is
 stored: the blueprint checks it once, after the SCIM blueprint authenticated.
+The one exception is a plain ``GET /Groups`` list: it answers 200 with an empty
+ListResponse (with no filter), because Okta's "Test API Credentials" (and other
+IdPs' credential tests) call it and read any error as a broken connection; an empty list is also
+the truth, since no groups are stored.
 """
 
 from flask import Blueprint, g, request
@@ -26,7 +30,7 @@ def disabled_detail(company_id):
         f"Group provisioning is disabled for this company (company {company_id}), so Herd stores no groups. "
         "Either turn group provisioning off in Entra (Provisioning > Mappings > "
         "'Provision Microsoft Entra ID Groups' > Enabled: No), or ask your Herd operator to enable groups "
-        f"for this company: flask --app wsgi companies groups {company_id} --enable"
+        f"for this company: ./herd companies groups {company_id} --enable"
     )
 
 
@@ -35,6 +39,10 @@ def _groups_enabled():
     # Every /Groups route, known or not: the explanatory 501 while the company's groups are off.
     company = g.caller.company
     if not company.groups_enabled:
+        # Only the unfiltered list: a filtered lookup (Entra's or Okta's group push looking
+        # a group up before creating it) still gets the explanation, on its first call.
+        if request.method == "GET" and request.endpoint == "scim.groups.list_groups" and "filter" not in request.args:
+            return list_response([], 0, int_param("startIndex", 1, minimum=1))
         raise NotImplementedFeature(disabled_detail(company.id))
 
 

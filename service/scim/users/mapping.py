@@ -3,10 +3,19 @@
 import copy
 
 from models import utcnow
-from models.normalize import name_key, normalize_region, parse_tags
+from models.attribute_mapping import apply_to
+from models.normalize import name_key
 from service.scim.http import etag
-from service.scim.paths import get_ci
-from service.scim.users.attributes import CORE_USER, ENTERPRISE, extension_kind
+from service.scim.users.attributes import (
+    COMMON,
+    CORE_USER,
+    ENTERPRISE_BY_LOWER,
+    LEARNER_BY_LOWER,
+    USER_BY_LOWER,
+    extension_kind,
+)
+
+_DECLARED_TOP = frozenset(USER_BY_LOWER) | {c.lower() for c in COMMON}
 
 USER_LOCATION = "Users"
 
@@ -17,6 +26,30 @@ def learner_extension(doc):
         if key.lower().startswith("urn:") and extension_kind(key) == "learner":
             return key, value
     return None, {}
+
+
+def custom_attribute_names(doc):
+    """The attributes in ``doc`` that Herd does not declare, spelled as sent.
+
+    Top-level ones by name (``easyllamaRole``), extension ones prefixed by
+    ``extension:``, ``enterprise:`` or, for any other URN, the URN itself
+    (``extension:costCode``). The spelling lets a filter in any case find the
+    stored key (JSON keys are case-sensitive, SCIM names are not).
+    """
+    names = set()
+    for key, value in doc.items():
+        lower = key.lower()
+        if not lower.startswith("urn:"):
+            if lower not in _DECLARED_TOP:
+                names.add(key)
+            continue
+        if not isinstance(value, dict):
+            continue
+        kind = extension_kind(key)
+        declared = {"enterprise": ENTERPRISE_BY_LOWER, "learner": LEARNER_BY_LOWER}.get(kind, {})
+        prefix = {"enterprise": "enterprise", "learner": "extension"}.get(kind, key)
+        names.update(f"{prefix}:{sub}" for sub in value if sub.lower() not in declared)
+    return names
 
 
 def work_email(doc):
@@ -33,8 +66,12 @@ def work_email(doc):
     return None
 
 
-def apply_document(learner, doc):
+def apply_document(learner, doc, mapping=None):
     """Store ``doc`` on ``learner`` and refresh every column extracted from it.
+
+    Smart Assign's inputs (state, country, location, role, training tags,
+    department) are read through the company's attribute ``mapping``
+    (``models/attribute_mapping.py``; None means the defaults).
 
     ``doc`` is stored as given: an ``active`` that a PATCH removed stays absent from
     the document (and from responses); the learner then counts as active, Herd's
@@ -54,13 +91,7 @@ def apply_document(learner, doc):
     learner.given_name = name.get("givenName")
     learner.family_name = name.get("familyName")
     learner.active = bool(doc.get("active", True))
-    _, extension = learner_extension(doc)
-    enterprise = doc.get(ENTERPRISE) or {}
-    state, country = get_ci(extension, "state"), get_ci(extension, "country")
-    learner.region, learner.country = normalize_region(state, country)
-    learner.location = get_ci(extension, "location") or get_ci(enterprise, "location")
-    learner.role = get_ci(extension, "learnerRole")
-    learner.training_tags = parse_tags(get_ci(extension, "training_tags"))
+    apply_to(learner, mapping)
     learner.updated_at = utcnow()
 
 

@@ -3,6 +3,7 @@
 from sqlalchemy import and_
 
 from models import Learner
+from service.scim.errors import InvalidFilter
 from service.scim.filter_sql import to_clause
 from service.scim.filters import ValuePath, eq_defaults
 from service.scim.users.attributes import (
@@ -13,6 +14,12 @@ from service.scim.users.attributes import (
     USER_BY_LOWER,
     extension_kind,
 )
+
+
+def scope_key(scope):
+    """The prefix of an extension attribute's name in ``Company.custom_attributes``."""
+    return "extension" if scope == "learner" else scope
+
 
 # Extracted, indexed columns: Entra's lookups never touch the JSON document.
 _COLUMNS = {
@@ -29,10 +36,12 @@ _COLUMNS = {
 class UserResolver:
     """Resolves filter attribute paths for one company's learners (see filter_sql)."""
 
-    def __init__(self, dialect_name, extension_urn=None):
+    def __init__(self, dialect_name, extension_urn=None, custom_attributes=None):
         self.dialect_name = dialect_name
         self.document = Learner.resource
         self.extension_urn = extension_urn or LEARNER_PLACEHOLDER
+        # Undeclared attributes the company's IdP has sent (see users/mapping.custom_attribute_names).
+        self.custom = {n.lower(): n for n in custom_attributes or ()}
         self._exact = False
 
     def own_clause(self, expr):
@@ -78,11 +87,35 @@ class UserResolver:
         attr = defs.get(path.attr.lower())
         return bool(attr and attr.multi)
 
+    def _custom(self, scope, path):
+        """The stored spelling of an undeclared attribute the company's IdP has sent, else None."""
+        name = path.attr.lower()
+        if scope == "core":
+            if name in ("id", "externalid", "meta", "schemas"):
+                return path.attr
+            key = name
+        elif scope in ("enterprise", "learner"):
+            key = f"{scope_key(scope)}:{name}"
+        else:
+            key = f"{path.urn.lower()}:{name}"
+        spelled = self.custom.get(key)
+        return spelled.rsplit(":", 1)[-1] if spelled else None
+
     def json_key(self, path):
-        """The key chain of the path in the stored document (canonical names)."""
+        """The key chain of the path in the stored document (canonical names).
+
+        A filter on an attribute Herd does not declare and the company's IdP never
+        sent is a 400 naming it: matching nothing would make an IdP create a duplicate.
+        """
         scope, defs = self._scope(path)
         attr = defs.get(path.attr.lower())
-        name = attr.name if attr else path.attr
+        custom = None if attr else self._custom(scope, path)
+        if attr is None and custom is None:
+            raise InvalidFilter(
+                f"Unknown attribute '{path}' in filter: Herd has no such User attribute and this company's "
+                "identity provider has never sent it. Check the attribute's spelling in the IdP's mapping."
+            )
+        name = attr.name if attr else custom
         keys = [name]
         if path.sub:
             sub = next((s.name for s in (attr.sub if attr else ()) if s.name.lower() == path.sub.lower()), path.sub)

@@ -1,8 +1,13 @@
 """Clean an incoming SCIM User into the document Herd stores (marshmallow, RFC 7643).
 
 Attribute names match case-insensitively and are stored under their canonical
-spelling; extension attributes stay under the URN the IdP used; unknown
-attributes and ``null`` values are dropped; values are otherwise kept as sent.
+spelling; extension attributes stay under the URN the IdP used; ``null`` values
+are dropped; values are otherwise kept as sent. Attributes Herd does not declare
+are kept too, as sent: Okta sends its custom attributes as top-level keys
+(``"easyllamaRole": "supervisor"``) and reads them back, and any
+``urn:...`` extension object is kept whole, so an IdP's read-back always matches
+what it wrote. ``password`` (Okta's placeholder on every create) is accepted and
+never stored; ``id``, ``meta``, ``groups`` and ``schemas`` are Herd's to write.
 """
 
 import json
@@ -97,7 +102,7 @@ def _schema_for(attrs, name, base=CanonicalSchema):
 
 
 class _ExtensionBase(CanonicalSchema):
-    """The learner extension also keeps attributes it does not know, as single values.
+    """The learner and enterprise extensions also keep attributes they do not know, as sent.
 
     ``schemas`` and ``meta`` are common attributes (RFC 7643 §3), never attributes of
     an extension: a client that sends the extension object with its own ``schemas``
@@ -112,16 +117,9 @@ class _ExtensionBase(CanonicalSchema):
         data = super()._canonical_keys(data, **kwargs)
         return {k: v for k, v in data.items() if k.lower() not in ("schemas", "meta")}
 
-    @post_load
-    def _single_values_only(self, data, **kwargs):
-        for key, value in data.items():
-            if key not in self.fields and not isinstance(value, (str, int, float, bool)):
-                raise ValidationError({key: ["custom extension attributes must be single values"]})
-        return data
-
 
 UserSchema = _schema_for(USER_ATTRS, "UserSchema")
-EnterpriseSchema = _schema_for(ENTERPRISE_ATTRS, "EnterpriseSchema")
+EnterpriseSchema = _schema_for(ENTERPRISE_ATTRS, "EnterpriseSchema", base=_ExtensionBase)
 LearnerSchema = _schema_for(LEARNER_ATTRS, "LearnerSchema", base=_ExtensionBase)
 
 
@@ -169,26 +167,57 @@ def _load(schema, data, prefix=""):
         raise InvalidValue("Invalid attribute value: " + ", ".join(_format_errors(messages, prefix)) + ".") from None
 
 
+# Never stored: the password is a write-only credential Herd has no use for, the
+# rest are common or read-only attributes Herd writes itself (RFC 7643 §3.1).
+_NOT_STORED = frozenset({"password", "id", "meta", "schemas", "groups"})
+
+
+def _one_or_list(value):
+    """``emails`` and the like sent as one object (a OneLogin template) count as a list of one."""
+    return [value] if isinstance(value, dict) else value
+
+
+_CORE_URNS = frozenset({"urn:ietf:params:scim:schemas:core:2.0:user", "urn:scim:schemas:core:1.0"})
+
+
+def _core_flattened(body):
+    """Core attributes some clients nest under the core schema URN are core attributes."""
+    nested = [k for k, v in body.items() if k.lower() in _CORE_URNS and isinstance(v, dict)]
+    if not nested:
+        return body
+    flat = {k: v for k, v in body.items() if k not in nested}
+    for key in nested:
+        for sub, value in body[key].items():
+            flat.setdefault(sub, value)
+    return flat
+
+
 def clean_user(body):
     """Validate a User body; return ``(document, learner_extension_urn_or_None)``.
 
-    The document has no id/meta/schemas; ``userName`` is required and non-empty.
+    The document has no id/meta/schemas/password; ``userName`` is required and non-empty.
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("The User must be a JSON object.")
-    core, enterprise, learner, learner_urn = {}, None, None, None
-    for key, value in body.items():
-        kind = extension_kind(key) if key.lower().startswith("urn:") else None
+    core, extra, enterprise, learner, learner_urn = {}, {}, None, None, None
+    for key, value in _core_flattened(body).items():
+        lower = key.lower()
+        kind = extension_kind(key) if lower.startswith("urn:") else None
         if kind == "enterprise":
             enterprise = value
         elif kind == "learner":
             learner, learner_urn = value, key
-        elif key.lower() == "roles" and value is not None:
+        elif value is None or lower in _NOT_STORED:
+            continue
+        elif lower == "roles":
             core[key] = _roles(value)
-        elif key.lower() == "externalid":
+        elif lower == "externalid":
             core["externalId"] = value
-        elif not key.lower().startswith("urn:"):
-            core[key] = value
+        elif lower in USER_BY_LOWER:
+            core[key] = _one_or_list(value) if USER_BY_LOWER[lower].multi else value
+        else:
+            # Not declared (an IdP's custom attribute, another extension): kept as sent.
+            extra[key] = value
     external_id = core.pop("externalId", None)
     doc = _load(UserSchema, core)
     if external_id not in (None, ""):
@@ -204,7 +233,10 @@ def clean_user(body):
     if learner is not None:
         cleaned = _load(LearnerSchema, learner, f"{learner_urn}:")
         if cleaned:
-            doc[learner_urn] = {k: (v if isinstance(v, str) else str(v)) for k, v in cleaned.items()}
+            doc[learner_urn] = cleaned
+    for key, value in extra.items():
+        if value not in ("", [], {}):
+            doc[key] = value
     # Values copied to columns fit them; the limits are published in /Schemas.
     limits.check_user(doc, ENTERPRISE, learner_urn)
     return doc, learner_urn

@@ -12,7 +12,7 @@ from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
 from service.scim.groups.memberships import leave_all
 from service.scim.patch import apply_patch
-from service.scim.users.mapping import apply_document, learner_extension
+from service.scim.users.mapping import apply_document, custom_attribute_names, learner_extension
 from service.scim.users.resolver import UserResolver
 from service.scim.users.schema import PATCH_SCHEMA, clean_user
 from service.scim.writes import add_event, changes, conflict, flush_unique, taken
@@ -29,10 +29,21 @@ def _conflict(user_name):
     return conflict("userName", user_name, "learner", "userName")
 
 
-def _record_extension(company, urn):
-    """Remember the learner-extension URN this company's IdP uses (for /Schemas)."""
+def _record_extension(company, urn, doc):
+    """Remember the learner-extension URN this company's IdP uses (for /Schemas) and its custom attributes.
+
+    The undeclared attributes a company's IdP sends stay filterable (an IdP may look
+    learners up by them); any other unknown attribute in a filter is a 400.
+    """
     if urn and company.extension_urn != urn:
         company.extension_urn = urn
+    names = custom_attribute_names(doc)
+    if names:
+        known = {n.lower(): n for n in company.custom_attributes or ()}
+        new = {n.lower(): n for n in names if n.lower() not in known}
+        if new:
+            # Rare (a name never seen before), so the company row is written only then.
+            company.custom_attributes = sorted({**known, **new}.values())
 
 
 def _event(session, caller, learner, action, before, after):
@@ -86,8 +97,8 @@ def create(session, caller, body):
         session.add(learner)
         before = {}
         action = "create"
-    apply_document(learner, doc)
-    _record_extension(company, urn)
+    apply_document(learner, doc, company.attribute_mapping)
+    _record_extension(company, urn, doc)
     _flush_unique(session, doc["userName"])
     return learner, _event(session, caller, learner, action, before, learner.resource)
 
@@ -101,13 +112,13 @@ def _update(session, caller, learner, doc, urn, action):
     ):
         raise _conflict(doc["userName"])
     was_active = learner.active
-    apply_document(learner, doc)
+    apply_document(learner, doc, caller.company.attribute_mapping)
     learner.version += 1
     if was_active and not learner.active:
         action = "deactivate"
     elif not was_active and learner.active:
         action = "reactivate"
-    _record_extension(caller.company, urn)
+    _record_extension(caller.company, urn, doc)
     _flush_unique(session, doc["userName"])
     return _event(session, caller, learner, action, before, learner.resource)
 
@@ -143,7 +154,7 @@ def search(session, company, filter_text, start_index, count):
     """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL)."""
     query = select(Learner).where(Learner.company_id == company.id, Learner.deleted_at.is_(None))
     if filter_text:
-        resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn)
+        resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn, company.custom_attributes)
         query = query.where(to_clause(parse_filter(filter_text), resolver))
     page = []
     if count:
