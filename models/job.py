@@ -50,6 +50,11 @@ class Job(Base):
             return 0
         return min(100, self.done * 100 // self.total)
 
+    def finish(self, now):
+        """Mark the job done; learners created while it ran are counted where it met them."""
+        self.status, self.finished_at, self.updated_at = DONE, now, now
+        self.total = max(self.total or 0, self.done)
+
     def as_dict(self):
         """The JSON the dashboard polls."""
         return {

@@ -30,6 +30,7 @@ from models.company_training import company_catalog
 from models.job import ACTIVE, DONE, QUEUED, RECERTIFY, RUNNING
 from workers.celery_app import RETRY_POLICY, app, sessions
 from workers.reconcile import reconcile
+from workers.rerun import next_batch
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -122,16 +123,10 @@ def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progr
             if job.status == DONE:
                 return job
             company = session.get(Company, company_id)
-            learners = session.scalars(
-                select(Learner)
-                .where(*due_filter(company_id, moment), Learner.id > (job.cursor or ""))
-                .order_by(Learner.id)
-                .limit(batch)
-            ).all()
+            learners = next_batch(session, job, due_filter(company_id, moment), batch)
             now = utcnow()
             if not learners:
-                job.status, job.finished_at, job.updated_at = DONE, now, now
-                job.total = max(job.total or 0, job.done)
+                job.finish(now)
                 if company.recertified_through is None or company.recertified_through < moment:
                     company.recertified_through = moment
                 session.commit()

@@ -55,6 +55,16 @@ def _job(session, company_id, job_id, now):
     return job
 
 
+def next_batch(session, job, conditions, batch):
+    """The next ``batch`` learners matching ``conditions`` after the job's cursor, in id order.
+
+    Jobs walk learners by id so that a resumed job starts where the last batch ended.
+    """
+    return session.scalars(
+        select(Learner).where(*conditions, Learner.id > (job.cursor or "")).order_by(Learner.id).limit(batch)
+    ).all()
+
+
 def run(session_factory, company_id, job_id=None, batch=BATCH, progress=None):
     """Re-evaluate every learner of the company; returns the job id. Safe to call again.
 
@@ -79,17 +89,10 @@ def run(session_factory, company_id, job_id=None, batch=BATCH, progress=None):
         with session_factory() as session:
             job = session.get(Job, job_id)
             company = session.get(Company, company_id)
-            learners = session.scalars(
-                select(Learner)
-                .where(Learner.company_id == company_id, Learner.id > (job.cursor or ""))
-                .order_by(Learner.id)
-                .limit(batch)
-            ).all()
+            learners = next_batch(session, job, [Learner.company_id == company_id], batch)
             now = utcnow()
             if not learners:
-                job.status, job.finished_at, job.updated_at = DONE, now, now
-                # Learners created during the run are counted where they were met.
-                job.total = max(job.total or 0, job.done)
+                job.finish(now)
                 session.commit()
                 if progress:
                     progress(job)
