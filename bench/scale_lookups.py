@@ -151,6 +151,7 @@ class Target:
 
     def probe(self, i, learner_id, n):
         """One round of the five requests for learner ``i``; returns {kind: seconds}."""
+
         def lookup(expr):
             return self.timed("GET", self.base, query={"filter": expr}, expect_hits=1)
 

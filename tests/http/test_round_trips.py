@@ -1,5 +1,6 @@
-"""The pool no longer pings before lending a connection: a connection the database
-dropped must still not cost the next IdP request a 500."""
+"""Fewer round trips to PostgreSQL without losing a guarantee: no ping before a
+connection is lent (a dropped one must not fail the next request), one statement to
+authenticate, SCIM reads outside a transaction."""
 
 import pytest
 from sqlalchemy import text
@@ -54,3 +55,31 @@ def test_authentication_is_one_statement(app, sessions, engine):
     finally:
         event.remove(app_engine, "before_cursor_execute", count)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
+
+
+def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine):
+    """GETs run in autocommit (no BEGIN / ROLLBACK round trips); writes stay one transaction."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("autocommit reads are a PostgreSQL setting")
+    from sqlalchemy import event
+
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
+    seen = []
+
+    def note(conn, _cursor, statement, *_args):
+        seen.append((statement.split()[0].upper(), conn.connection.dbapi_connection.autocommit))
+
+    app_engine = app.extensions["herd.engine"]
+    event.listen(app_engine, "before_cursor_execute", note)
+    try:
+        assert tenant.get("Users", query_string={"filter": 'userName eq "nobody"'}).status_code == 200
+        reads, seen[:] = list(seen), []
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jo@example.com"}
+        assert tenant.post("Users", json=body).status_code == 201
+        writes = list(seen)
+    finally:
+        event.remove(app_engine, "before_cursor_execute", note)
+    assert reads and all(autocommit for _, autocommit in reads), reads
+    inserts = [autocommit for kind, autocommit in writes if kind == "INSERT"]
+    assert inserts and not any(inserts), writes
