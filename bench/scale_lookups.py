@@ -33,7 +33,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.groups_members import commit, drop_database, recreate_database, server_version, summarize
+from bench.groups_members import drop_database, recreate_database, server_version, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/herd_bench_scale"
@@ -218,7 +218,7 @@ def report(out):
 
 
 def main(argv=None):
-    from bench.entra_cycle import loadavg
+    from bench.entra_cycle import code_version, loadavg
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--small", type=int, default=1_000)
@@ -262,7 +262,7 @@ def main(argv=None):
         if not args.keep:
             for u in urls.values():
                 drop_database(u)
-    out.update(when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), commit=commit(), load_after=loadavg())
+    out.update(when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), commit=code_version(), load_after=loadavg())
     text_report = report(out)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scale_lookups.md").write_text(text_report)
