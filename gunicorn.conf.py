@@ -52,6 +52,10 @@ limit_request_line = 8190
 limit_request_fields = 60
 limit_request_field_size = 8190
 control_socket_disable = True
+# Each worker gets a listening socket of its own on the same port (SO_REUSEPORT) and the
+# kernel spreads new connections across them. With one shared socket, the worker that is
+# awake first takes most connections, and keep-alive clients then stay on it.
+reuse_port = True
 
 # The combined format with %(U)s (the path alone) where gunicorn's default has %(r)s, without
 # the referrer (a dashboard page's address carries its search terms), plus the request id

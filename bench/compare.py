@@ -135,7 +135,9 @@ def markdown(report):
         f"- machine: {m['cores']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}",
         f"- load average before / after: {m['loadavg_before']} / {m['loadavg_after']}",
         f"- database: {r['database_version']}",
-        "- every target on a fresh database, rounds interleaved (target order repeated); "
+        "- every target on a fresh database, rounds interleaved ("
+        + ("ABBA: every other round in reverse order" if r.get("abba") else "target order repeated")
+        + "); "
         "the load generator, the servers and PostgreSQL share the machine",
         "",
     ]
@@ -207,6 +209,7 @@ def build_report(args, argv, targets, runs, info, started, t0, load_before, roun
             "users": args.users,
             "concurrency": args.concurrency,
             "rounds": args.rounds,
+            "abba": args.abba,
             "rounds_started": rounds_started,
             "command": f"DATABASE_URL={os.environ['DATABASE_URL']} python -m bench.compare "
             + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
@@ -238,6 +241,7 @@ def main(argv=None):
     p.add_argument("--db-name", default="herd_bench_compare")
     p.add_argument("--out", type=Path, default=ec.RESULTS)
     p.add_argument("--tag", default="")
+    p.add_argument("--abba", action="store_true", help="reverse the target order in every other round")
     args = p.parse_args(argv)
     if not (os.environ.get("DATABASE_URL") or "").startswith("postgres"):
         raise SystemExit("bench.compare needs DATABASE_URL=postgresql://... (the floor is PostgreSQL only)")
@@ -250,7 +254,9 @@ def main(argv=None):
     stem = f"compare-postgresql-{args.users}" + (f"-{args.tag}" if args.tag else "")
     report = None
     for rnd in range(args.rounds):
-        for t in targets:
+        # ABBA: every other round runs the targets in reverse, so a machine whose load
+        # drifts during the run favours no target.
+        for t in targets if rnd % 2 == 0 or not args.abba else list(reversed(targets)):
             print(f"round {rnd + 1}: {t['label']}", flush=True)
             phases, desc, log, dbv = run_target(t, args, uuid.uuid4().hex[:8])
             runs[t["label"]].append(phases)

@@ -604,7 +604,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-APPS = {"herd": "wsgi:app", "floor": "bench.floor_app:app"}
+APPS = {"herd": "wsgi:app", "floor": "bench.floor_app:app", "base": "wsgi:app"}
+
+
+def app_root(app):
+    """The code tree an app runs from: ``base`` is Herd from ``BENCH_BASE_TREE`` (e.g. a
+    git archive snapshot of main), to measure a branch against it in the same run."""
+    if app == "base":
+        tree = os.environ.get("BENCH_BASE_TREE")
+        if not tree:
+            raise SystemExit("the base app needs BENCH_BASE_TREE=/path/to/another/herd/tree")
+        return Path(tree)
+    return ROOT
+
+
 SERVERS = ("sync", "gevent", "gthread", "granian")
 
 
@@ -620,7 +633,7 @@ def server_command(app, server, port, workers, threads=1):
     if server not in SERVERS:
         raise SystemExit(f"unknown server model {server!r} (one of {', '.join(SERVERS)})")
     cmd = [
-        sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), target,
+        sys.executable, "-m", "gunicorn", "-c", str(app_root(app) / "gunicorn.conf.py"), target,
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", server,
         "--timeout", "60", "--log-level", "warning",
     ]  # fmt: skip
@@ -633,7 +646,8 @@ def describe_server(app, server, workers, threads=1):
     """E.g. ``floor on gunicorn gevent, 2 workers``."""
     name = f"gunicorn {server}" if server != "granian" else "granian (WSGI)"
     per = f" x {threads} threads" if server in ("gthread", "granian") else ""
-    return f"{APPS[app]} on {name}, {workers} workers{per}"
+    tree = " from BENCH_BASE_TREE" if app == "base" else ""
+    return f"{APPS[app]}{tree} on {name}, {workers} workers{per}"
 
 
 class OwnServer:
@@ -741,7 +755,9 @@ class OwnServer:
 
     def _flask(self, env, *args):
         cmd = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-        done = subprocess.run(cmd, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            cmd, check=False, cwd=app_root(self.app), env=env, capture_output=True, text=True, timeout=300
+        )
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
         lines = [line for line in done.stdout.splitlines() if line.strip()]
@@ -758,7 +774,7 @@ class OwnServer:
         self._flask(env, "companies", "rate-limit", str(company), "--per-second", "100000", "--per-minute", "6000000")
         cmd = server_command(self.app, self.server, port, self.workers, self.threads)
         self.log = open(self.log_path, "w")  # noqa: SIM115  (open while gunicorn runs; closed in stop())
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=app_root(self.app), env=env, stdout=self.log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # up to ~30 s
             if self.proc.poll() is not None:

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db
+from service.db_retry import first_statement
 from service.errors import Unauthorized
 
 # last_used_at is written at most this often per token, not on every request.
@@ -56,11 +57,15 @@ def authenticate(company_id):
     if secret is None:
         raise Unauthorized(DETAIL_MISSING, headers={"WWW-Authenticate": 'Bearer realm="herd"'})
     session = db.session()
-    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == hash_token(secret)))
+    # One round trip: the token and its company together (the join is on the token's own
+    # company, so another company's id in the URL finds the token but fails the check below).
+    row = first_statement(
+        session, select(AccessToken, Company).join(Company).where(AccessToken.token_hash == hash_token(secret))
+    ).first()
+    token, company = row if row is not None else (None, None)
     now = utcnow()
     if token is None or not token.matches(secret) or not token.usable(now) or token.company_id != company_id:
         raise Unauthorized(DETAIL_INVALID, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    company = session.get(Company, company_id)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         _touch(token.id, now)
     caller = Caller(company=company, token_id=token.id, token_name=token.name)

@@ -5,8 +5,9 @@ of its own (``users/routes.py``, ``groups/routes.py``) nested under it, so its
 checks (the groups-off answer) are written once too. ``routes()`` loads them.
 """
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
+from service import db
 from service.auth import authenticate
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2/<int:company_id>")
@@ -20,6 +21,9 @@ def _company_id(_endpoint, values):
 
 @bp.before_request
 def _authenticate():
+    if request.method in ("GET", "HEAD"):
+        # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction.
+        db.read_only()
     # Every SCIM route needs the caller: authenticating here means no route can forget it.
     authenticate(g.company_id)
 

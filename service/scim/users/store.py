@@ -75,18 +75,16 @@ def create(session, caller, body):
     doc, urn = clean_user(body)
     _with_defaults(doc)
     company = caller.company
-    if _taken(session, company.id, doc["userName"]):
-        raise _conflict(doc["userName"])
+    # One statement answers both questions: a live learner with this userName (409),
+    # else the most recently DELETEd one (brought back). Live rows sort first.
     learner = session.scalar(
         select(Learner)
-        .where(
-            Learner.company_id == company.id,
-            Learner.user_name_key == name_key(doc["userName"]),
-            Learner.deleted_at.is_not(None),
-        )
-        .order_by(Learner.deleted_at.desc())
+        .where(Learner.company_id == company.id, Learner.user_name_key == name_key(doc["userName"]))
+        .order_by(Learner.deleted_at.is_not(None), Learner.deleted_at.desc())
         .limit(1)
     )
+    if learner is not None and learner.deleted_at is None:
+        raise _conflict(doc["userName"])
     if learner is not None:
         before = learner.resource
         learner.deleted_at = None
