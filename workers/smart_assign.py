@@ -40,7 +40,6 @@ creating a duplicate.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -48,134 +47,24 @@ from models import catalog as cat
 from models.catalog import DEFAULT_CATALOG, Training
 from models.dates import add_months
 from models.normalize import normalize_role
-
-ASSIGNED = "assigned"
-IN_PROGRESS = "in_progress"
-OVERDUE = "overdue"
-COMPLETED = "completed"
-ARCHIVED = "archived"
-# Overdue work is still open: it holds its requirement until it is completed.
-OPEN = frozenset({ASSIGNED, IN_PROGRESS, OVERDUE})
-
-# "Never take away ... one more than 10 % done": at or below this the
-# learner has not really started, so the version may still change.
-STARTED_PERCENT = 10
-
-CHICAGO = "CHICAGO"
-NYC = "NYC"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """The learner's normalized attributes, as stored after a SCIM write.
-
-    ``region`` is ISO 3166-2 ("US-CA"), ``country`` ISO 3166-1 alpha-2,
-    ``location`` the city as sent ("Chicago, IL"), ``role`` the raw
-    learnerRole, ``tags`` the parsed training codes.
-    """
-
-    active: bool = True
-    region: str | None = None
-    country: str | None = None
-    location: str | None = None
-    role: str | None = None
-    tags: tuple[str, ...] = ()
-    # Codes the company's group rules give, with the groups that give them
-    # (``((code, "Managers, Leads"), ...)``): required like tags, worded apart.
-    rule_codes: tuple[tuple[str, str], ...] = ()
-
-
-# ``previous`` for a learner that did not exist before the event.
-NEW_LEARNER = Profile(active=False)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The company's Smart Assign settings."""
-
-    due_days: int = 30
-    industry: str | None = None
-    # Recertification lead time: the next cycle is assigned this many days
-    # before the completion it renews expires, due at the expiry.
-    lead_days: int = 30
-
-    def __post_init__(self):
-        if self.due_days < 0:
-            raise ValueError(f"due_days must be >= 0, not {self.due_days}")
-        if self.lead_days < 0:
-            raise ValueError(f"lead_days must be >= 0, not {self.lead_days}")
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One assignment the learner has; ``(family, cycle)`` identifies it."""
-
-    code: str
-    family: str
-    cycle: int
-    status: str  # assigned | in_progress | completed | archived
-    progress: int  # percent, 0-100
-    assigned_at: datetime
-    due_at: datetime | None = None
-    completed_at: datetime | None = None
-    # When the row last changed; for an archived one, when it was archived.
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewAssignment:
-    """An assignment to create (status "assigned", progress 0, assigned now)."""
-
-    code: str
-    family: str
-    cycle: int
-    due_at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class Retarget:
-    """Switch the not-yet-started assignment ``(family, cycle)`` to another version."""
-
-    family: str
-    cycle: int
-    code: str
-    due_at: datetime | None
-    reason: str
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What Smart Assign decided for one learner.
-
-    ``archive``: mark every open assignment archived (learner deactivated).
-    ``resume``: put archived assignments back to assigned / in_progress;
-    ``resumed_due`` moves their due dates by the time the learner was away.
-    ``overdue``: ``(family, cycle)`` of open assignments past their due date.
-    ``review_at``: the earliest moment this learner needs Smart Assign again
-    without any change (a due date passes, a completion nears its expiry);
-    None when nothing is pending. The daily task selects learners by it.
-    ``reasons``: why each added assignment exists, by code (audit trail).
-    ``unknown_tags``, ``role_flagged`` and ``location_unknown`` are for the
-    audit trail; ``region`` is the harassment-prevention region used.
-    """
-
-    add: tuple[NewAssignment, ...] = ()
-    retarget: tuple[Retarget, ...] = ()
-    archive: bool = False
-    resume: bool = False
-    resumed_due: tuple[tuple[str, int, datetime], ...] = ()
-    overdue: tuple[tuple[str, int], ...] = ()
-    review_at: datetime | None = None
-    unknown_tags: tuple[str, ...] = ()
-    role_flagged: bool = False
-    location_unknown: bool = False
-    region: str | None = None
-
-    @property
-    def changes(self) -> bool:
-        """True when applying the plan would change any assignment."""
-        return bool(self.add or self.retarget or self.archive or self.resume or self.overdue)
+from workers import workplace
+from workers.assignments import (
+    ARCHIVED,
+    ASSIGNED,
+    COMPLETED,
+    IN_PROGRESS,
+    NEW_LEARNER,
+    OPEN,
+    OVERDUE,
+    STARTED_PERCENT,
+    Assignment,
+    NewAssignment,
+    Plan,
+    Profile,
+    Retarget,
+    Settings,
+)
+from workers.workplace import CHICAGO, NYC, Place, city_of, hp_region_of
 
 
 @dataclass(frozen=True)
@@ -185,89 +74,12 @@ class _Requirement:
     deadline: tuple[int, int] | None  # (months, days) for a learner new to it
 
 
-@dataclass(frozen=True)
-class _Place:
-    country: str | None
-    state: str | None  # US state suffix, "CA"
-    city: str | None  # CHICAGO | NYC
-
-
 # --- dates ---------------------------------------------------------------
 
 
 def _after(moment: datetime, period: tuple[int, int]) -> datetime:
     months, days = period
     return add_months(moment, months) + timedelta(days=days)
-
-
-# --- where the learner works ------------------------------------------------
-
-_CITY_NAMES = {
-    "chicago": CHICAGO,
-    "city of chicago": CHICAGO,
-    "new york": NYC,
-    "new york city": NYC,
-    "nyc": NYC,
-    "city of new york": NYC,
-    "manhattan": NYC,
-    "brooklyn": NYC,
-    "queens": NYC,
-    "bronx": NYC,
-    "the bronx": NYC,
-    "staten island": NYC,
-}
-_CITY_STATE = {CHICAGO: "IL", NYC: "NY"}
-_STATE_HINTS = {"IL": ("il", "illinois"), "NY": ("ny", "nys", "new york")}
-_COUNTRY_HINTS = ("us", "usa", "united states", "united states of america")
-
-
-def city_of(location) -> str | None:
-    """Recognize the cities with overlays in a free-text location: "CHICAGO", "NYC" or None.
-
-    Accepts "Chicago", "Chicago, IL", "Chicago IL 60601, USA", "NYC",
-    "New York City", "Brooklyn, NY". A qualifier naming another place
-    ("Brooklyn, Michigan") means it is not the city.
-    """
-    if not isinstance(location, str):
-        return None
-    # Fold case and punctuation and drop ZIP codes: "Chicago, IL 60601." -> ["chicago", "il"].
-    parts = [
-        " ".join(w for w in re.sub(r"[^a-z0-9]+", " ", p.casefold().replace(".", "")).split() if not w.isdigit())
-        for p in location.split(",")
-    ]
-    head, qualifiers = parts[0], [p for p in parts[1:] if p]
-    city = _CITY_NAMES.get(head)
-    if city is None:  # "Chicago IL": the state rides in the same part
-        for name, candidate in _CITY_NAMES.items():
-            hints = _STATE_HINTS[_CITY_STATE[candidate]]
-            if any(head == f"{name} {hint}" for hint in hints):
-                city = candidate
-                break
-    if city is None:
-        return None
-    allowed = _STATE_HINTS[_CITY_STATE[city]] + _COUNTRY_HINTS
-    if any(qualifier not in allowed for qualifier in qualifiers):
-        return None
-    return city
-
-
-def _place(profile: Profile) -> _Place:
-    """Work out country, US state and overlay city; the state wins over a contradicting city."""
-    region = profile.region or None
-    country = profile.country or (region.split("-", 1)[0] if region else None)
-    state = None
-    if country == "US" and region and region.startswith("US-"):
-        state = region[3:]
-    if country in cat.US_TERRITORIES:
-        country, state = "US", None
-    city = city_of(profile.location)
-    if city is not None:
-        city_state = _CITY_STATE[city]
-        if country in (None, "US") and state in (None, city_state):
-            country, state = "US", city_state  # "NYC" alone places the learner in NY
-        else:
-            city = None  # a city in another state than the one sent: trust the state
-    return _Place(country, state, city)
 
 
 @functools.lru_cache(maxsize=32)
@@ -279,16 +91,9 @@ def _catalog_index(catalog) -> dict[str, Training]:
     return _index(tuple(catalog))
 
 
-def _hp_region(place: _Place, supervisor: bool, index: dict[str, Training]) -> str:
-    suffix = "SUP" if supervisor else "EMP"
-    if place.country == "US":
-        if place.state and f"HP-{place.state}-{suffix}" in index:
-            return place.state
-        return cat.US_GENERIC
-    region = cat.HP_COUNTRIES.get(place.country or "")
-    if region and f"HP-{region}-{suffix}" in index:
-        return region
-    return cat.GLOBAL_FALLBACK
+def _place(profile: Profile) -> Place:
+    """Where the learner works, from the profile's normalized region, country and location."""
+    return workplace.place(profile.region, profile.country, profile.location)
 
 
 def hp_region(profile: Profile, catalog=DEFAULT_CATALOG) -> str:
@@ -300,7 +105,7 @@ def hp_region(profile: Profile, catalog=DEFAULT_CATALOG) -> str:
     state nor country is known.
     """
     supervisor = normalize_role(profile.role) == "supervisor"
-    return _hp_region(_place(profile), supervisor, _catalog_index(catalog))
+    return hp_region_of(_place(profile), supervisor, _catalog_index(catalog))
 
 
 # --- what the learner should have -----------------------------------------
@@ -310,7 +115,7 @@ def _requirements(profile: Profile, settings: Settings, index: dict[str, Trainin
     """Return (requirements in a stable order, unknown tags, hp region, location unknown)."""
     place = _place(profile)
     supervisor = normalize_role(profile.role) == "supervisor"
-    region = _hp_region(place, supervisor, index)
+    region = hp_region_of(place, supervisor, index)
     suffix, role_word = ("SUP", "supervisor") if supervisor else ("EMP", "non-supervisor")
     requirements: list[_Requirement] = []
 
