@@ -1,0 +1,212 @@
+"""Mutation testing of the pure cores: each module against its own unit tests.
+
+``make mutation`` (or ``python -m tools.mutation``) runs mutmut over every
+module in ``MODULES``, each in its own scratch copy of the project under
+``.mutation/`` (git-ignored), with only that module mutated and only its
+unit test files selected, then prints mutants, killed and score per module.
+``--write`` also stores the table in ``bench/results/mutation.md``.
+
+mutmut 3 mutates function and method bodies (not module-level constants or
+annotations), runs each mutant in a forked process, and only runs the
+selected tests that call the mutated function. A mutant no selected test
+reaches ("no tests") counts as a survivor. A killed mutant is one that made
+a test fail, timed out, or (through ``tools/mutmut_plugin.py``) broke test
+collection: a mutant that stops a module from importing is caught, not
+survived.
+
+The work is slow and CPU-bound: it runs under ``nice -n 19``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / ".mutation"
+RESULTS = ROOT / "bench" / "results" / "mutation.md"
+
+# The one table to update when a module moves: module (a file, or a glob of
+# files under one package) -> the unit test files that own its behaviour
+# (pytest arguments: the speed checks are left out, as mutmut's tracing
+# makes every run slower and they check no rule).
+MODULES: dict[str, list[str]] = {
+    "workers/smart_assign.py": ["tests/unit/test_smart_assign.py"],
+    "service/scim/patch.py": ["tests/unit/test_patch.py", "-k", "not fast"],
+    "service/scim/filters.py": ["tests/unit/test_filters.py"],
+    "service/scim/filter_sql.py": ["tests/unit/test_filter_sql.py"],
+}
+
+# Project files a test run needs besides the mutated package (copied as they are).
+SUPPORT = ["config", "models", "service", "workers", "tests", "tools", "pytest.ini"]
+
+# mutmut's exit codes, grouped (see mutmut.stats.status_by_exit_code).
+KILLED = {1, 3, 36, 24, -24, 152, 255}  # a test failed, pytest errored (collection: see the plugin), timeout
+SKIPPED = {34}
+NOT_CHECKED = {None}
+
+
+@dataclass
+class Score:
+    module: str
+    mutants: int
+    killed: int
+    not_checked: int
+    survivors: list[str]
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / self.mutants if self.mutants else 0.0
+
+
+def slug(module: str) -> str:
+    return module.replace("/", "_").replace("*", "all").removesuffix(".py")
+
+
+def package_of(module: str) -> str:
+    """The top-level directory mutmut copies and mutates (only ``module`` in it is mutated)."""
+    return module.split("/", 1)[0]
+
+
+def prepare(module: str, tests: list[str], fresh: bool) -> Path:
+    """Lay out a scratch copy of the project whose setup.cfg mutates ``module`` only."""
+    work = SCRATCH / slug(module)
+    if fresh and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    # Refresh the project files (sources and tests may have changed since the last run).
+    for name in SUPPORT:
+        source, target = ROOT / name, work / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif source.exists():
+            shutil.copy2(source, target)
+    package = package_of(module)
+    also_copy = [name for name in SUPPORT if name != package]
+    lines = [
+        "[mutmut]",
+        f"source_paths = {package}",
+        f"only_mutate = {module}",
+        "also_copy =",
+        *[f"    {name}" for name in also_copy],
+        "pytest_add_cli_args_test_selection =",
+        *[f"    {test}" for test in tests],
+        "pytest_add_cli_args =",
+        "    -p",
+        "    tools.mutmut_plugin",
+        "    -p",
+        "    no:cacheprovider",
+        "use_git_change_detection = false",
+    ]
+    (work / "setup.cfg").write_text("\n".join(lines) + "\n")
+    return work
+
+
+def run(work: Path, max_children: int) -> int:
+    """Run mutmut in ``work``; its progress goes to ``work/mutmut.log``."""
+    mutmut = Path(sys.executable).parent / "mutmut"
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with open(work / "mutmut.log", "w") as log:
+        return subprocess.call(
+            ["nice", "-n", "19", str(mutmut), "run", "--max-children", str(max_children)],
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
+def score(module: str, work: Path) -> Score:
+    """Read mutmut's per-file results (``mutants/<file>.meta``) for ``module``."""
+    codes: dict[str, int | None] = {}
+    for meta in sorted((work / "mutants").glob(module + ".meta")):
+        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+    counted = {name: code for name, code in codes.items() if code not in SKIPPED}
+    killed = sum(1 for code in counted.values() if code in KILLED)
+    not_checked = sum(1 for code in counted.values() if code in NOT_CHECKED)
+    survivors = sorted(name for name, code in counted.items() if code not in KILLED and code not in NOT_CHECKED)
+    return Score(module, len(counted), killed, not_checked, survivors)
+
+
+def table(scores: list[Score]) -> str:
+    rows = ["| module | mutants | killed | score |", "|---|---|---|---|"]
+    rows += [f"| `{s.module}` | {s.mutants} | {s.killed} | {s.score:.1f} % |" for s in scores]
+    return "\n".join(rows)
+
+
+def write_results(scores: list[Score], command: str) -> None:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    version = subprocess.run(
+        [str(Path(sys.executable).parent / "mutmut"), "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    lines = [
+        "# Mutation scores of the pure cores",
+        "",
+        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on commit {commit.strip()} "
+        f"(plus the working tree), {version}, each module against its own unit tests.",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        table(scores),
+        "",
+        "Killed = a selected test failed, timed out, or test collection broke; "
+        "survivors include mutants no selected test reaches.",
+        "",
+        "## Survivors",
+        "",
+        "Read one with `cd .mutation/<module> && ../../.venv/bin/mutmut show <name>`.",
+        "",
+    ]
+    for s in scores:
+        lines.append(f"- `{s.module}` ({len(s.survivors)}): " + (", ".join(f"`{n}`" for n in s.survivors) or "none"))
+    RESULTS.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", action="append", help="only these MODULES keys (default: all)")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results (default: re-test only new code)")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true", help="print the last results without running")
+    parser.add_argument("--write", action="store_true", help=f"store the table in {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+
+    modules = args.module or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not in MODULES: {', '.join(unknown)}")
+    scores, failed = [], []
+    for module in modules:
+        if args.report_only:
+            work = SCRATCH / slug(module)
+        else:
+            work = prepare(module, MODULES[module], args.fresh)
+            print(f"mutating {module} against {' '.join(MODULES[module])} ...", flush=True)
+            code = run(work, args.max_children)
+            if code != 0:
+                print(f"mutmut failed ({code}); see {work / 'mutmut.log'}", file=sys.stderr)
+                failed.append(module)
+                continue
+        scores.append(score(module, work))
+    print(table(scores))
+    incomplete = [s.module for s in scores if s.not_checked]
+    if incomplete:
+        print(f"not every mutant was checked in: {', '.join(incomplete)}", file=sys.stderr)
+    if args.write:
+        write_results(scores, "make mutation MUTATION_ARGS='" + " ".join(argv or sys.argv[1:]) + "'")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
