@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: run test bench lint format
+.PHONY: run test bench lint format mutation
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.entra_cycle $(BENCH_ARGS)
+
+# Mutation score of the pure cores, each against its own unit tests (slow: minutes per module).
+# MUTATION_ARGS="--fresh --write" re-runs everything and stores the table in bench/results/mutation.md.
+mutation: $(BIN)/.installed
+	$(BIN)/python -m tools.mutation $(MUTATION_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
