@@ -106,18 +106,21 @@ def prepare(module: str, tests: list[str], fresh: bool) -> Path:
         "    -p",
         "    no:cacheprovider",
         "use_git_change_detection = false",
+        # A mutant that loops is stopped after 5x (not 15x) its tests' CPU time:
+        # these tests take milliseconds, and every timeout costs the whole limit.
+        "timeout_multiplier = 5.0",
     ]
     (work / "setup.cfg").write_text("\n".join(lines) + "\n")
     return work
 
 
-def run(work: Path, max_children: int) -> int:
-    """Run mutmut in ``work``; its progress goes to ``work/mutmut.log``."""
+def run(work: Path, max_children: int, names: list[str]) -> int:
+    """Run mutmut in ``work`` (only the mutants ``names``, if given); its progress goes to ``work/mutmut.log``."""
     mutmut = Path(sys.executable).parent / "mutmut"
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with open(work / "mutmut.log", "w") as log:
         return subprocess.call(
-            ["nice", "-n", "19", str(mutmut), "run", "--max-children", str(max_children)],
+            ["nice", "-n", "19", str(mutmut), "run", "--max-children", str(max_children), *names],
             cwd=work,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -128,6 +131,8 @@ def run(work: Path, max_children: int) -> int:
 def score(module: str, work: Path) -> Score:
     """Read mutmut's per-file results (``mutants/<file>.meta``) for ``module``."""
     codes: dict[str, int | None] = {}
+    if not (work / "mutants").is_dir():
+        return Score(module, 0, 0, 0, [])
     for meta in sorted((work / "mutants").glob(module + ".meta")):
         codes.update(json.loads(meta.read_text())["exit_code_by_key"])
     counted = {name: code for name, code in codes.items() if code not in SKIPPED}
@@ -177,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", action="append", help="only these MODULES keys (default: all)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results (default: re-test only new code)")
+    parser.add_argument(
+        "--survivors", action="store_true", help="re-test only the last run's survivors (after adding tests)"
+    )
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="print the last results without running")
     parser.add_argument("--write", action="store_true", help=f"store the table in {RESULTS.relative_to(ROOT)}")
@@ -191,9 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.report_only:
             work = SCRATCH / slug(module)
         else:
-            work = prepare(module, MODULES[module], args.fresh)
+            names = score(module, SCRATCH / slug(module)).survivors if args.survivors else []
+            work = prepare(module, MODULES[module], args.fresh and not args.survivors)
             print(f"mutating {module} against {' '.join(MODULES[module])} ...", flush=True)
-            code = run(work, args.max_children)
+            code = run(work, args.max_children, names) if names or not args.survivors else 0
             if code != 0:
                 print(f"mutmut failed ({code}); see {work / 'mutmut.log'}", file=sys.stderr)
                 failed.append(module)

@@ -1047,6 +1047,50 @@ def test_member_changes_agree_with_apply_patch(d):
     assert [m["value"] for m in expected] == members
 
 
+# -- rules a survivor of mutation testing showed unpinned ----------------------------------------
+
+
+def test_ops_after_a_pathless_rename_still_apply(d):
+    """An Entra group rename (path-less in the 062020 dialect) followed by a member removal."""
+    ops = [*d.update("replace", {"displayName": "Sales"}), d.remove_member("b")]
+
+    remaining, changes = member_changes(ops, SCHEMA)
+
+    assert changes == [MemberOp("remove", ["b"])]
+    assert apply_patch(group("a", "b", "c"), remaining, SCHEMA) == group("a", "b", "c") | {"displayName": "Sales"}
+    assert patch(group("a", "b", "c"), *ops) == {"displayName": "Sales", "members": [{"value": "a"}, {"value": "c"}]}
+
+
+def test_replace_emails_value_without_filter_keeps_each_email_s_type_and_primary(d):
+    stored = user()
+    stored["emails"].append({"type": "home", "value": "jo@home.example", "primary": False})
+
+    out = patch(stored, op(d.op("replace"), "emails.value", "jo@new.example"))
+
+    assert out["emails"] == [
+        {"primary": True, "type": "work", "value": "jo@new.example"},
+        {"type": "home", "value": "jo@new.example", "primary": False},
+    ]
+
+
+@pytest.mark.parametrize("kind", ["add", "replace"])
+def test_emails_value_on_a_learner_without_emails_creates_one_email(d, kind):
+    stored = user()
+    del stored["emails"]
+
+    assert patch(stored, op(d.op(kind), "emails.value", "jo@acme.example"))["emails"] == [{"value": "jo@acme.example"}]
+
+
+def test_a_stored_key_keeps_its_spelling_and_is_not_duplicated(d):
+    stored = user()
+    stored[CUSTOM]["Badge"] = "1"
+
+    out = patch(stored, *d.update("replace", {f"{CUSTOM}:badge": "2"}))
+
+    assert out[CUSTOM]["Badge"] == "2"
+    assert "badge" not in out[CUSTOM]
+
+
 # -- speed -------------------------------------------------------------------------------------------
 
 
