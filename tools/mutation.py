@@ -128,27 +128,35 @@ def run(work: Path, max_children: int, names: list[str]) -> int:
         )
 
 
-def score(module: str, work: Path) -> Score:
-    """Read mutmut's per-file results (``mutants/<file>.meta``) for ``module``."""
-    codes: dict[str, int | None] = {}
-    if not (work / "mutants").is_dir():
-        return Score(module, 0, 0, 0, [])
-    for meta in sorted((work / "mutants").glob(module + ".meta")):
-        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
-    counted = {name: code for name, code in codes.items() if code not in SKIPPED}
-    killed = sum(1 for code in counted.values() if code in KILLED)
-    not_checked = sum(1 for code in counted.values() if code in NOT_CHECKED)
-    survivors = sorted(name for name, code in counted.items() if code not in KILLED and code not in NOT_CHECKED)
-    return Score(module, len(counted), killed, not_checked, survivors)
+def _codes(meta: Path) -> dict[str, int | None]:
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return {name: code for name, code in codes.items() if code not in SKIPPED}
 
 
-def table(scores: list[Score]) -> str:
+def _score(name: str, codes: dict[str, int | None]) -> Score:
+    killed = sum(1 for code in codes.values() if code in KILLED)
+    not_checked = sum(1 for code in codes.values() if code in NOT_CHECKED)
+    survivors = sorted(n for n, code in codes.items() if code not in KILLED and code not in NOT_CHECKED)
+    return Score(name, len(codes), killed, not_checked, survivors)
+
+
+def scores(module: str, work: Path) -> list[Score]:
+    """One Score per mutated file of ``module`` (read from ``mutants/<file>.meta``), then their total."""
+    metas = sorted((work / "mutants").glob(module + ".meta")) if (work / "mutants").is_dir() else []
+    files = [_score(str(meta.relative_to(work / "mutants")).removesuffix(".meta"), _codes(meta)) for meta in metas]
+    if len(files) == 1 and files[0].module == module:
+        return files
+    total = _score(f"{module} (total)", {n: c for meta in metas for n, c in _codes(meta).items()})
+    return [*files, total]
+
+
+def table(rows_of: list[Score]) -> str:
     rows = ["| module | mutants | killed | score |", "|---|---|---|---|"]
-    rows += [f"| `{s.module}` | {s.mutants} | {s.killed} | {s.score:.1f} % |" for s in scores]
+    rows += [f"| `{s.module}` | {s.mutants} | {s.killed} | {s.score:.1f} % |" for s in rows_of]
     return "\n".join(rows)
 
 
-def write_results(scores: list[Score], command: str) -> None:
+def write_results(results: list[Score], command: str) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     version = subprocess.run(
         [str(Path(sys.executable).parent / "mutmut"), "--version"], capture_output=True, text=True
@@ -163,17 +171,19 @@ def write_results(scores: list[Score], command: str) -> None:
         command,
         "```",
         "",
-        table(scores),
+        table(results),
         "",
         "Killed = a selected test failed, timed out, or test collection broke; "
         "survivors include mutants no selected test reaches.",
         "",
         "## Survivors",
         "",
-        "Read one with `cd .mutation/<module> && ../../.venv/bin/mutmut show <name>`.",
+        "Read one with `cd .mutation/<scratch dir> && ../../.venv/bin/mutmut show <name>`.",
         "",
     ]
-    for s in scores:
+    for s in results:
+        if s.module.endswith("(total)"):
+            continue
         lines.append(f"- `{s.module}` ({len(s.survivors)}): " + (", ".join(f"`{n}`" for n in s.survivors) or "none"))
     RESULTS.write_text("\n".join(lines) + "\n")
 
@@ -194,12 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in modules if m not in MODULES]
     if unknown:
         parser.error(f"not in MODULES: {', '.join(unknown)}")
-    scores, failed = [], []
+    results, failed = [], []
     for module in modules:
         if args.report_only:
             work = SCRATCH / slug(module)
         else:
-            names = score(module, SCRATCH / slug(module)).survivors if args.survivors else []
+            names = scores(module, SCRATCH / slug(module))[-1].survivors if args.survivors else []
             work = prepare(module, MODULES[module], args.fresh and not args.survivors)
             print(f"mutating {module} against {' '.join(MODULES[module])} ...", flush=True)
             code = run(work, args.max_children, names) if names or not args.survivors else 0
@@ -207,13 +217,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"mutmut failed ({code}); see {work / 'mutmut.log'}", file=sys.stderr)
                 failed.append(module)
                 continue
-        scores.append(score(module, work))
-    print(table(scores))
-    incomplete = [s.module for s in scores if s.not_checked]
+        results += scores(module, work)
+    print(table(results))
+    incomplete = [s.module for s in results if s.not_checked]
     if incomplete:
         print(f"not every mutant was checked in: {', '.join(incomplete)}", file=sys.stderr)
     if args.write:
-        write_results(scores, "make mutation MUTATION_ARGS='" + " ".join(argv or sys.argv[1:]) + "'")
+        write_results(results, "make mutation MUTATION_ARGS='" + " ".join(argv or sys.argv[1:]) + "'")
     return 1 if failed else 0
 
 
