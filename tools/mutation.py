@@ -44,8 +44,8 @@ MODULES: dict[str, list[str]] = {
     "service/scim/filter_sql.py": ["tests/unit/test_filter_sql.py"],
 }
 
-# Project files a test run needs besides the mutated package (copied as they are).
-SUPPORT = ["config", "models", "service", "workers", "tests", "tools", "pytest.ini"]
+# Top-level entries never copied into a scratch copy (data, docs, reports).
+NOT_COPIED = {"bench", "docs", "README.md", ".ci", ".gitignore", "instance"}
 
 # mutmut's exit codes, grouped (see mutmut.stats.status_by_exit_code).
 KILLED = {1, 3, 36, 24, -24, 152, 255}  # a test failed, pytest errored (collection: see the plugin), timeout
@@ -75,6 +75,18 @@ def package_of(module: str) -> str:
     return module.split("/", 1)[0]
 
 
+def project_entries() -> list[str]:
+    """The project's top-level files and directories (tracked or new, not ignored) a test run may need."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted({path.split("/", 1)[0] for path in listed} - NOT_COPIED)
+
+
 def prepare(module: str, tests: list[str], fresh: bool) -> Path:
     """Lay out a scratch copy of the project whose setup.cfg mutates ``module`` only."""
     work = SCRATCH / slug(module)
@@ -82,7 +94,8 @@ def prepare(module: str, tests: list[str], fresh: bool) -> Path:
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     # Refresh the project files (sources and tests may have changed since the last run).
-    for name in SUPPORT:
+    entries = project_entries()
+    for name in entries:
         source, target = ROOT / name, work / name
         if target.is_dir():
             shutil.rmtree(target)
@@ -91,7 +104,7 @@ def prepare(module: str, tests: list[str], fresh: bool) -> Path:
         elif source.exists():
             shutil.copy2(source, target)
     package = package_of(module)
-    also_copy = [name for name in SUPPORT if name != package]
+    also_copy = [name for name in entries if name != package]
     lines = [
         "[mutmut]",
         f"source_paths = {package}",

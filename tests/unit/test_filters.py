@@ -270,6 +270,11 @@ def test_eq_defaults(text, expected):
     assert eq_defaults(parse_filter(text)) == expected
 
 
+@pytest.mark.parametrize("text", ['name.givenName eq "Jo"', f'{ENTERPRISE}:manager eq "m-1"'])
+def test_eq_defaults_describe_only_plain_attributes(text):
+    assert eq_defaults(parse_filter(text)) == {}
+
+
 def test_eq_defaults_of_value_path_filter():
     _, expr, _ = parse_value_path('emails[type eq "work"].value')
     assert eq_defaults(expr) == {"type": "work"}
@@ -426,6 +431,25 @@ DETAILS = [
     (LONG_NAME[:-1] + " eq", f"expected a value after '{LONG_NAME[:-1]} eq' at position 61"),
     (LONG_NAME + " eq", f"expected a value after '{LONG_NAME[:57]}...' at position 62"),
     (5, "expected text, got int"),
+    (")", "expected an attribute name, found ')' at position 1"),
+    (
+        'x pr and userName foo "x"',
+        "unknown operator 'foo' after 'userName' at position 19; use one of eq, ne, co, sw, ew, gt, ge, lt, le, pr",
+    ),
+    (
+        "x pr and userName",
+        "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after 'userName' at position 18",
+    ),
+    (
+        'userName eq "a" and emails[type eq "work"].value',
+        "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after 'emails[type eq \"work\"].value' "
+        "at position 49",
+    ),
+    (
+        "x eq Xyz",
+        "'Xyz' is not a value at position 6; "
+        'put strings in double quotes (e.g. "Xyz"), or use a number, true, false or null',
+    ),
 ]
 
 
@@ -531,6 +555,9 @@ def test_the_depth_limit_holds_after_a_closed_group(first):
         ('meta.created ge "2024-01-02T05:04:05+02:00"', {"meta": {"created": "2024-01-02T03:04:05"}}, True),
         ("name pr", {"name": {"givenName": "", "middleNames": [""]}}, False),  # only empty values inside
         ("name pr", {"name": {"givenName": "", "middleNames": ["Q"]}}, True),
+        # eq compares the text as stored, as SQL does on the stored document; ordering compares instants
+        ('meta.lastModified eq "2024-06-01T02:00:00+02:00"', {"meta": {"lastModified": "2024-06-01T00:00:00Z"}}, False),
+        ('meta.lastModified ge "2024-06-01T02:00:00+02:00"', {"meta": {"lastModified": "2024-06-01T00:00:00Z"}}, True),
     ],
 )
 def test_matches_compares_like_with_like(text, element, expected):
