@@ -763,3 +763,33 @@ def test_reactivation_resumes_started_work_as_in_progress(progress, status):
     resumed = apply_plan(existing, plan(profile, None, existing, DEFAULT, NOW), NOW)
 
     assert resumed[0].status == status
+
+
+def test_a_move_with_a_demotion_names_both_changes():
+    existing = [done("HP-CA-SUP", NOW - timedelta(days=60)), done("WVP-CA", NOW - timedelta(days=60))]
+
+    [new] = plan(NY_EMPLOYEE, CA_SUPERVISOR, existing, DEFAULT, NOW).add
+
+    assert new.code == "HP-NY-EMP"
+    assert "no longer a supervisor" in new.reason and "moved from CA" in new.reason
+    assert "promoted" not in new.reason and "city changed" not in new.reason
+
+
+def test_a_move_into_chicago_names_the_city_change():
+    springfield = Profile(region="US-IL", country="US", location="Springfield")
+    chicago = Profile(region="US-IL", country="US", location="Chicago")
+
+    reasons = {a.code: a.reason for a in plan(chicago, springfield, [], DEFAULT, NOW).add}
+
+    assert "city changed" in reasons["HP-IL-EMP"] and "moved" not in reasons["HP-IL-EMP"]
+    assert reasons["BYST-CHI"] == "works in Chicago"
+
+
+def test_a_city_the_state_contradicts_is_no_city_change():
+    # Both times the state wins over the city: nothing about the city changed.
+    before = Profile(region="US-CA", country="US", location="Chicago")
+    after = Profile(region="US-CA", country="US")
+
+    [new, _] = plan(after, before, [], DEFAULT, NOW).add
+
+    assert "city changed" not in new.reason
