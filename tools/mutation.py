@@ -60,6 +60,7 @@ class Score:
     killed: int
     not_checked: int
     survivors: list[str]
+    unchecked: list[str]
 
     @property
     def score(self) -> float:
@@ -150,7 +151,8 @@ def _score(name: str, codes: dict[str, int | None]) -> Score:
     killed = sum(1 for code in codes.values() if code in KILLED)
     not_checked = sum(1 for code in codes.values() if code in NOT_CHECKED)
     survivors = sorted(n for n, code in codes.items() if code not in KILLED and code not in NOT_CHECKED)
-    return Score(name, len(codes), killed, not_checked, survivors)
+    unchecked = sorted(n for n, code in codes.items() if code in NOT_CHECKED)
+    return Score(name, len(codes), killed, not_checked, survivors, unchecked)
 
 
 def scores(module: str, work: Path) -> list[Score]:
@@ -206,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--module", action="append", help="only these MODULES keys (default: all)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results (default: re-test only new code)")
     parser.add_argument(
-        "--survivors", action="store_true", help="re-test only the last run's survivors (after adding tests)"
+        "--survivors",
+        action="store_true",
+        help="re-test only the last run's survivors and unchecked mutants (after adding tests)",
     )
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="print the last results without running")
@@ -222,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.report_only:
             work = SCRATCH / slug(module)
         else:
-            names = scores(module, SCRATCH / slug(module))[-1].survivors if args.survivors else []
+            last = scores(module, SCRATCH / slug(module))[-1]
+            names = last.survivors + last.unchecked if args.survivors else []
             work = prepare(module, MODULES[module], args.fresh and not args.survivors)
             print(f"mutating {module} against {' '.join(MODULES[module])} ...", flush=True)
             code = run(work, args.max_children, names) if names or not args.survivors else 0
