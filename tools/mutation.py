@@ -48,7 +48,8 @@ MODULES: dict[str, list[str]] = {
 NOT_COPIED = {"bench", "docs", "README.md", ".ci", ".gitignore", "instance"}
 
 # mutmut's exit codes, grouped (see mutmut.stats.status_by_exit_code).
-KILLED = {1, 3, 36, 24, -24, 152, 255}  # a test failed, pytest errored (collection: see the plugin), timeout
+TIMEOUT = {36, 24, -24, 152, 255}
+KILLED = {1, 3} | TIMEOUT  # a test failed, pytest errored (collection: see the plugin), or timed out
 SKIPPED = {34}
 NOT_CHECKED = {None}
 
@@ -61,6 +62,11 @@ class Score:
     not_checked: int
     survivors: list[str]
     unchecked: list[str]
+    timed_out: list[str] = ()
+
+    @property
+    def timeouts(self) -> int:
+        return len(self.timed_out)
 
     @property
     def score(self) -> float:
@@ -120,9 +126,10 @@ def prepare(module: str, tests: list[str], fresh: bool) -> Path:
         "    -p",
         "    no:cacheprovider",
         "use_git_change_detection = false",
-        # A mutant that loops is stopped after 5x (not 15x) its tests' CPU time:
-        # these tests take milliseconds, and every timeout costs the whole limit.
+        # A mutant is stopped after 10 x (its tests' CPU time + 5 s) of CPU, or half that
+        # wall-clock: generous enough that a loaded machine does not pass for a loop.
         "timeout_multiplier = 5.0",
+        "timeout_constant = 5.0",
     ]
     (work / "setup.cfg").write_text("\n".join(lines) + "\n")
     return work
@@ -152,7 +159,8 @@ def _score(name: str, codes: dict[str, int | None]) -> Score:
     not_checked = sum(1 for code in codes.values() if code in NOT_CHECKED)
     survivors = sorted(n for n, code in codes.items() if code not in KILLED and code not in NOT_CHECKED)
     unchecked = sorted(n for n, code in codes.items() if code in NOT_CHECKED)
-    return Score(name, len(codes), killed, not_checked, survivors, unchecked)
+    timed_out = sorted(n for n, code in codes.items() if code in TIMEOUT)
+    return Score(name, len(codes), killed, not_checked, survivors, unchecked, timed_out)
 
 
 def scores(module: str, work: Path) -> list[Score]:
@@ -166,8 +174,8 @@ def scores(module: str, work: Path) -> list[Score]:
 
 
 def table(rows_of: list[Score]) -> str:
-    rows = ["| module | mutants | killed | score |", "|---|---|---|---|"]
-    rows += [f"| `{s.module}` | {s.mutants} | {s.killed} | {s.score:.1f} % |" for s in rows_of]
+    rows = ["| module | mutants | killed | of which timeouts | score |", "|---|---|---|---|---|"]
+    rows += [f"| `{s.module}` | {s.mutants} | {s.killed} | {s.timeouts} | {s.score:.1f} % |" for s in rows_of]
     return "\n".join(rows)
 
 
@@ -210,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--survivors",
         action="store_true",
-        help="re-test only the last run's survivors and unchecked mutants (after adding tests)",
+        help="re-test only the last run's survivors, timeouts and unchecked mutants (after adding tests)",
     )
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="print the last results without running")
@@ -227,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             work = SCRATCH / slug(module)
         else:
             last = scores(module, SCRATCH / slug(module))[-1]
-            names = last.survivors + last.unchecked if args.survivors else []
+            # Timeouts too: on a loaded machine a slow run can pass for a loop.
+            names = last.survivors + last.unchecked + list(last.timed_out) if args.survivors else []
             work = prepare(module, MODULES[module], args.fresh and not args.survivors)
             print(f"mutating {module} against {' '.join(MODULES[module])} ...", flush=True)
             code = run(work, args.max_children, names) if names or not args.survivors else 0
