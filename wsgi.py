@@ -1,11 +1,17 @@
-"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi``.
+"""WSGI entry point: ``gunicorn wsgi:app`` and ``flask --app wsgi`` (what ``./herd`` runs).
 
 The top of the import chain (config -> models -> service | workers -> wsgi),
 so it can attach the worker-side CLI to the web app's command line.
 """
 
-from service import create_app
-from workers.cli import smart_assign
+import sys
 
-app = create_app()
-app.cli.add_command(smart_assign)
+from config import ConfigError
+from service import create_app
+from workers.cli import smart_assign_commands
+
+try:
+    app = create_app()
+except ConfigError as exc:  # one line for the operator, not a traceback
+    sys.exit(f"herd: {exc}")
+app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))

@@ -48,10 +48,10 @@ if str(ROOT) not in sys.path:
 from bench.entra_cycle import code_version, loadavg  # noqa: E402  (one way to describe a run)
 from config import Settings  # noqa: E402
 from config.celery import PROCESS_EVENT, make_celery  # noqa: E402
+from harness.stack import Herd, RedisServer, learner_body, wait_for  # noqa: E402
 from models import AccessToken, Company, Learner, ProvisioningEvent, make_engine, make_session_factory, utcnow  # noqa: E402
 from models.db import driver_url  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
-from tests.e2e.stack import Herd, RedisServer, learner_body, wait_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_DATABASE = "herd_bench2"

@@ -8,7 +8,7 @@ Without ``--url`` the script runs its own server: a fresh database (a SQLite fil
 in a temp dir, or on PostgreSQL a dedicated database it drops and creates, never
 the one named in DATABASE_URL), the migrations, a company and a token made with
 the operator CLI, and ``gunicorn wsgi:app`` on a free loopback port. The broker
-URL points at a closed port: SCIM must not need Redis (shared/docs/quality.md).
+URL points at a closed port: SCIM must not need Redis (docs/testing.md).
 
 Phases, each run by C threads with their own HTTP session:
 
@@ -77,7 +77,7 @@ DEPARTMENTS = ["Ops", "Sales", "Engineering", "Finance", "HR", "Legal"]
 GIVEN = ["Jo", "Kim", "Ana", "Lee", "Sam", "Ravi", "Mia", "Noor", "Olu", "Eva"]
 FAMILY = ["Doe", "Lee", "Silva", "Khan", "Okafor", "Novak", "Tanaka", "Berg", "Rossi", "Meyer"]
 
-PHASES = ["warmup", "initial", "incremental", "lookup", "deactivate"]
+PHASES = ["warmup", "initial", "incremental", "lookup", "okta", "deactivate"]
 
 
 # -- the simulated directory -------------------------------------------------------
@@ -288,6 +288,25 @@ def lookup_task(client, user):
     sample, body = client.call("lookup.get", "GET", f"Users/{user.id}")
     if client.ok(sample) and (not isinstance(body, dict) or body.get("userName") != user.user_name):
         client.mark_wrong(sample, "GET by id answered another user")
+
+
+def okta_task(client, user):
+    """Okta's update: GET the user by id, then PUT the whole resource back with what changed."""
+    if user.id is None:
+        return
+    sample, current = client.call("okta.get", "GET", f"Users/{user.id}")
+    if not client.ok(sample):
+        return
+    if not isinstance(current, dict) or current.get("id") != user.id:
+        client.mark_wrong(sample, "GET by id answered another user")
+        return
+    body = user.post_body()
+    body["id"] = user.id
+    body["displayName"] = f"{user.given} {user.family} (Okta)"
+    body["name"]["formatted"] = body["displayName"]
+    sample, answer = client.call("okta.put", "PUT", f"Users/{user.id}", body=body)
+    if client.ok(sample) and (not isinstance(answer, dict) or answer.get("displayName") != body["displayName"]):
+        client.mark_wrong(sample, "PUT answered without the replaced resource")
 
 
 def deactivate_task(client, user):
@@ -585,12 +604,50 @@ def free_port():
         return s.getsockname()[1]
 
 
+APPS = {"herd": "wsgi:app", "floor": "bench.floor_app:app"}
+SERVERS = ("sync", "gevent", "gthread", "granian")
+
+
+def server_command(app, server, port, workers, threads=1):
+    """The command line of one server model (gunicorn reads gunicorn.conf.py; flags override it)."""
+    target = APPS[app]
+    if server == "granian":
+        return [
+            sys.executable, "-m", "granian", "--interface", "wsgi", target,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--blocking-threads", str(threads), "--log-level", "warning", "--no-ws",
+        ]  # fmt: skip
+    if server not in SERVERS:
+        raise SystemExit(f"unknown server model {server!r} (one of {', '.join(SERVERS)})")
+    cmd = [
+        sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), target,
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", server,
+        "--timeout", "60", "--log-level", "warning",
+    ]  # fmt: skip
+    if server == "gthread":
+        cmd += ["--threads", str(threads)]
+    return cmd
+
+
+def describe_server(app, server, workers, threads=1):
+    """E.g. ``floor on gunicorn gevent, 2 workers``."""
+    name = f"gunicorn {server}" if server != "granian" else "granian (WSGI)"
+    per = f" x {threads} threads" if server in ("gthread", "granian") else ""
+    return f"{APPS[app]} on {name}, {workers} workers{per}"
+
+
 class OwnServer:
     """A fresh database, a company, a token and gunicorn on loopback; ``stop()`` undoes it all."""
 
-    def __init__(self, database_url, workers, keep_database, database_name):
+    def __init__(
+        self, database_url, workers, keep_database, database_name, app="herd", server="sync", threads=1, redis_url=None
+    ):
         self.requested_url = database_url
         self.workers = workers
+        self.app = app  # "herd" (wsgi:app) or "floor" (bench.floor_app:app, PostgreSQL only)
+        self.server = server  # see server_command()
+        self.threads = threads
+        self.redis_url = redis_url or DEAD_REDIS  # a live Redis only to profile the publish (bench.profile_web)
         self.keep_database = keep_database
         self.database_name = database_name
         self.tmp = Path(tempfile.mkdtemp(prefix="herd-bench-"))
@@ -675,7 +732,7 @@ class OwnServer:
         env = dict(os.environ)
         env.update(
             DATABASE_URL=self.database_url,
-            REDIS_URL=DEAD_REDIS,
+            REDIS_URL=self.redis_url,
             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             SECRET_KEY="herd-bench",
             PYTHONUNBUFFERED="1",
@@ -697,19 +754,13 @@ class OwnServer:
         self._flask(env, "db", "upgrade")
         company = int(self._flask(env, "companies", "create", "Bench Company"))
         token = self._flask(env, "tokens", "create", str(company), "--name", "Entra bench")
-        cmd = [
-            sys.executable, "-m", "gunicorn", "wsgi:app",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(self.workers),
-            "--timeout", "60",
-            "--log-level", "warning",
-        ]  # fmt: skip
+        cmd = server_command(self.app, self.server, port, self.workers, self.threads)
         self.log = open(self.log_path, "w")  # noqa: SIM115  (open while gunicorn runs; closed in stop())
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # up to ~30 s
             if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited ({self.proc.returncode}):\n{self.log_path.read_text()[-4000:]}")
+                raise SystemExit(f"the server exited ({self.proc.returncode}):\n{self.log_path.read_text()[-4000:]}")
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
@@ -717,9 +768,10 @@ class OwnServer:
                 pass
             time.sleep(0.1)
         else:
+            tail = self.log_path.read_text(errors="replace")[-4000:]
             self.stop()
-            raise SystemExit("gunicorn did not answer /healthz within 30 s")
-        self.server_desc = f"gunicorn wsgi:app, {self.workers} sync workers, 127.0.0.1:{port}"
+            raise SystemExit(f"the server did not answer /healthz within 30 s:\n{tail}")
+        self.server_desc = f"{describe_server(self.app, self.server, self.workers, self.threads)}, 127.0.0.1:{port}"
         return base, company, token
 
     def log_summary(self):
@@ -765,6 +817,8 @@ def parse_args(argv=None):
     p.add_argument("--company", type=int, help="company id (with --url)")
     p.add_argument("--token", help="bearer token of that company (with --url)")
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers of the server it starts (default 4)")
+    p.add_argument("--server", default="gevent", choices=SERVERS, help="server model (default gevent, as production)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker for gthread / granian (default 4)")
     p.add_argument("--deactivate", type=float, default=0.10, help="fraction of users deactivated (default 0.10)")
     p.add_argument("--warmup", type=int, default=32, help="extra users created first, reported apart (default 32)")
     p.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds (Entra's: 60)")
@@ -802,7 +856,14 @@ def main(argv=None):
         token = args.token
         database, db_version, server_desc = "external", "unknown", f"external server at {url}"
     else:
-        server = OwnServer(os.environ.get("DATABASE_URL"), args.workers, args.keep_db, args.db_name)
+        server = OwnServer(
+            os.environ.get("DATABASE_URL"),
+            args.workers,
+            args.keep_db,
+            args.db_name,
+            server=args.server,
+            threads=args.threads,
+        )
     try:
         if server is not None:
             base, company, token = server.start()
@@ -824,6 +885,7 @@ def main(argv=None):
             "initial": [lambda c, u=u: initial_task(c, u) for u in users],
             "incremental": [lambda c, u=u: incremental_task(c, u, args.seed * 1_000_003 + u.index) for u in users],
             "lookup": [lambda c, u=u: lookup_task(c, u) for u in users],
+            "okta": [lambda c, u=u: okta_task(c, u) for u in users],
             "deactivate": [lambda c, u=u: deactivate_task(c, u) for u in users if every and u.index % every == 0],
         }
         phases = []

@@ -55,8 +55,8 @@ from bench.backlog import (  # noqa: E402
     seed_learners,
     write_report,
 )
+from harness.stack import Herd, RedisServer, wait_for  # noqa: E402
 from models import AuditEvent, Company, Learner, LearnerTraining, ProvisioningEvent  # noqa: E402
-from tests.e2e.stack import Herd, RedisServer, wait_for  # noqa: E402
 
 RERUN_BATCH = 200
 

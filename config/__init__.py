@@ -12,6 +12,17 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
 
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line an operator can act on."""
+
+
+def _int(env, name):
+    try:
+        return int(env[name])
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {env[name]!r}") from None
+
+
 def _default_database_url():
     return f"sqlite:///{INSTANCE / 'herd.db'}"
 
@@ -30,7 +41,14 @@ class Settings:
     relay_after_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     scim_max_page: int = 200
-    token_cache_seconds: float = 5.0
+    # "development" (the default: embedded services and a per-host secret are fine) or
+    # "production" (anything else): check_production() refuses what is unsafe there.
+    herd_env: str = "development"
+    # Number of reverse proxies in front of gunicorn whose X-Forwarded-* headers are
+    # trusted (0: the headers are ignored, since any client can send them).
+    trusted_proxies: int = 0
+    # True when PUBLIC_BASE_URL came from the environment (production requires it).
+    public_base_url_set: bool = False
 
     @property
     def broker_url(self):
@@ -40,6 +58,36 @@ class Settings:
     @property
     def uses_embedded_redis(self):
         return not self.redis_url
+
+    @property
+    def is_production(self):
+        return self.herd_env not in ("development", "dev")
+
+    def production_problems(self):
+        """What stops this configuration from running in production (empty in development)."""
+        if not self.is_production:
+            return []
+        problems = []
+        if len(self.secret_key) < 32:
+            problems.append(
+                "SECRET_KEY is not set (or shorter than 32 characters): generate one with "
+                "`python3 -c 'import secrets; print(secrets.token_hex(32))'` and give every web host the same value"
+            )
+        if not self.public_base_url_set or not self.public_base_url.startswith("https://"):
+            problems.append(
+                "PUBLIC_BASE_URL must be the public https:// address Entra reaches (e.g. https://herd.example.com)"
+            )
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must point at PostgreSQL (postgresql://user:password@host/db)")
+        if not self.redis_url:
+            problems.append("REDIS_URL must point at your Redis (the embedded one is for development)")
+        return problems
+
+    def check_production(self):
+        """Raise ConfigError (one line naming every problem) when production requirements are not met."""
+        problems = self.production_problems()
+        if problems:
+            raise ConfigError(f"refusing to start with HERD_ENV={self.herd_env}: " + "; ".join(problems) + ".")
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -51,11 +99,19 @@ class Settings:
         if env.get("REDIS_URL"):
             values["redis_url"] = env["REDIS_URL"]
         if env.get("EMBEDDED_REDIS_PORT"):
-            values["embedded_redis_port"] = int(env["EMBEDDED_REDIS_PORT"])
+            values["embedded_redis_port"] = _int(env, "EMBEDDED_REDIS_PORT")
         if env.get("PUBLIC_BASE_URL"):
             values["public_base_url"] = env["PUBLIC_BASE_URL"].rstrip("/")
+            values["public_base_url_set"] = True
+        elif env.get("PORT"):
+            # `PORT=5001 make run`: the printed tenant URL follows the port.
+            values["public_base_url"] = f"http://localhost:{_int(env, 'PORT')}"
+        if env.get("HERD_ENV"):
+            values["herd_env"] = env["HERD_ENV"].strip().lower()
+        if env.get("TRUSTED_PROXIES"):
+            values["trusted_proxies"] = _int(env, "TRUSTED_PROXIES")
         if env.get("RELAY_AFTER_SECONDS"):
-            values["relay_after_seconds"] = int(env["RELAY_AFTER_SECONDS"])
+            values["relay_after_seconds"] = _int(env, "RELAY_AFTER_SECONDS")
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
         values.update(overrides)

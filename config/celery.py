@@ -1,11 +1,17 @@
 """Celery settings shared by the workers and the web app's enqueue module."""
 
 from celery import Celery
+from celery.schedules import crontab
 
 # Task names say what they do; Flower shows them as they are.
 PROCESS_EVENT = "herd.provisioning.process_event"
 RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
+RECERTIFY_ALL = "herd.smart_assign.recertify_all"
+RECERTIFY_COMPANY = "herd.smart_assign.recertify_company"
+# A Redis hash in the broker where the relay records its runs (runs, relayed, last_run);
+# the web's /metrics reads it, so beat's health shows up next to the outbox figures.
+RELAY_STATS_KEY = "herd:outbox:relay"
 
 
 def celery_config(settings):
@@ -41,7 +47,9 @@ def celery_config(settings):
             "relay-pending-events": {
                 "task": RELAY_PENDING,
                 "schedule": max(5, settings.relay_after_seconds // 2),
-            }
+            },
+            # Recertification and overdue work: once a day, only the learners due.
+            "recertify-daily": {"task": RECERTIFY_ALL, "schedule": crontab(hour=2, minute=0)},
         },
     }
 

@@ -1,7 +1,9 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
+from models import previous_inputs  # noqa: F401  (registers the flush listener)
 from models.admin import Admin
 from models.company import AccessToken, Company, hash_token
+from models.company_training import CompanyTraining
 from models.db import Base, make_engine, make_session_factory, utcnow
 from models.event import ProvisioningEvent
 from models.group import Group, GroupMember, GroupRule
@@ -16,6 +18,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Company",
+    "CompanyTraining",
     "Group",
     "GroupMember",
     "GroupRule",

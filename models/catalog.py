@@ -64,7 +64,8 @@ class Training:
 
     ``region`` is the harassment-prevention region key ("CA", "US", "UK",
     "ALL") or None; ``audience`` is "supervisor", "employee" or "all";
-    ``cadence_months`` is the recertification period, None when taken once.
+    ``cadence_months`` is the recertification period, None when taken once;
+    ``due_days`` the due period of a new assignment, None for the company's.
     """
 
     code: str
@@ -73,6 +74,7 @@ class Training:
     region: str | None = None
     audience: str = ALL
     cadence_months: int | None = 12
+    due_days: int | None = None
 
 
 _REGION_TITLES = {

@@ -26,6 +26,10 @@ class Company(Base):
     extension_urn: Mapped[str | None] = mapped_column(String(300))
     due_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     industry: Mapped[str | None] = mapped_column(String(100))
+    # Days before a completion expires that its next cycle is assigned (recertification).
+    lead_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # The latest moment the daily recertification ran as of: time never runs backwards.
+    recertified_through: Mapped[object | None] = mapped_column(DateTime)
 
     tokens = relationship("AccessToken", back_populates="company")
 

@@ -21,10 +21,15 @@ class ProvisioningEvent(Base):
     action: Mapped[str] = mapped_column(String(30))
     # {"attribute": {"before": ..., "after": ...}} for the attributes that changed.
     changes: Mapped[dict] = mapped_column(Document, default=dict)
+    # The learner's Smart Assign inputs before the change (None for a creation);
+    # filled at flush by models.previous_inputs, so the worker can say why.
+    previous: Mapped[dict | None] = mapped_column(Document)
     token_id: Mapped[int | None] = mapped_column(Integer)
     token_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
     processed_at: Mapped[object | None] = mapped_column(DateTime)
+    # Set by the outbox relay (workers/relay.py) once the task message is with the broker.
+    published_at: Mapped[object | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
@@ -35,5 +40,12 @@ class ProvisioningEvent(Base):
             "created_at",
             sqlite_where=text("processed_at IS NULL"),
             postgresql_where=text("processed_at IS NULL"),
+        ),
+        # The outbox relay's queue: committed events whose message is not yet published.
+        Index(
+            "ix_events_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
         ),
     )

@@ -12,6 +12,7 @@ FAILED = "failed"
 ACTIVE = (QUEUED, RUNNING)
 
 RERUN_SMART_ASSIGN = "rerun_smart_assign"
+RECERTIFY = "recertify"
 
 
 class Job(Base):
@@ -27,6 +28,9 @@ class Job(Base):
     done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What the job changed so far (for a re-run: trainings added), kept across a redelivery.
     added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Recertification runs: assignments newly marked overdue, and the moment run as of.
+    overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    as_of: Mapped[object | None] = mapped_column(DateTime)
     # The last learner id handled: a redelivered task resumes after it instead of starting over.
     cursor: Mapped[str | None] = mapped_column(String(36))
     error: Mapped[str | None] = mapped_column(String(500))

@@ -39,6 +39,11 @@ class Learner(Base):
     role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
 
+    # When Smart Assign must look at this learner again without any change
+    # (a due date passes, a completion nears expiry); None: nothing pending.
+    # The daily recertification task selects learners by it, nothing else.
+    review_at: Mapped[object | None] = mapped_column(DateTime)
+
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
@@ -58,6 +63,14 @@ class Learner(Base):
         Index("ix_learners_company_email", "company_id", "email_lower", "created_at", "id"),
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
+        Index(
+            "ix_learners_company_review",
+            "company_id",
+            "review_at",
+            "id",
+            sqlite_where=text("review_at IS NOT NULL"),
+            postgresql_where=text("review_at IS NOT NULL"),
+        ),
         # The dashboard's search ("starts with", any case) over 100k learners: one index per arm.
         Index("ix_learners_company_username_all", "company_id", "user_name_lower"),
         Index("ix_learners_company_given_lower", "company_id", func.lower(text("given_name"))),

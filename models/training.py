@@ -30,6 +30,8 @@ class LearnerTraining(Base):
         # Two workers planning from the same state collide here instead of duplicating.
         UniqueConstraint("learner_id", "family", "cycle", name="uq_learner_trainings_family_cycle"),
         Index("ix_learner_trainings_company_learner", "company_id", "learner_id"),
+        # The compliance report's completions by month.
+        Index("ix_learner_trainings_company_completed", "company_id", "completed_at"),
     )
 
 

@@ -10,11 +10,11 @@ from config import Settings, instance_secret
 def create_app(settings=None):
     """Build the web app from ``settings`` (default: the environment). No I/O at import."""
     settings = settings or Settings.from_env()
+    settings.check_production()
     app = Flask(__name__, instance_path=str(_instance_path()))
     app.config.update(
         SECRET_KEY=settings.secret_key or instance_secret(),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
-        JSON_SORT_KEYS=False,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
@@ -22,7 +22,7 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import db, enqueue, errors
+    from service import db, enqueue, error_handlers, failures, frontdoor, metrics
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -31,11 +31,14 @@ def create_app(settings=None):
 
     db.init_app(app, settings)
     enqueue.init_app(app, settings)
-    errors.init_app(app)
+    error_handlers.init_app(app)
+    failures.init_app(app)
     app.register_blueprint(scim_routes())
     app.register_blueprint(api_routes())
     app.register_blueprint(dashboard_routes())
     app.register_blueprint(health_bp)
+    frontdoor.init_app(app, settings)
+    metrics.init_app(app)
     register_cli(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app

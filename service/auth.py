@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from sqlalchemy import select, update
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db
-from service.scim.errors import Unauthorized
+from service.errors import Unauthorized
 
 # last_used_at is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -54,8 +54,18 @@ def authenticate(company_id):
         raise Unauthorized(DETAIL_INVALID, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     company = session.get(Company, company_id)
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(update(AccessToken).where(AccessToken.id == token.id).values(last_used_at=now))
-        session.commit()
+        _touch(token.id, now)
     caller = Caller(company=company, token_id=token.id, token_name=token.name)
     g.caller = caller
     return caller
+
+
+def _touch(token_id, now):
+    """Record ``last_used_at`` in a short transaction of its own.
+
+    The request's own transaction is committed only at the request boundary
+    (with its provisioning event), so the token's bookkeeping must not commit it.
+    """
+    with current_app.extensions["herd.sessions"]() as session:
+        session.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
+        session.commit()

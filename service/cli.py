@@ -1,16 +1,20 @@
-"""Operator commands: ``flask --app wsgi companies|tokens|db ...``."""
+"""Operator commands: ``./herd companies|tokens|db|demo ...`` (``./herd`` runs ``flask --app wsgi``)."""
 
+import functools
+import os
 from datetime import timedelta
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import or_, select, text
+from sqlalchemy.exc import OperationalError
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
 from service import group_rules
 from service.dashboard.cli import admins
+from service.preflight import describe_database_error
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
 tokens = AppGroup("tokens", help="Create and revoke company access tokens.")
@@ -98,8 +102,7 @@ def companies_group_rule(company_id, group_name, training_code, remove):
         session.commit()
         click.echo(f"Rule {'added' if created else 'exists'}: members of '{rule.group_name}' get {rule.training_code}.")
         click.echo(
-            "New group events apply it; to apply it to current members now, run "
-            f"flask --app wsgi smart-assign rerun {company_id}"
+            f"New group events apply it; to apply it to current members now, run ./herd smart-assign rerun {company_id}"
         )
 
 
@@ -162,22 +165,57 @@ def db_upgrade():
 @click.command("demo")
 @with_appcontext
 def demo():
-    """Create a demo company and token when none exists, and print the tenant URL and token."""
+    """Create a demo company and token on the first run; on every run, print where everything is."""
     with _session() as session:
-        if session.scalar(select(Company.id).limit(1)) is not None:
-            click.echo("Companies exist already; create tokens with 'flask --app wsgi tokens create COMPANY_ID'.")
-            return
-        company = create_company(session, "Demo Company")
-        row, secret = AccessToken.issue(company.id, "Demo token")
-        session.add(row)
-        session.commit()
-        click.echo(f"Demo company {company.id} created.")
-        click.echo(f"SCIM tenant URL: {tenant_url(company.id)}")
-        click.echo(f"Secret token:    {secret}")
+        existing = session.execute(select(Company.id, Company.name).order_by(Company.id).limit(5)).all()
+        if not existing:
+            company = create_company(session, "Demo Company")
+            row, secret = AccessToken.issue(company.id, "Demo token")
+            session.add(row)
+            session.commit()
+            click.echo(f"Demo company {company.id} created.")
+            click.echo(f"SCIM tenant URL: {tenant_url(company.id)}")
+            click.echo(f"Secret token:    {secret}")
+            first_id = company.id
+        else:
+            for company_id, name in existing:
+                click.echo(f"Company {company_id} ({name}): SCIM tenant URL {tenant_url(company_id)}")
+            first_id = existing[0][0]
+            click.echo(
+                "Tokens are shown only when created. For a new one: "
+                f"./herd tokens create {first_id}  (or the dashboard: Settings > Integrations > API)."
+            )
+    base = _settings().public_base_url
+    click.echo(f"Dashboard:       {base}/dashboard/  (sign-in: make admin EMAIL=you@example.com COMPANY={first_id})")
+    click.echo(f"Flower:          http://127.0.0.1:{os.environ.get('FLOWER_PORT') or 5555}/")
+    click.echo("Stop:            Ctrl-C in this terminal stops every process.")
+    if not base.startswith("https://"):
+        click.echo("Entra needs a public https:// tenant URL: see docs/entra.md, 'Reach Herd over HTTPS'.")
+
+
+def _one_line_database_errors(command):
+    """Make ``command`` (and its subcommands) answer an unreachable database with one line."""
+    for sub in getattr(command, "commands", {}).values():
+        _one_line_database_errors(sub)
+    callback = command.callback
+    if callback is None or getattr(callback, "herd_wrapped", False):
+        return
+
+    @functools.wraps(callback)
+    def wrapper(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except OperationalError as exc:
+            raise click.ClickException(describe_database_error(exc, _settings().database_url)) from None
+
+    wrapper.herd_wrapped = True
+    command.callback = wrapper
 
 
 def register_cli(app):
     """Attach the operator commands to the app."""
-    for group in (companies, tokens, database, demo):
+    from service.catalog_cli import catalog
+
+    for group in (companies, tokens, database, demo, admins, catalog):
+        _one_line_database_errors(group)
         app.cli.add_command(group)
-    app.cli.add_command(admins)

@@ -1,7 +1,10 @@
-"""The one place the web app hands work to the workers: event ids, after commit.
+"""The one place the web app hands work to the workers.
 
-A failed publish is logged and forgotten: the event row is still pending and the
-beat relay re-enqueues it, so a Redis outage never fails a SCIM request.
+Provisioning events never touch the broker inside a request: ``commit`` commits the
+learner and its event row (the outbox) and returns, and the outbox relay process
+(workers/relay.py) publishes committed events, woken by PostgreSQL NOTIFY or a tight
+poll. Only the dashboard's company re-run still publishes directly; a failed publish
+there is reported to the admin.
 """
 
 import logging
@@ -10,7 +13,7 @@ import time
 
 from flask import current_app
 
-from config.celery import PROCESS_EVENT, RERUN_COMPANY, make_celery
+from config.celery import RERUN_COMPANY, make_celery
 
 log = logging.getLogger(__name__)
 # After a failed publish, skip publishing for this long instead of paying a
@@ -45,18 +48,8 @@ def init_app(app, settings):
 
 
 def commit(session, event):
-    """Commit the request's work, then hand its event (if any) to the workers."""
+    """Commit the request's work; its event (if any) is published by the outbox relay."""
     session.commit()
-    if event is not None:
-        events([event.id])
-
-
-def events(event_ids):
-    """Enqueue processing of committed provisioning events."""
-    enq = current_app.extensions["herd.enqueuer"]
-    for event_id in event_ids:
-        if not enq.send(PROCESS_EVENT, [event_id]):
-            break
 
 
 def rerun_company(company_id, job_id=None):

@@ -1,88 +1,59 @@
-"""One error handler for the whole app.
+"""Herd's one error vocabulary: exceptions carrying an HTTP status, a detail and headers.
 
-Under ``/scim/`` every failure is a SCIM Error (``application/scim+json``);
-under ``/api/`` a JSON ``{"error": ...}``. Unexpected exceptions are logged
-with their traceback and answered with a generic 500: never a traceback out.
+Every surface raises these (SCIM's typed errors in ``service.scim.errors`` are
+subclasses that add a ``scimType``); ``service.error_handlers`` is the one
+place that turns them into a response for the surface the request is on.
+Pure: no Flask.
 """
 
-import logging
 
-from flask import jsonify, request
-from werkzeug.exceptions import HTTPException
+class HerdError(Exception):
+    """A failure the client caused or must know about: status, a detail an admin can act on, headers."""
 
-from service import failures
-from service.scim.errors import ScimError
-from service.scim.http import scim_response
+    status = 400
+    scim_type = None
 
-log = logging.getLogger(__name__)
-
-_HTTP_DETAILS = {
-    400: "The request could not be read. Send a JSON body with Content-Type application/scim+json.",
-    401: "Authentication failed. Send the header 'Authorization: Bearer <token>' with a token created in Settings > Integrations > API.",
-    404: "No such SCIM endpoint. The tenant URL ends in /scim/v2/{company_id}; Herd serves /Users, /ServiceProviderConfig, /ResourceTypes and /Schemas.",
-    405: "Method not allowed on this endpoint.",
-    413: "Request body too large: the limit is 1 MiB.",
-    415: "Unsupported media type: send application/scim+json or application/json.",
-    429: "Too many requests; retry after the time given in Retry-After.",
-}
+    def __init__(self, detail, *, status=None, headers=None):
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
 
 
-_API_DETAILS = {
-    400: "The request could not be read. Send a JSON object with Content-Type application/json.",
-    404: "No such API endpoint. See /api/v1/learners, /api/v1/learner_trainings, /api/v1/trainings and /api/v1/audit_events.",
-}
+class BadRequest(HerdError):
+    """Bad input: a query parameter or body field that cannot be accepted."""
 
 
-def _is_scim():
-    return request.path.startswith("/scim/")
+class Unauthorized(HerdError):
+    """No usable bearer token (the same answer for every cause)."""
+
+    status = 401
 
 
-def _is_api():
-    return request.path.startswith("/api/")
+class NotFound(HerdError):
+    """Nothing with that id in the caller's company (another company's ids included)."""
+
+    status = 404
 
 
-def render_scim_error(err):
-    """Turn a ScimError into its response (and keep a record for the dashboard's activity page)."""
-    failures.record(err.status, err.scim_type, err.detail)
-    resp = scim_response(err.to_dict(), err.status)
-    for key, value in err.headers.items():
-        resp.headers[key] = value
-    return resp
+class MethodNotAllowed(HerdError):
+    status = 405
 
 
-def init_app(app):
-    """Register the handlers."""
+class Conflict(HerdError):
+    """The change is well formed but the resource's state does not allow it."""
 
-    @app.errorhandler(ScimError)
-    def _scim_error(err):
-        if _is_api():
-            return jsonify({"error": err.detail}), err.status
-        return render_scim_error(err)
+    status = 409
 
-    @app.errorhandler(HTTPException)
-    def _http_error(err):
-        code = err.code or 500
-        if _is_scim() or _is_api():
-            detail = _HTTP_DETAILS.get(code, err.description or "Request failed.")
-            if _is_api():
-                resp = jsonify({"error": _API_DETAILS.get(code, detail)})
-                resp.status_code = code
-            else:
-                resp = render_scim_error(ScimError(detail, status=code))
-            if code == 413:
-                # The unread body stays on the socket: ask the client for a fresh connection.
-                resp.headers["Connection"] = "close"
-            if code == 405 and getattr(err, "valid_methods", None):
-                resp.headers["Allow"] = ", ".join(err.valid_methods)
-            return resp
-        return err
 
-    @app.errorhandler(Exception)
-    def _unexpected(err):
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        detail = "Internal error. The request was not applied; retry later or contact support."
-        if _is_api():
-            return jsonify({"error": detail}), 500
-        if _is_scim():
-            return render_scim_error(ScimError(detail, status=500))
-        return "Internal error", 500
+class PayloadTooLarge(HerdError):
+    status = 413
+
+
+class RateLimited(HerdError):
+    status = 429
+
+
+class NotImplementedFeature(HerdError):
+    status = 501

@@ -5,6 +5,9 @@ the status, scimType and detail Herd answered in Provisioning activity. Only
 what Herd answered and the path are kept: never the token, the query string
 (it can carry secrets) or the body. Recording never changes the response: a
 failure to record is logged and dropped.
+
+It runs as an ``after_request`` hook on the SCIM error that
+``service.error_handlers`` noted in ``g.scim_error``: rendering writes nothing.
 """
 
 import contextlib
@@ -43,6 +46,17 @@ def _throttled(company_id):
             return True
         _last_anonymous[company_id] = now
         return False
+
+
+def init_app(app):
+    """Record every failed SCIM call after its response is built."""
+
+    @app.after_request
+    def _record_failure(response):
+        err = g.pop("scim_error", None)
+        if err is not None:
+            record(err.status, err.scim_type, err.detail)
+        return response
 
 
 def record(status, scim_type, detail):

@@ -3,7 +3,7 @@
 Used by the operator CLI now and the dashboard later; flushes only, the caller commits.
 A rule names the group case-insensitively (it may be set before Entra creates the
 group); the worker applies it to members when a group event is processed, and a
-company re-run (``flask --app wsgi smart-assign rerun COMPANY_ID``) applies a new
+company re-run (``./herd smart-assign rerun COMPANY_ID``) applies a new
 rule to the members a group already has.
 """
 
@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from models import GroupRule
 from models.catalog import by_code
+from models.company_training import company_catalog
 
 
 class RuleError(ValueError):
@@ -32,7 +33,7 @@ def add_rule(session, company_id, group_name, training_code):
     code = (training_code or "").strip().upper()
     if not name:
         raise RuleError("the group name is empty")
-    if code not in by_code():
+    if code not in by_code(company_catalog(session, company_id)):
         raise RuleError(f"unknown training code {training_code!r}; use a code of the catalog, e.g. HP-ALL-SUP")
     existing = session.scalar(
         select(GroupRule).where(

@@ -1,6 +1,7 @@
 """The Celery app: built from config, no Flask. ``celery -A workers.celery_app worker``."""
 
 from celery.signals import worker_process_init
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Settings
 from config.celery import make_celery
@@ -8,9 +9,22 @@ from models import make_engine, make_session_factory
 
 settings = Settings.from_env()
 app = make_celery(settings)
-app.conf.include = ["workers.tasks", "workers.rerun"]
+app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify"]
 
 _state = {}
+
+# The one retry policy of every task that writes: a unique-key race (IntegrityError)
+# or a dropped connection (DBAPIError) is retried with jittered exponential backoff,
+# a bounded number of times; acks_late because every such task is idempotent.
+MAX_RETRIES = 8
+RETRY_POLICY = {
+    "acks_late": True,
+    "autoretry_for": (IntegrityError, DBAPIError),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": MAX_RETRIES,
+}
 
 
 def sessions():

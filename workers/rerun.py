@@ -16,12 +16,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from config.celery import RERUN_COMPANY
 from models import Company, Job, Learner, utcnow
 from models.job import ACTIVE, DONE, FAILED, QUEUED, RERUN_SMART_ASSIGN, RUNNING
-from workers.celery_app import app, sessions
+from workers.celery_app import MAX_RETRIES, RETRY_POLICY, app, sessions
 from workers.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 BATCH = 200
-MAX_RETRIES = 5
 # A task enqueued without a job id adopts a queued or running job younger than this.
 ADOPT_WITHIN = timedelta(hours=1)
 
@@ -55,8 +54,12 @@ def _job(session, company_id, job_id, now):
     return job
 
 
-def run(session_factory, company_id, job_id=None, batch=BATCH):
-    """Re-evaluate every learner of the company; returns the job id. Safe to call again."""
+def run(session_factory, company_id, job_id=None, batch=BATCH, progress=None):
+    """Re-evaluate every learner of the company; returns the job id. Safe to call again.
+
+    Called by the worker's task and by the operator's CLI (``workers.cli``);
+    ``progress(job)`` is called after every committed batch and at the end.
+    """
     now = utcnow()
     with session_factory() as session:
         if session.get(Company, company_id) is None:
@@ -87,6 +90,8 @@ def run(session_factory, company_id, job_id=None, batch=BATCH):
                 # Learners created during the run are counted where they were met.
                 job.total = max(job.total or 0, job.done)
                 session.commit()
+                if progress:
+                    progress(job)
                 log.info(
                     "Smart Assign re-run %s of company %s: %s learners, %s trainings added",
                     job_id,
@@ -101,6 +106,8 @@ def run(session_factory, company_id, job_id=None, batch=BATCH):
             job.cursor = learners[-1].id
             job.updated_at = now
             session.commit()
+            if progress:
+                progress(job)
 
 
 def fail(session_factory, company_id, job_id, message):
@@ -115,16 +122,7 @@ def fail(session_factory, company_id, job_id, message):
             session.commit()
 
 
-@app.task(
-    name=RERUN_COMPANY,
-    bind=True,
-    acks_late=True,
-    autoretry_for=(IntegrityError, DBAPIError),
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=MAX_RETRIES,
-)
+@app.task(name=RERUN_COMPANY, bind=True, **RETRY_POLICY)
 def rerun_company(self, company_id, job_id=None):
     """Smart Assign for every learner of a company (after a rule or settings change)."""
     try:

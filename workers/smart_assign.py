@@ -39,7 +39,6 @@ creating a duplicate.
 
 from __future__ import annotations
 
-import calendar
 import functools
 import re
 from dataclasses import dataclass, replace
@@ -47,13 +46,16 @@ from datetime import datetime, timedelta
 
 from models import catalog as cat
 from models.catalog import DEFAULT_CATALOG, Training
+from models.dates import add_months
 from models.normalize import normalize_role
 
 ASSIGNED = "assigned"
 IN_PROGRESS = "in_progress"
+OVERDUE = "overdue"
 COMPLETED = "completed"
 ARCHIVED = "archived"
-OPEN = frozenset({ASSIGNED, IN_PROGRESS})
+# Overdue work is still open: it holds its requirement until it is completed.
+OPEN = frozenset({ASSIGNED, IN_PROGRESS, OVERDUE})
 
 # "Never take away ... one more than 10 % done": at or below this the
 # learner has not really started, so the version may still change.
@@ -78,6 +80,13 @@ class Profile:
     location: str | None = None
     role: str | None = None
     tags: tuple[str, ...] = ()
+    # Codes the company's group rules give, with the groups that give them
+    # (``((code, "Managers, Leads"), ...)``): required like tags, worded apart.
+    rule_codes: tuple[tuple[str, str], ...] = ()
+
+
+# ``previous`` for a learner that did not exist before the event.
+NEW_LEARNER = Profile(active=False)
 
 
 @dataclass(frozen=True)
@@ -86,10 +95,15 @@ class Settings:
 
     due_days: int = 30
     industry: str | None = None
+    # Recertification lead time: the next cycle is assigned this many days
+    # before the completion it renews expires, due at the expiry.
+    lead_days: int = 30
 
     def __post_init__(self):
         if self.due_days < 0:
             raise ValueError(f"due_days must be >= 0, not {self.due_days}")
+        if self.lead_days < 0:
+            raise ValueError(f"lead_days must be >= 0, not {self.lead_days}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,8 @@ class Assignment:
     assigned_at: datetime
     due_at: datetime | None = None
     completed_at: datetime | None = None
+    # When the row last changed; for an archived one, when it was archived.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +149,13 @@ class Plan:
     """What Smart Assign decided for one learner.
 
     ``archive``: mark every open assignment archived (learner deactivated).
-    ``resume``: put archived assignments back to assigned / in_progress.
+    ``resume``: put archived assignments back to assigned / in_progress;
+    ``resumed_due`` moves their due dates by the time the learner was away.
+    ``overdue``: ``(family, cycle)`` of open assignments past their due date.
+    ``review_at``: the earliest moment this learner needs Smart Assign again
+    without any change (a due date passes, a completion nears its expiry);
+    None when nothing is pending. The daily task selects learners by it.
+    ``reasons``: why each added assignment exists, by code (audit trail).
     ``unknown_tags``, ``role_flagged`` and ``location_unknown`` are for the
     audit trail; ``region`` is the harassment-prevention region used.
     """
@@ -142,6 +164,9 @@ class Plan:
     retarget: tuple[Retarget, ...] = ()
     archive: bool = False
     resume: bool = False
+    resumed_due: tuple[tuple[str, int, datetime], ...] = ()
+    overdue: tuple[tuple[str, int], ...] = ()
+    review_at: datetime | None = None
     unknown_tags: tuple[str, ...] = ()
     role_flagged: bool = False
     location_unknown: bool = False
@@ -150,7 +175,7 @@ class Plan:
     @property
     def changes(self) -> bool:
         """True when applying the plan would change any assignment."""
-        return bool(self.add or self.retarget or self.archive or self.resume)
+        return bool(self.add or self.retarget or self.archive or self.resume or self.overdue)
 
 
 @dataclass(frozen=True)
@@ -168,14 +193,6 @@ class _Place:
 
 
 # --- dates ---------------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Add calendar months, clamping the day (Aug 31 + 6 months = Feb 28/29)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
 
 
 def _after(moment: datetime, period: tuple[int, int]) -> datetime:
@@ -316,9 +333,14 @@ def _requirements(profile: Profile, settings: Settings, index: dict[str, Trainin
         code = tag.strip().upper()
         if code in index:
             training = index[code]
-            need(code, f"tag {code}", cat.LEGAL_DEADLINES.get(training.region or ""))
+            need(code, f"tag {code} in training_tags", cat.LEGAL_DEADLINES.get(training.region or ""))
         elif code and code not in unknown:
             unknown.append(code)
+    for code, groups in profile.rule_codes:
+        if code in index:
+            need(
+                code, f"member of {groups or 'a group with a rule'}", cat.LEGAL_DEADLINES.get(index[code].region or "")
+            )
     location_unknown = place.country is None
     return requirements, tuple(unknown), region, location_unknown
 
@@ -356,24 +378,33 @@ def _similar(held: Training | None, assignment: Assignment, needed: Training) ->
     return not (held and held.audience == cat.EMPLOYEE and needed.audience == cat.SUPERVISOR)
 
 
-def _still_valid(assignment: Assignment, needed: Training, now: datetime) -> bool:
+def expires_at(completed_at: datetime, needed: Training) -> datetime | None:
+    """When a completion of ``needed``'s version stops counting (None: never)."""
+    if needed.cadence_months is None:
+        return None
+    return add_months(completed_at, needed.cadence_months)
+
+
+def _still_valid(assignment: Assignment, needed: Training, now: datetime, lead: timedelta = timedelta(0)) -> bool:
+    """True when the completion still holds ``needed`` beyond the lead time (no renewal due yet)."""
     if assignment.status != COMPLETED or assignment.completed_at is None:
         return False
-    if needed.cadence_months is None:
-        return True
-    return now < add_months(assignment.completed_at, needed.cadence_months)
+    expiry = expires_at(assignment.completed_at, needed)
+    return expiry is None or now + lead < expiry
 
 
 def _due(req: _Requirement, completions: list[Assignment], index, settings: Settings, now: datetime):
-    """Due date and reason suffix for a requirement that must be (re)assigned now.
+    """Due date, reason suffix and the completion renewed (or None) for a requirement assigned now.
 
     Counted from the latest similar completion when its recertification date
-    is still ahead (a move keeps the learner's cycle); else the company's due
-    period. A learner new to a version with a legal deadline gets the earlier
-    of that and the deadline (promotion, hire, move into CA).
+    is still ahead (a move keeps the learner's cycle; a renewal assigned
+    within the lead time is due at the expiry); else the training's or the
+    company's due period. A learner new to a version with a legal deadline
+    gets the earlier of that and the deadline (promotion, hire, move into CA).
     """
     needed = req.training
-    due, note = now + timedelta(days=settings.due_days), ""
+    period = needed.due_days if needed.due_days is not None else settings.due_days
+    due, note, anchor = now + timedelta(days=period), "", None
     similar = [a for a in completions if _similar(index.get(a.code), a, needed)]
     if similar and needed.cadence_months:
         anchor = max(similar, key=lambda a: a.completed_at)
@@ -381,32 +412,78 @@ def _due(req: _Requirement, completions: list[Assignment], index, settings: Sett
         verb = "recertification counted from" if recert > now else "renews"
         note = f"; {verb} {anchor.code} completed {anchor.completed_at.date().isoformat()}"
         if recert > now:
-            due = recert
+            due = max(recert, due) if recert - now < timedelta(days=1) else recert
     first_time = not any(_covers(index.get(a.code), a.code, needed) for a in completions)
     if first_time and req.deadline:
         legal = _after(now, req.deadline)
         if legal < due:
             due, note = legal, note + "; legal deadline"
-    return due, note
+    return due, note, anchor
 
 
-def _change_note(profile: Profile, previous: Profile | None, region: str, index) -> str:
-    """Word what changed since ``previous`` (audit only; never affects decisions)."""
-    if previous is None:
-        return ""
-    notes = []
-    supervisor = normalize_role(profile.role) == "supervisor"
-    previous_supervisor = normalize_role(previous.role) == "supervisor"
-    if supervisor and not previous_supervisor:
-        notes.append("promoted to supervisor")
-    elif previous_supervisor and not supervisor:
-        notes.append("no longer a supervisor")
-    previous_region = _hp_region(_place(previous), previous_supervisor, index)
-    if previous_region != region:
-        notes.append(f"moved from {previous_region}")
-    if _place(previous).city != _place(profile).city:
-        notes.append("city changed")
-    return f" ({', '.join(notes)})" if notes else ""
+def _place_label(profile: Profile) -> str:
+    return profile.region or profile.country or "an unknown place"
+
+
+def _why(req: _Requirement, cycle: int, profile: Profile, previous: Profile | None, before: set, anchor) -> str:
+    """Why this assignment exists, first words of its reason: the change that made it owed.
+
+    ``before`` holds the codes ``previous`` required. Audit wording only: it
+    never affects what is decided.
+    """
+    code, family = req.training.code, req.training.family
+    if previous is not None and code not in before:
+        if previous == NEW_LEARNER:
+            return "new learner"
+        if not previous.active:
+            return "reactivated"
+        was_sup = normalize_role(previous.role) == "supervisor"
+        if family == cat.HP_FAMILY and normalize_role(profile.role) == "supervisor" and not was_sup:
+            return "promoted to supervisor"
+        if (previous.region, previous.country) != (profile.region, profile.country):
+            return f"moved from {_place_label(previous)} to {_place_label(profile)}"
+        if city_of(previous.location) != city_of(profile.location):
+            return f"moved from {previous.location or 'no city'} to {profile.location or 'no city'}"
+        tags = {t.strip().upper() for t in previous.tags}
+        if code in {t.strip().upper() for t in profile.tags} and code not in tags:
+            return f"tag {code} added"
+        if code in dict(profile.rule_codes) and code not in dict(previous.rule_codes):
+            return "group rule"
+    if anchor is not None:
+        return f"recertification, cycle {cycle}"
+    if code in dict(profile.rule_codes) and code not in {t.strip().upper() for t in profile.tags}:
+        return "group rule"
+    return "required"
+
+
+def _review_at(after: list[Assignment], requirements, index, settings: Settings, now: datetime):
+    """The earliest moment the learner's assignments need Smart Assign again, or None.
+
+    - an open assignment becomes overdue at its due date;
+    - a completion that holds a requirement must be renewed ``lead_days``
+      before it expires;
+    - an open assignment may be completed any day from now, so its renewal
+      is never needed before ``now + cadence - lead``: a lower bound that
+      needs no update when the completion is recorded.
+    """
+    lead = timedelta(days=settings.lead_days)
+    moments = []
+    for a in after:
+        needed = index.get(a.code)
+        if a.status in (ASSIGNED, IN_PROGRESS) and a.due_at is not None:
+            moments.append(a.due_at)
+        if a.status in OPEN and needed is not None and needed.cadence_months:
+            moments.append(add_months(now, needed.cadence_months) - lead)
+    for req in requirements:
+        covering = [a for a in after if _covers(index.get(a.code), a.code, req.training)]
+        if any(a.status in OPEN for a in covering):
+            continue  # the open assignment holds it (counted above), not the old completion
+        held = [a for a in covering if a.status == COMPLETED and a.completed_at]
+        if held:
+            expiry = expires_at(max(a.completed_at for a in held), req.training)
+            if expiry is not None:
+                moments.append(expiry - lead)
+    return min(moments) if moments else None
 
 
 def resumed_status(assignment: Assignment) -> str:
@@ -421,10 +498,11 @@ def plan(
     now: datetime,
     catalog=DEFAULT_CATALOG,
 ) -> Plan:
-    """Decide what to add, retarget, archive or resume for one learner.
+    """Decide what to add, retarget, archive, resume or mark overdue for one learner.
 
-    Reads only the latest state: ``previous`` words the reasons, nothing
-    more. Never removes or changes a completed or started (> 10 %)
+    Reads only the latest state: ``previous`` (the inputs before the change,
+    ``NEW_LEARNER`` for a creation, None when unknown) words the reasons,
+    nothing more. Never removes or changes a completed or started (> 10 %)
     assignment. Planning again on the result of ``apply_plan`` gives a plan
     with ``changes == False``.
     """
@@ -441,10 +519,23 @@ def plan(
         return Plan(archive=any(a.status in OPEN for a in existing), **flags)
 
     resume = any(a.status == ARCHIVED for a in existing)
-    # Decide on the state the learner will be in once resumed.
-    current = [replace(a, status=resumed_status(a)) if a.status == ARCHIVED else a for a in existing]
+    # Decide on the state the learner will be in once resumed. The clocks
+    # stopped while the learner was away: a resumed due date moves by that time.
+    resumed_due = []
+    current = []
+    for a in existing:
+        if a.status == ARCHIVED:
+            due = a.due_at
+            if due is not None and a.updated_at is not None and now > a.updated_at:
+                due = due + (now - a.updated_at)
+                resumed_due.append((a.family, a.cycle, due))
+            a = replace(a, status=resumed_status(a), due_at=due)
+        current.append(a)
     completions = [a for a in current if a.status == COMPLETED and a.completed_at is not None]
-    change = _change_note(profile, previous, region, index)
+    lead = timedelta(days=settings.lead_days)
+    before: set[str] = set()
+    if previous is not None and previous.active:
+        before = {r.training.code for r in _requirements(previous, settings, index)[0]}
 
     # Pass 1: requirements already met. What meets one is not up for retargeting.
     used: set[tuple[str, int]] = set()
@@ -455,7 +546,7 @@ def plan(
                 a
                 for a in current
                 if _covers(index.get(a.code), a.code, req.training)
-                and (a.status in OPEN or _still_valid(a, req.training, now))
+                and (a.status in OPEN or _still_valid(a, req.training, now, lead))
             ),
             None,
         )
@@ -487,10 +578,10 @@ def plan(
         needed = req.training
         if any(_covers(t, t.code, needed) for t in planned):
             continue  # a version planned just now already covers it (SUP for EMP)
-        due, note = _due(req, completions, index, settings, now)
-        # Role and region changes explain harassment prevention, not tags or overlays.
-        reason = f"{req.reason}{change if needed.family == cat.HP_FAMILY else ''}{note}"
+        due, note, anchor = _due(req, completions, index, settings, now)
         stale = next((a for a in candidates if a.family == needed.family), None)
+        cycle = stale.cycle if stale is not None else next_cycle.get(needed.family, 1)
+        reason = f"{_why(req, cycle, profile, previous, before, anchor)}: {req.reason}{note}"
         if stale is not None:
             candidates.remove(stale)
             # Retargeting never extends the deadline the learner already has.
@@ -499,11 +590,30 @@ def plan(
                 Retarget(stale.family, stale.cycle, needed.code, new_due, f"{reason}; replaces unstarted {stale.code}")
             )
         else:
-            cycle = next_cycle.get(needed.family, 1)
             next_cycle[needed.family] = cycle + 1
             added.append(NewAssignment(needed.code, needed.family, cycle, due, reason))
         planned.append(needed)
-    return Plan(add=tuple(added), retarget=tuple(retargeted), resume=resume, **flags)
+
+    # Work past its due date is overdue (a retarget may have moved the date).
+    new_dues = {(r.family, r.cycle): r.due_at for r in retargeted}
+    new_dues.update({(f, c): d for f, c, d in resumed_due if (f, c) not in new_dues})
+    overdue = tuple(
+        (a.family, a.cycle)
+        for a in current
+        if a.status in (ASSIGNED, IN_PROGRESS)
+        and new_dues.get((a.family, a.cycle), a.due_at) is not None
+        and new_dues.get((a.family, a.cycle), a.due_at) < now
+    )
+    result = Plan(
+        add=tuple(added),
+        retarget=tuple(retargeted),
+        resume=resume,
+        resumed_due=tuple(resumed_due),
+        overdue=overdue,
+        **flags,
+    )
+    after = apply_plan(existing, result, now)
+    return replace(result, review_at=_review_at(after, requirements, index, settings, now))
 
 
 def apply_plan(existing: list[Assignment], result: Plan, now: datetime) -> list[Assignment]:
@@ -511,16 +621,20 @@ def apply_plan(existing: list[Assignment], result: Plan, now: datetime) -> list[
     by_key = {(a.family, a.cycle): a for a in existing}
     for key, a in by_key.items():
         if result.archive and a.status in OPEN:
-            by_key[key] = replace(a, status=ARCHIVED)
+            by_key[key] = replace(a, status=ARCHIVED, updated_at=now)
         elif result.resume and a.status == ARCHIVED:
             by_key[key] = replace(a, status=resumed_status(a))
+    for family, cycle, due in result.resumed_due:
+        by_key[(family, cycle)] = replace(by_key[(family, cycle)], due_at=due)
     for change in result.retarget:
         a = by_key[(change.family, change.cycle)]
         by_key[(change.family, change.cycle)] = replace(a, code=change.code, due_at=change.due_at)
+    for key in result.overdue:
+        by_key[key] = replace(by_key[key], status=OVERDUE)
     for new in result.add:
         if (new.family, new.cycle) in by_key:
             raise ValueError(f"duplicate assignment {new.family} cycle {new.cycle}")
         by_key[(new.family, new.cycle)] = Assignment(
-            new.code, new.family, new.cycle, ASSIGNED, 0, now, new.due_at, None
+            new.code, new.family, new.cycle, ASSIGNED, 0, now, new.due_at, None, now
         )
     return list(by_key.values())

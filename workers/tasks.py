@@ -4,16 +4,23 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config.celery import PROCESS_EVENT, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
-from workers.celery_app import app, sessions, settings
+from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
-from workers.reconcile import reconcile
+from workers.reconcile import NOT_GIVEN, reconcile
+from workers.relay_stats import record_relay
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 1000
+
+
+def _previous_inputs(event):
+    """What the event says the learner was before: None for a creation, NOT_GIVEN when unrecorded."""
+    if event.action == "create":
+        return None
+    return event.previous if isinstance(event.previous, dict) else NOT_GIVEN
 
 
 def process(session, event_id, now=None):
@@ -32,7 +39,7 @@ def process(session, event_id, now=None):
     outcome = {}
     learner = session.get(Learner, event.resource_id) if event.resource_type == "User" else None
     if learner is not None:
-        outcome = reconcile(session, learner, now=now)
+        outcome = reconcile(session, learner, now=now, previous=_previous_inputs(event))
     elif event.resource_type == "Group":
         # Membership changes re-run Smart Assign for the members concerned (group rules).
         outcome = reconcile_group_event(session, event, now)
@@ -56,15 +63,7 @@ def process(session, event_id, now=None):
     return True
 
 
-@app.task(
-    name=PROCESS_EVENT,
-    acks_late=True,
-    autoretry_for=(IntegrityError, DBAPIError),
-    retry_backoff=1,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
+@app.task(name=PROCESS_EVENT, **RETRY_POLICY)
 def process_event(event_id):
     """Smart Assign and audit for one provisioning event (by id)."""
     with sessions()() as session:
@@ -96,4 +95,5 @@ def relay_pending_events():
         process_event.delay(event_id)
     if ids:
         log.info("relayed %d pending events", len(ids))
+    record_relay(settings.broker_url, len(ids))
     return len(ids)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import AccessToken, hash_token
 from service import auth as token_auth
 from service import db
-from service.scim.errors import Unauthorized
+from service.errors import Unauthorized
 
 DETAIL_INVALID = (
     "The access token is not valid: it is unknown, revoked or expired. "

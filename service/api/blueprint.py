@@ -1,17 +1,10 @@
 """The /api/v1 blueprint; ``routes()`` loads the route modules."""
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from service.api.auth import authenticate
-from service.scim.errors import ScimError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@bp.errorhandler(ScimError)
-def _error(err):
-    # Like service.errors for /api/, plus the error's headers (WWW-Authenticate on a 401).
-    return jsonify({"error": err.detail}), err.status, err.headers
 
 
 @bp.before_request
@@ -22,6 +15,12 @@ def _authenticate():
 
 def routes():
     """The blueprint with every API route registered."""
-    from service.api import audit, learner_trainings, learners, trainings  # noqa: F401  (import registers the routes)
+    from service.api import (  # noqa: F401  (import registers the routes)
+        audit,
+        learner_trainings,
+        learners,
+        reports,
+        trainings,
+    )
 
     return bp

@@ -1,22 +1,6 @@
-"""API errors. They are ScimErrors so that ``service.errors`` renders them, as
-``{"error": detail}`` with their status under ``/api/``."""
+"""API errors: the shared ``service.errors`` classes the /api/v1 routes raise.
 
-from service.scim.errors import ScimError
+``service.error_handlers`` renders them as ``{"error": detail}`` with their status.
+"""
 
-
-class BadRequest(ScimError):
-    """Bad input: a query parameter or body field the API cannot accept."""
-
-    status = 400
-
-
-class NotFound(ScimError):
-    """Nothing with that id in the caller's company (another company's ids included)."""
-
-    status = 404
-
-
-class Conflict(ScimError):
-    """The change is well formed but the resource's state does not allow it."""
-
-    status = 409
+from service.errors import BadRequest, Conflict, NotFound  # noqa: F401  (the API's vocabulary)

@@ -12,6 +12,8 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 ARCHIVED = "archived"
 STATUSES = (ASSIGNED, IN_PROGRESS, COMPLETED, ARCHIVED)
+# Set by the daily recertification run when the due date passed; only completion clears it.
+OVERDUE = "overdue"
 
 
 def apply_progress(row, status, progress, now):
@@ -20,7 +22,8 @@ def apply_progress(row, status, progress, now):
     - completed sets progress 100 and completed_at ``now``; reporting it again changes nothing;
     - progress above 0 on an assigned training makes it in_progress;
     - a completed training cannot go back (Conflict), an archived one cannot change (Conflict);
-    - archived cannot be set by a caller (Conflict): Smart Assign owns it.
+    - archived cannot be set by a caller (Conflict): Smart Assign owns it;
+    - overdue work takes progress and stays overdue until completed.
     """
     if row.status == ARCHIVED:
         raise Conflict(
@@ -45,6 +48,8 @@ def apply_progress(row, status, progress, now):
         row.status, row.progress, row.completed_at = COMPLETED, 100, now
     else:
         new_progress = row.progress if progress is None else progress
+        if row.status == OVERDUE:
+            status = OVERDUE  # progress on overdue work: still overdue until completed
         if status is None:
             status = IN_PROGRESS if row.status == ASSIGNED and new_progress > 0 else row.status
         if status == ASSIGNED and new_progress > 0:

@@ -1,7 +1,7 @@
 """Model rows -> the API's JSON shapes."""
 
 from models.catalog import DEFAULT_CATALOG, by_code
-from service.scim.mapping import work_email
+from service.scim.users.mapping import work_email
 
 _CATALOG = by_code(DEFAULT_CATALOG)
 
@@ -48,6 +48,9 @@ def learner_training(row):
         "assigned_at": timestamp(row.assigned_at),
         "due_at": timestamp(row.due_at),
         "completed_at": timestamp(row.completed_at),
+        "cycle": row.cycle,
+        # Why Smart Assign assigned it: new learner, promotion, move, tag, recertification, group rule.
+        "reason": row.reason,
     }
 
 
@@ -60,6 +63,7 @@ def training(item):
         "region": item.region,
         "audience": item.audience,
         "cadence_months": item.cadence_months,
+        "due_days": item.due_days,
     }
 
 

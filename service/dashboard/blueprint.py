@@ -40,7 +40,7 @@ CSP = (
 
 def routes():
     """The blueprint with every page registered."""
-    from service.dashboard import activity, learners, login, settings_api, smart_assign  # noqa: F401
+    from service.dashboard import activity, catalog, learners, login, reports, settings_api, smart_assign  # noqa: F401  # noqa: F401
 
     return bp
 

@@ -1,4 +1,4 @@
-"""Operator commands for dashboard accounts: ``flask --app wsgi admins create|reset-password|unlock``."""
+"""Operator commands for dashboard accounts: ``./herd admins create|reset-password|unlock``."""
 
 import click
 from flask import current_app

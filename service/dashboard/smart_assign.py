@@ -6,7 +6,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 from sqlalchemy import select
 
 from models import GroupRule, Job, utcnow
-from models.catalog import DEFAULT_CATALOG
+from models.company_training import company_catalog
 from models.job import ACTIVE, FAILED, QUEUED, RERUN_SMART_ASSIGN
 from service import db, enqueue, group_rules
 from service.dashboard.blueprint import bp
@@ -44,7 +44,7 @@ def _page(settings_form=None, rule_form=None, status=200):
     form.industry.choices = _industries()
     return render_template(
         "dashboard/smart_assign.html",
-        catalog=DEFAULT_CATALOG,
+        catalog=company_catalog(db.session(), company.id),
         settings_form=form,
         rule_form=rule_form or GroupRuleForm(),
         rules=group_rules.list_rules(db.session(), company.id) if company.groups_enabled else [],
@@ -55,6 +55,7 @@ def _page(settings_form=None, rule_form=None, status=200):
 
 @bp.get("/smart-assign")
 def smart_assign():
+    """The Smart Assign page: due period, industry, group rules and the latest re-run."""
     return _page()
 
 

@@ -1,1 +1,1 @@
-"""SCIM 2.0 protocol under /scim/v2/{company_id}/ (RFC 7643, RFC 7644)."""
+"""SCIM 2.0 (RFC 7643/7644): the shared protocol machinery here, one subpackage per resource type (users/, groups/)."""

@@ -1,9 +1,13 @@
 """Discovery endpoints (RFC 7644 §4) and the answers for what Herd does not offer."""
 
-from flask import current_app
+from flask import current_app, g
 
-from service.auth import authenticate
-from service.scim.attributes import (
+from service.scim.blueprint import bp
+from service.scim.errors import NotFound, NotImplementedFeature
+from service.scim.groups.schema import GROUP_ATTRS
+from service.scim.http import list_response, scim_response
+from service.scim.paths import CORE_GROUP_URN
+from service.scim.users.attributes import (
     CORE_USER,
     ENTERPRISE,
     ENTERPRISE_ATTRS,
@@ -12,13 +16,7 @@ from service.scim.attributes import (
     USER_ATTRS,
     schema_document,
 )
-from service.scim.blueprint import bp
-from service.scim.errors import NotFound, NotImplementedFeature
-from service.scim.group_schema import GROUP_ATTRS
-from service.scim.http import scim_response
-from service.scim.paths import CORE_GROUP_URN
 
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 DOCS = "https://github.com/herd/herd#readme"
 
 
@@ -27,15 +25,7 @@ def _base(company_id):
 
 
 def _list(resources):
-    return scim_response(
-        {
-            "schemas": [LIST_RESPONSE],
-            "totalResults": len(resources),
-            "Resources": resources,
-            "startIndex": 1,
-            "itemsPerPage": len(resources),
-        }
-    )
+    return list_response(resources)
 
 
 def service_provider_config(company_id):
@@ -116,37 +106,36 @@ def resource_types(company):
 
 
 @bp.get("/ServiceProviderConfig")
-def get_service_provider_config(company_id):
+def get_service_provider_config():
     """GET /ServiceProviderConfig."""
-    authenticate(company_id)
-    return scim_response(service_provider_config(company_id))
+    return scim_response(service_provider_config(g.caller.company.id))
 
 
 @bp.get("/ResourceTypes")
-def list_resource_types(company_id):
+def list_resource_types():
     """GET /ResourceTypes as a ListResponse."""
-    return _list(resource_types(authenticate(company_id).company))
+    return _list(resource_types(g.caller.company))
 
 
 @bp.get("/ResourceTypes/<name>")
-def get_resource_type(company_id, name):
+def get_resource_type(name):
     """GET /ResourceTypes/{name}."""
-    for rt in resource_types(authenticate(company_id).company):
+    for rt in resource_types(g.caller.company):
         if rt["id"].lower() == name.lower():
             return scim_response(rt)
     raise NotFound(f"ResourceType {name} not found.")
 
 
 @bp.get("/Schemas")
-def list_schemas(company_id):
+def list_schemas():
     """GET /Schemas as a ListResponse."""
-    return _list(schemas(authenticate(company_id).company))
+    return _list(schemas(g.caller.company))
 
 
 @bp.get("/Schemas/<path:schema_id>")
-def get_schema(company_id, schema_id):
+def get_schema(schema_id):
     """GET /Schemas/{urn}."""
-    for doc in schemas(authenticate(company_id).company):
+    for doc in schemas(g.caller.company):
         if doc["id"].lower() == schema_id.lower():
             return scim_response(doc)
     raise NotFound(f"Schema {schema_id} not found.")
@@ -155,7 +144,6 @@ def get_schema(company_id, schema_id):
 @bp.route("/Bulk", methods=["GET", "POST"])
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/.search", methods=["POST"])
-def not_offered(company_id):
+def not_offered():
     """Features Herd does not offer answer 501, as RFC 7644 does for unsupported features."""
-    authenticate(company_id)
     raise NotImplementedFeature("This SCIM feature is not supported by Herd: use /Users.")

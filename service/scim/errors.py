@@ -1,33 +1,42 @@
-"""The SCIM error vocabulary (RFC 7644 §3.12).
+"""The SCIM error vocabulary (RFC 7644 §3.12): ``service.errors`` plus a ``scimType``.
 
-Every failure under ``/scim/`` is raised as one of these exceptions and turned
-into a SCIM Error response in one place (``service.errors``). Pure: no Flask.
+Every failure under ``/scim/`` is raised as a ``HerdError`` (these subclasses
+when the spec names a scimType) and rendered as a SCIM Error body in one place
+(``service.error_handlers``). Pure: no Flask.
 """
+
+from service.errors import (  # noqa: F401  (the status-only errors are part of the SCIM vocabulary)
+    HerdError,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedFeature,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+)
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-class ScimError(Exception):
+def error_body(err):
+    """Render any HerdError as the RFC 7644 §3.12 error body (``status`` is a string)."""
+    body = {"schemas": [ERROR_SCHEMA], "status": str(err.status), "detail": err.detail}
+    if err.scim_type:
+        body["scimType"] = err.scim_type
+    return body
+
+
+class ScimError(HerdError):
     """A SCIM error: HTTP status, optional scimType, and a detail an admin can act on."""
 
-    status = 400
-    scim_type = None
-
     def __init__(self, detail, *, status=None, scim_type=None, headers=None):
-        super().__init__(detail)
-        self.detail = detail
-        if status is not None:
-            self.status = status
+        super().__init__(detail, status=status, headers=headers)
         if scim_type is not None:
             self.scim_type = scim_type
-        self.headers = headers or {}
 
     def to_dict(self):
         """Render the RFC 7644 §3.12 error body (``status`` is a string)."""
-        body = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
-        if self.scim_type:
-            body["scimType"] = self.scim_type
-        return body
+        return error_body(self)
 
 
 class InvalidFilter(ScimError):
@@ -66,27 +75,3 @@ class TooMany(ScimError):
 class InvalidVersion(ScimError):
     status = 412
     scim_type = "invalidVers"
-
-
-class Unauthorized(ScimError):
-    status = 401
-
-
-class NotFound(ScimError):
-    status = 404
-
-
-class MethodNotAllowed(ScimError):
-    status = 405
-
-
-class PayloadTooLarge(ScimError):
-    status = 413
-
-
-class NotImplementedFeature(ScimError):
-    status = 501
-
-
-class RateLimited(ScimError):
-    status = 429

@@ -1,13 +1,14 @@
-"""SCIM HTTP helpers: the media type, JSON bodies, and query parameters."""
+"""SCIM HTTP helpers: the media type, JSON bodies, query parameters, ListResponse, ETag and If-Match."""
 
 import json
 
 from flask import Response, request
 
-from service.scim.errors import InvalidSyntax, InvalidValue
+from service.scim.errors import InvalidSyntax, InvalidValue, InvalidVersion
 
 MEDIA_TYPE = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def scim_response(body, status=200, headers=None):
@@ -68,3 +69,33 @@ def list_param(name):
     """A comma-separated query parameter as a list of trimmed names."""
     raw = request.args.get(name) or ""
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def selection():
+    """The request's ``attributes`` and ``excludedAttributes`` (RFC 7644 §3.4.2.5)."""
+    return list_param("attributes"), list_param("excludedAttributes")
+
+
+def list_response(resources, total=None, start_index=1):
+    """A ListResponse (RFC 7644 §3.4.2) of ``resources``: the total, the page and where it starts."""
+    return scim_response(
+        {
+            "schemas": [LIST_RESPONSE],
+            "totalResults": len(resources) if total is None else total,
+            "Resources": resources,
+            "startIndex": start_index,
+            "itemsPerPage": len(resources),
+        }
+    )
+
+
+def etag(version):
+    """The weak ETag of a resource version (RFC 7644 §3.14), also its ``meta.version``."""
+    return f'W/"{version}"'
+
+
+def check_version(version):
+    """RFC 7644 §3.14: an If-Match that names another version is a 412."""
+    if_match = request.headers.get("If-Match")
+    if if_match and if_match.strip() != "*" and etag(version) not in if_match:
+        raise InvalidVersion(f"The resource changed: its current version is {etag(version)}.")

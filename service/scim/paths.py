@@ -112,3 +112,27 @@ def parse_attr_path(text: str) -> AttrPath:
                 "(letters, digits, '_' and '-', starting with a letter)"
             )
     return AttrPath(urn, parts[0], parts[1] if len(parts) == 2 else None)
+
+
+def find_key(obj: dict, name: str) -> str | None:
+    """The key of ``obj`` equal to ``name`` ignoring case (RFC 7643 §2.1), or None."""
+    if name in obj:
+        return name
+    lower = name.lower()
+    for key in obj:
+        if isinstance(key, str) and key.lower() == lower:
+            return key
+    return None
+
+
+def has_key_ci(obj: dict, name: str) -> bool:
+    """Whether ``obj`` has the key ``name``, ignoring case."""
+    return find_key(obj, name) is not None
+
+
+def get_ci(obj, name: str):
+    """``obj[name]`` with a case-insensitive key; None when absent or ``obj`` is not a dict."""
+    if not isinstance(obj, dict):
+        return None
+    key = find_key(obj, name)
+    return obj[key] if key is not None else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from models import Learner
-from service.scim.mapping import apply_document
+from service.scim.users.mapping import apply_document
 from tests.helpers import run_events  # noqa: F401  (re-exported for the API tests)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"

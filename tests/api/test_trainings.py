@@ -16,6 +16,7 @@ def test_the_catalog_lists_every_training_with_its_facts(api):
         "region": "CA",
         "audience": "supervisor",
         "cadence_months": 24,
+        "due_days": None,  # the company's due period
     }
     assert by_code["DEI"]["cadence_months"] is None  # taken once
     assert by_code["CYBER"]["family"] == "CYBER"

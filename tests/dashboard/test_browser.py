@@ -2,7 +2,9 @@
 
 The scenario of issue 5: sign in, create a token and see it once, provision a learner
 over HTTP with it, see the learner and its trainings, revoke the token, and watch the
-next SCIM call fail with 401. Each page is saved to docs/screenshots/ for the README.
+next SCIM call fail with 401. Each page is saved as a screenshot: to docs/screenshots/
+(the README's pictures) only under `make screenshots` (HERD_SCREENSHOTS=1), otherwise to
+the test's temporary directory, so `make test` leaves the work tree clean.
 """
 
 import dataclasses
@@ -32,7 +34,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 NEW_PASSWORD = "a long passphrase for Acme"
 
 
@@ -104,12 +106,18 @@ def nav(page, name):
     page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
 
 
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture()
+def shots_dir(tmp_path):
+    """docs/screenshots/ under `make screenshots`, else a temporary directory."""
+    return DOCS_SHOTS if os.environ.get("HERD_SCREENSHOTS") == "1" else tmp_path / "screenshots"
 
 
-def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions):
+def shot(page, name, directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions, shots_dir):
     from playwright.sync_api import expect
 
     url, app = live
@@ -141,13 +149,13 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("The email or password is incorrect.")
     page.get_by_label("Password").fill(one_time)
-    shot(page, "login")
+    shot(page, "login", shots_dir)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
     page.get_by_label("One-time password").fill(one_time)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
-    shot(page, "password")
+    shot(page, "password", shots_dir)
     page.get_by_role("button", name="Save password").click()
     expect(page.get_by_role("heading", name="Learners")).to_be_visible()
     expect(page.get_by_text("No learners yet")).to_be_visible()
@@ -171,7 +179,7 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     page.get_by_role("button", name="Copy token").click()
     expect(page.locator('[data-copy-status="new-secret"]')).to_have_text("Copied to the clipboard.")
     assert page.evaluate("navigator.clipboard.readText()") == secret
-    shot(page, "settings-api")
+    shot(page, "settings-api", shots_dir)
     page.goto("/dashboard/settings/integrations/api")
     assert secret not in page.content() and secret[:12] in page.content()
 
@@ -196,7 +204,7 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     row = page.get_by_role("row").filter(has_text="jordan.lee@acme.example")
     expect(row).to_contain_text("US-CA")
     expect(row).to_contain_text("Active")
-    shot(page, "learners")
+    shot(page, "learners", shots_dir)
     row.get_by_role("link", name="Jordan Lee").click()
     expect(page).to_have_url(f"{url}/dashboard/learners/{learner_id}")
     trainings = page.get_by_role("table", name="Trainings assigned to Jordan Lee")
@@ -205,7 +213,7 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(trainings).to_contain_text("Assigned")
     expect(page.get_by_role("table", name="SCIM attributes of Jordan Lee")).to_contain_text("California")
     expect(page.get_by_text("User create")).to_be_visible()
-    shot(page, "learner")
+    shot(page, "learner", shots_dir)
 
     # Smart Assign: re-run, and watch the progress change without reloading.
     nav(page, "Smart Assign")
@@ -214,19 +222,19 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(status).to_contain_text("Queued")
     expect(status).to_contain_text("Done: 1 learner re-evaluated, 0 trainings assigned.", timeout=20_000)
     expect(page.locator("#job-progress")).to_have_attribute("value", "100")
-    shot(page, "smart-assign")
+    shot(page, "smart-assign", shots_dir)
 
     # Provisioning activity: the change and the refused POST with its reason.
     nav(page, "Provisioning activity")
     expect(page.get_by_text("Failed 409 · uniqueness")).to_be_visible()
     expect(page.get_by_text("is already used by another learner").first).to_be_visible()
-    shot(page, "activity")
+    shot(page, "activity", shots_dir)
 
     # Revoke the token, with confirmation; the next SCIM call fails with 401.
     nav(page, "Settings")
     page.get_by_role("row").filter(has_text="Entra ID production").get_by_role("link", name="Revoke").click()
     expect(page.get_by_role("heading", name="Revoke token “Entra ID production”?")).to_be_visible()
-    shot(page, "token-revoke")
+    shot(page, "token-revoke", shots_dir)
     page.get_by_role("button", name="Revoke token").click()
     expect(page.get_by_role("status").filter(has_text="is revoked")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Entra ID production")).to_contain_text("Revoked")

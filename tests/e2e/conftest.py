@@ -54,7 +54,16 @@ def live_server(settings):
     assert not thread.is_alive(), "the live server thread did not stop"
 
 
-# --- Real processes (tests/e2e/stack.py): redis-server, gunicorn, Celery worker and beat ----------
+@pytest.fixture(autouse=True)
+def _other_processes_wrote():
+    # gunicorn and the Celery workers write from other processes, unseen by tests/conftest.py.
+    yield
+    from tests.conftest import mark_all_dirty
+
+    mark_all_dirty()
+
+
+# --- Real processes (harness/stack.py): redis-server, gunicorn, Celery worker and beat ----------
 
 
 @pytest.fixture()
@@ -67,7 +76,7 @@ def e2e_redis_url(tmp_path):
     """
     import os
 
-    from tests.e2e.stack import E2E_REDIS_DB, RedisServer, with_db
+    from harness.stack import E2E_REDIS_DB, RedisServer, with_db
 
     if os.environ.get("REDIS_URL"):
         yield with_db(os.environ["REDIS_URL"], E2E_REDIS_DB)
@@ -84,7 +93,7 @@ def e2e_redis_url(tmp_path):
 @pytest.fixture()
 def own_redis(tmp_path):
     """A redis-server this test may stop and restart (same port), whatever REDIS_URL says."""
-    from tests.e2e.stack import RedisServer
+    from harness.stack import RedisServer
 
     server = RedisServer(tmp_path / "own-redis")
     server.log_dir.mkdir()
@@ -103,7 +112,7 @@ def herd_stack(tmp_path, db_url, sessions):
     ``herd_stack(redis_url, relay_after_seconds=2)``; depends on ``sessions`` so the
     tables are emptied before the processes start. Their logs are printed on failure.
     """
-    from tests.e2e.stack import Herd
+    from harness.stack import Herd
 
     made = []
 

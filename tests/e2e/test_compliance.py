@@ -19,7 +19,7 @@ from tests.conftest import make_tenant
 # Not marked e2e: no extra processes, a few seconds, so it runs with every test run.
 
 # Skips that stand for features Herd does not claim, each with the reason it may give.
-# Root-level POST /.search answers 501 (shared/docs/entra.md), and the suite skips on 501.
+# Root-level POST /.search answers 501 (docs/entra.md), and the suite skips on 501.
 ALLOWED_SKIPS = {
     "search_with_attributes": "searching several resource types at once is not supported",
 }

@@ -1,7 +1,7 @@
 """End to end: gunicorn, a real Celery worker, a real Redis and the test database.
 
 A learner POSTed over SCIM shows its Smart Assign trainings in the admin API shortly
-after, with one audit entry: the whole path of shared/docs/architecture.md, in processes.
+after, with one audit entry: the whole path of "How a change flows" in the README, in processes.
 """
 
 import time
@@ -10,9 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from harness.stack import learner_body, wait_for
 from models import AuditEvent, ProvisioningEvent
 from tests.conftest import make_tenant
-from tests.e2e.stack import learner_body, wait_for
 
 pytestmark = pytest.mark.e2e
 

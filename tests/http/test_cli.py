@@ -49,14 +49,85 @@ def test_demo_prints_tenant_url_and_token_once(app, client, sessions):
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0
     assert "SCIM tenant URL: https://herd.test/scim/v2/" in first.output
-    token = first.output.strip().splitlines()[-1].split()[-1]
+    token_line = next(line for line in first.output.splitlines() if line.startswith("Secret token:"))
+    token = token_line.split()[-1]
     with sessions() as s:
         company_id = s.scalars(select(Company.id)).one()
     assert client.get(f"/scim/v2/{company_id}/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    # Where to go next: the dashboard and how to get a sign-in for it, and how to stop.
+    assert "Dashboard:       https://herd.test/dashboard/" in first.output
+    assert f"make admin EMAIL=you@example.com COMPANY={company_id}" in first.output
+    assert "Ctrl-C" in first.output
+
     again = runner.invoke(args=["demo"])
-    assert "Companies exist already" in again.output
+    assert again.exit_code == 0
+    # A second `make run` repeats the tenant URL, never the token, and says how to get a new one.
+    assert f"SCIM tenant URL https://herd.test/scim/v2/{company_id}" in again.output
+    assert token not in again.output
+    assert f"./herd tokens create {company_id}" in again.output
+    assert "Dashboard:       https://herd.test/dashboard/" in again.output
+    with sessions() as s:
+        assert s.scalars(select(Company.id)).all() == [company_id]
+
+
+def test_unreachable_database_is_one_line_without_password(settings):
+    """A CLI command against a database that refuses connections: one line, no traceback, no password."""
+    import dataclasses
+
+    from service import create_app
+
+    app = create_app(dataclasses.replace(settings, database_url="postgresql://herd:s3cret@127.0.0.1:1/herd"))
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "1"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: cannot reach the database at postgresql://herd:***@127.0.0.1:1/herd")
+    assert "s3cret" not in result.output and "Traceback" not in result.output
 
 
 def test_db_upgrade_is_idempotent(app):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def _documented_commands():
+    """Every `./herd ...` and `make ...` line in the README's and the guides' code blocks."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    found = set()
+    for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        for block in re.findall(r"```(?:sh)?\n(.*?)```", doc.read_text(), re.DOTALL):
+            for line in block.splitlines():
+                line = line.split("#")[0].strip()
+                if line.startswith(("./herd ", "make ")):
+                    found.add(line)
+    return sorted(found)
+
+
+def test_every_documented_command_exists(app):
+    """The commands the docs show are real: each `./herd` command answers --help, each make target exists."""
+    from pathlib import Path
+
+    commands = _documented_commands()
+    assert len(commands) >= 15
+    from workers.cli import smart_assign_commands
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))  # as wsgi.py does
+    runner = app.test_cli_runner()
+    for line in commands:
+        words = line.split()
+        if words[0] == "make":
+            assert f"\n{words[1]}:" in makefile, line
+            continue
+        # The command words come before the first argument (UPPER_CASE, a number, an option...).
+        path = []
+        for word in words[1:]:
+            if not word.islower() or not word.replace("-", "").isalpha():
+                break
+            path.append(word)
+        result = runner.invoke(args=[*path, "--help"])
+        assert result.exit_code == 0, f"{line}: {result.output}"
+        assert "Usage:" in result.output and " ".join(path) in result.output, line

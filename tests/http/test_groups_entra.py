@@ -1,4 +1,4 @@
-"""Replays of Entra ID's group sequences and Microsoft's validator group checks (shared/docs/entra.md),
+"""Replays of Entra ID's group sequences and Microsoft's validator group checks (docs/entra.md, "How Entra talks to Herd"),
 in both PATCH dialects, against the Flask app and a real database."""
 
 import json

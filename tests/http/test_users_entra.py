@@ -1,4 +1,4 @@
-"""Replays of Entra ID's sequences (shared/docs/entra.md) against the Flask app and a real database."""
+"""Replays of Entra ID's sequences (docs/entra.md, "How Entra talks to Herd") against the Flask app and a real database."""
 
 import json
 import uuid

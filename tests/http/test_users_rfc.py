@@ -26,7 +26,7 @@ def test_put_without_active_makes_the_user_active_again(tenant):
 
 
 def test_removed_active_is_absent_and_the_learner_counts_as_active(tenant, sessions):
-    # RFC 7644 §3.5.2.2: the attribute is removed; shared/docs/entra.md: never invent a value.
+    # RFC 7644 §3.5.2.2: the attribute is removed; docs/entra.md: never invent a value.
     user = _user(tenant, active=False)
     resp = tenant.patch(f"Users/{user['id']}", json={"Operations": [{"op": "remove", "path": "active"}]})
     assert resp.status_code == 200, resp.get_json()

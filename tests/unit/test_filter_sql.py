@@ -16,8 +16,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from models.db import driver_url
 from service.scim.errors import InvalidFilter
+from service.scim.filter_match import matches
 from service.scim.filter_sql import like_pattern, to_clause
-from service.scim.filters import matches, parse_filter
+from service.scim.filters import parse_filter
 from service.scim.paths import AttrPath
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -3,6 +3,7 @@
 import pytest
 
 from service.scim.errors import InvalidFilter, InvalidPath
+from service.scim.filter_match import matches
 from service.scim.filters import (
     MAX_DEPTH,
     MAX_FILTER_LENGTH,
@@ -12,7 +13,6 @@ from service.scim.filters import (
     Or,
     ValuePath,
     eq_defaults,
-    matches,
     operands,
     parse_filter,
     parse_value_path,

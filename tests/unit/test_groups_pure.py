@@ -6,10 +6,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from service.scim.errors import InvalidFilter, InvalidValue
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
-from service.scim.group_mapping import normalize_names, wants
-from service.scim.group_resolver import GroupResolver
-from service.scim.group_schema import clean_attributes, member_ids
-from service.scim.memberships import MemberDelta
+from service.scim.groups.memberships import MemberDelta
+from service.scim.groups.resolver import GroupResolver
+from service.scim.groups.schema import clean_attributes, member_ids
+from service.scim.projection import normalize_names, wants
 
 
 def test_delta_add_then_remove_cancels_out_and_keeps_order():

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from service.scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
-from service.scim.patch import MemberOp, PatchSchema, apply_patch, member_changes
+from service.scim.groups.member_patch import MemberOp, member_changes
+from service.scim.patch import PatchSchema, apply_patch
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

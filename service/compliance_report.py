@@ -1,0 +1,242 @@
+"""The compliance report: who owes what, and where they stand. SQL only; no Flask.
+
+What a learner "owes" is the latest cycle of each course family assigned
+to them (``learner_trainings`` rows with no higher cycle in the family), for
+the company's active learners. Its standing is its status, except that a
+completion past its validity (completed_at + the training's cadence, in the
+company's catalog) is ``expired``. Counts come from the database (GROUP BY);
+per-learner rows are streamed in learner order with a server-side cursor on
+PostgreSQL, so an export of 100,000 learners never holds them all in memory.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy.orm import aliased
+
+from models import Learner, LearnerTraining
+from models.company_training import company_catalog
+from models.dates import add_months
+
+STATUSES = ("assigned", "in_progress", "overdue", "completed", "expired")
+CSV_COLUMNS = (
+    "learner_id",
+    "user_name",
+    "display_name",
+    "region",
+    "country",
+    "role",
+    "training_code",
+    "training_title",
+    "cycle",
+    "status",
+    "progress",
+    "assigned_at",
+    "due_at",
+    "completed_at",
+    "valid_until",
+    "reason",
+)
+STREAM_BATCH = 1000
+CHART_MONTHS = 12
+
+
+def _latest_cycle(company_id):
+    """Conditions selecting the latest cycle of each family, of the company's active learners."""
+    newer = aliased(LearnerTraining)
+    return and_(
+        LearnerTraining.company_id == company_id,
+        LearnerTraining.status != "archived",
+        Learner.active.is_(True),
+        Learner.deleted_at.is_(None),
+        ~exists().where(
+            newer.learner_id == LearnerTraining.learner_id,
+            newer.family == LearnerTraining.family,
+            newer.cycle > LearnerTraining.cycle,
+        ),
+    )
+
+
+def standing(catalog, now):
+    """SQL expression: the row's status, or ``expired`` for a completion past its validity."""
+    thresholds = {t.code: add_months(now, -t.cadence_months) for t in catalog if t.cadence_months}
+    if not thresholds:
+        return LearnerTraining.status
+    cutoff = case(thresholds, value=LearnerTraining.training_code, else_=None)
+    return case(
+        (and_(LearnerTraining.status == "completed", LearnerTraining.completed_at < cutoff), literal("expired")),
+        else_=LearnerTraining.status,
+    )
+
+
+def region_of():
+    """SQL expression: the learner's region (ISO 3166-2), else country, else 'unknown'."""
+    return func.coalesce(Learner.region, Learner.country, literal("unknown"))
+
+
+def _zero():
+    return dict.fromkeys(STATUSES, 0)
+
+
+def summary(session, company_id, now):
+    """Counts by training, by region and by both, plus totals; every figure from one GROUP BY."""
+    catalog = company_catalog(session, company_id)
+    titles = {t.code: t.title for t in catalog}
+    state, region = standing(catalog, now).label("standing"), region_of().label("region")
+    rows = session.execute(
+        select(LearnerTraining.training_code, region, state, func.count())
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(_latest_cycle(company_id))
+        .group_by(LearnerTraining.training_code, region, state)
+    ).all()
+    by_training, by_region, both, totals = {}, {}, {}, _zero()
+    for code, place, status, count in rows:
+        status = status if status in totals else "assigned"
+        for bucket in (
+            by_training.setdefault(code, _zero()),
+            by_region.setdefault(place, _zero()),
+            both.setdefault((code, place), _zero()),
+            totals,
+        ):
+            bucket[status] += count
+    learners = session.scalar(
+        select(func.count(func.distinct(LearnerTraining.learner_id)))
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(_latest_cycle(company_id))
+    )
+
+    def with_total(counts):
+        return {**counts, "total": sum(counts.values())}
+
+    return {
+        "as_of": now,
+        "learner_count": learners or 0,
+        "totals": with_total(totals),
+        "by_training": [
+            {"training_code": code, "title": titles.get(code), **with_total(c)}
+            for code, c in sorted(by_training.items())
+        ],
+        "by_region": [{"region": place, **with_total(c)} for place, c in sorted(by_region.items())],
+        "by_training_region": [
+            {"training_code": code, "region": place, **with_total(c)} for (code, place), c in sorted(both.items())
+        ],
+    }
+
+
+def _rows_query(company_id, catalog, now):
+    return (
+        select(
+            Learner.id,
+            Learner.user_name,
+            Learner.display_name,
+            Learner.region,
+            Learner.country,
+            Learner.role,
+            LearnerTraining.training_code,
+            LearnerTraining.cycle,
+            standing(catalog, now).label("standing"),
+            LearnerTraining.progress,
+            LearnerTraining.assigned_at,
+            LearnerTraining.due_at,
+            LearnerTraining.completed_at,
+            LearnerTraining.reason,
+        )
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(_latest_cycle(company_id))
+        .order_by(Learner.id, LearnerTraining.family, LearnerTraining.cycle)
+    )
+
+
+def _row(values, index):
+    (lid, user, display, region, country, role, code, cycle, status, progress, assigned, due, done, reason) = values
+    training = index.get(code)
+    valid_until = None
+    if done is not None and training is not None and training.cadence_months:
+        valid_until = add_months(done, training.cadence_months)
+    return {
+        "learner_id": lid,
+        "user_name": user,
+        "display_name": display,
+        "region": region,
+        "country": country,
+        "role": role,
+        "training_code": code,
+        "training_title": training.title if training else None,
+        "cycle": cycle,
+        "status": status,
+        "progress": progress,
+        "assigned_at": assigned,
+        "due_at": due,
+        "completed_at": done,
+        "valid_until": valid_until,
+        "reason": reason,
+    }
+
+
+def iter_rows(session, company_id, now, batch=STREAM_BATCH):
+    """Every (learner, training owed) row of the company, streamed in learner order."""
+    catalog = company_catalog(session, company_id)
+    index = {t.code: t for t in catalog}
+    result = session.execute(_rows_query(company_id, catalog, now).execution_options(yield_per=batch))
+    for values in result:
+        yield _row(values, index)
+
+
+def learner_page(session, company_id, now, page, per_page):
+    """One page of learners (in id order), each with the trainings they owe."""
+    catalog = company_catalog(session, company_id)
+    index = {t.code: t for t in catalog}
+    ids = session.scalars(
+        select(LearnerTraining.learner_id)
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(_latest_cycle(company_id))
+        .group_by(LearnerTraining.learner_id)
+        .order_by(LearnerTraining.learner_id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    if not ids:
+        return []
+    learners = {}
+    for values in session.execute(_rows_query(company_id, catalog, now).where(Learner.id.in_(ids))):
+        row = _row(values, index)
+        entry = learners.setdefault(
+            row["learner_id"],
+            {k: row[k] for k in ("learner_id", "user_name", "display_name", "region", "country", "role")}
+            | {"trainings": []},
+        )
+        entry["trainings"].append({k: row[k] for k in CSV_COLUMNS[CSV_COLUMNS.index("training_code") :]})
+    return list(learners.values())
+
+
+def month_starts(now, months=CHART_MONTHS):
+    """The first day of each of the last ``months`` months, oldest first, ending with this month."""
+    first = datetime(now.year, now.month, 1)
+    return [add_months(first, -k) for k in range(months - 1, -1, -1)]
+
+
+def completions_by_region(session, company_id, now, months=CHART_MONTHS):
+    """``(month labels, {region: [completions per month]})`` for the last ``months`` months."""
+    starts = month_starts(now, months)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        month = func.to_char(LearnerTraining.completed_at, "YYYY-MM")
+    else:
+        month = func.strftime("%Y-%m", LearnerTraining.completed_at)
+    region = region_of()
+    rows = session.execute(
+        select(region, month, func.count())
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(
+            LearnerTraining.company_id == company_id,
+            LearnerTraining.completed_at >= starts[0],
+            LearnerTraining.completed_at < add_months(starts[-1], 1),
+        )
+        .group_by(region, month)
+    ).all()
+    labels = [s.strftime("%Y-%m") for s in starts]
+    series: dict[str, list[int]] = {}
+    for place, label, count in rows:
+        if label in labels:
+            series.setdefault(place, [0] * len(labels))[labels.index(label)] += count
+    return labels, series

@@ -1,0 +1,105 @@
+"""Smart Assign › Catalog: the company's cadence and due period per training, and its own trainings."""
+
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, StringField
+from wtforms.validators import Length, Optional
+
+from models import CompanyTraining
+from models.catalog import by_code
+from models.company_training import company_catalog
+from service import catalog_edit, db
+from service.dashboard.blueprint import bp
+
+_DEFAULTS = by_code()
+
+
+class TrainingForm(FlaskForm):
+    """Cadence (months, empty = taken once) and due period (days, empty = company default)."""
+
+    cadence_months = IntegerField("Recertify every (months)", validators=[Optional()])
+    due_days = IntegerField("Due period (days)", validators=[Optional()])
+    title = StringField("Title", validators=[Optional(), Length(max=200)])
+
+
+class NewTrainingForm(TrainingForm):
+    code = StringField("Code", validators=[Length(max=40)])
+
+
+def _page(new_form=None, error_code=None, error=None, status=200):
+    session = db.session()
+    changed = {
+        r.code: r for r in session.scalars(select(CompanyTraining).where(CompanyTraining.company_id == g.company.id))
+    }
+    return render_template(
+        "dashboard/catalog.html",
+        catalog=company_catalog(session, g.company.id),
+        defaults=_DEFAULTS,
+        changed=changed,
+        form=TrainingForm(),
+        new_form=new_form or NewTrainingForm(),
+        error_code=error_code,
+        error=error,
+    ), status
+
+
+@bp.get("/smart-assign/catalog")
+def catalog():
+    return _page()
+
+
+@bp.post("/smart-assign/catalog/<code>")
+def catalog_set(code):
+    """Save one training's cadence and due period."""
+    form = TrainingForm()
+    code = code.upper()
+    if catalog_edit.find(db.session(), g.company.id, code) is None:
+        abort(404)
+    if not form.validate():
+        return _page(error_code=code, error="Enter whole numbers of months and days.", status=400)
+    try:
+        catalog_edit.set_training(
+            db.session(), g.company.id, code, form.cadence_months.data, form.due_days.data, form.title.data
+        )
+    except catalog_edit.CatalogError as exc:
+        db.session().rollback()
+        return _page(error_code=code, error=f"Not saved: {exc}.", status=400)
+    db.session().commit()
+    flash(
+        f"{code} saved. New assignments use it; learners who hold it are re-planned by the next daily run.",
+        "success",
+    )
+    return redirect(url_for("dashboard.catalog") + f"#t-{code}")
+
+
+@bp.post("/smart-assign/catalog/<code>/reset")
+def catalog_reset(code):
+    """Go back to the default catalog's values."""
+    code = code.upper()
+    if code not in _DEFAULTS:
+        abort(404)
+    if not FlaskForm().validate():
+        abort(400)
+    catalog_edit.reset_training(db.session(), g.company.id, code)
+    db.session().commit()
+    flash(f"{code} is back to the default.", "success")
+    return redirect(url_for("dashboard.catalog") + f"#t-{code}")
+
+
+@bp.post("/smart-assign/catalog")
+def catalog_add():
+    """Add a training of the company's own."""
+    form = NewTrainingForm()
+    if not form.validate():
+        return _page(new_form=form, error_code="new", error="Enter whole numbers of months and days.", status=400)
+    try:
+        row = catalog_edit.add_training(
+            db.session(), g.company.id, form.code.data, form.title.data, form.cadence_months.data, form.due_days.data
+        )
+    except catalog_edit.CatalogError as exc:
+        db.session().rollback()
+        return _page(new_form=form, error_code="new", error=f"Not added: {exc}.", status=400)
+    db.session().commit()
+    flash(f"{row.code} added. Training tags and group rules can assign it now.", "success")
+    return redirect(url_for("dashboard.catalog") + f"#t-{row.code}")

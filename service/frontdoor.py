@@ -1,0 +1,53 @@
+"""What sits in front of the blueprints: the proxy headers we trust, whole request bodies, and ``/``.
+
+Behind a reverse proxy (nginx, a load balancer, a tunnel) the client's address,
+scheme and host arrive in ``X-Forwarded-*`` headers. Any client can send those,
+so they are honoured only when ``TRUSTED_PROXIES`` says how many proxies sit in
+front of gunicorn (werkzeug's ProxyFix takes that many hops from the right).
+
+Request bodies are read in full before the app sees the request. Under gevent
+workers (gunicorn.conf.py) a client that sends its body slowly holds only its own
+connection's greenlet while the middleware reads; the app, and with it a database
+connection (authentication checks one out first), is taken only once the whole body
+is here. Without it, a few dozen slow uploads would hold every pooled connection and
+stall the requests behind them. Bodies above the limit are left unread for Flask,
+which refuses them with 413 from the Content-Length alone.
+"""
+
+import io
+
+from flask import redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BufferedBody:
+    """WSGI middleware: replace ``wsgi.input`` by the whole body (Content-Length up to ``limit``)."""
+
+    def __init__(self, app, limit):
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        length = environ.get("CONTENT_LENGTH") or ""
+        if environ.get("REQUEST_METHOD") in BODY_METHODS and length.isdigit() and 0 < int(length) <= self.limit:
+            body = environ["wsgi.input"].read(int(length))
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+
+def init_app(app, settings):
+    """Trust ``settings.trusted_proxies`` hops of X-Forwarded-*; buffer whole bodies; serve ``/``."""
+    # Whole bodies before the app (and its database connection) is taken: slow uploads stay cheap.
+    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes)
+    if settings.trusted_proxies > 0:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    @app.get("/")
+    def root():
+        """A browser that opens the bare address lands on the dashboard (its sign-in page)."""
+        # Relative: the browser resolves it against the address it used, whatever the proxies.
+        return redirect(url_for("dashboard.home"))

@@ -1,0 +1,191 @@
+"""Prometheus metrics of the web processes and of the outbox, served at ``GET /metrics``.
+
+Requests are counted by route template (``/scim/v2/<int:company_id>/Users``, never
+the raw path, so the series stay few), method and status, with a latency histogram.
+Across gunicorn workers: when ``PROMETHEUS_MULTIPROC_DIR`` is set (``gunicorn.conf.py``
+gives each gunicorn master a private one) every worker writes its samples there and
+whichever worker answers ``/metrics`` adds them all up (prometheus_client's
+multiprocess mode). Without it (one process, the test client) the process's own
+registry is served.
+
+The outbox figures (events waiting, age of the oldest, relay runs) and whether the
+database and broker answer are read when ``/metrics`` is scraped, not counted.
+"""
+
+import os
+import time
+
+from flask import Response, g, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import func, select
+
+from config.celery import RELAY_STATS_KEY
+from models import ProvisioningEvent, utcnow
+from service import db, health
+
+REQUESTS = Counter(
+    "herd_http_requests_total",
+    "HTTP requests answered, by route template, method and status code.",
+    ["route", "method", "status"],
+)
+LATENCY = Histogram(
+    "herd_http_request_duration_seconds",
+    "Time from the request reaching Flask to the response leaving it, by route template and method.",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+REFUSED = Counter(
+    "herd_http_refused_total",
+    "SCIM and admin API calls answered with an error (4xx/5xx), by route template, status and SCIM scimType.",
+    ["route", "status", "scim_type"],
+)
+RATE_LIMITED = Counter(
+    "herd_http_rate_limited_total",
+    "Requests refused because their client is over its rate budget (429), by route template.",
+    ["route"],
+)
+UNMATCHED = "<unmatched>"
+
+
+def route_label():
+    """The current request's route template (``<unmatched>`` for a URL no route serves)."""
+    rule = request.url_rule
+    return rule.rule if rule is not None else UNMATCHED
+
+
+def count_rate_limited():
+    """Count the current request as refused for its rate budget (call it where a 429 is decided).
+
+    Any 429 response not counted this way is counted as it leaves, so calling this is
+    optional; it only makes the count independent of how the refusal is rendered.
+    """
+    RATE_LIMITED.labels(route_label()).inc()
+    g.herd_rate_limit_counted = True
+
+
+def _start_timer():
+    g.herd_started = time.perf_counter()
+
+
+def _count(response):
+    route = route_label()
+    status = response.status_code
+    REQUESTS.labels(route, request.method, str(status)).inc()
+    started = g.get("herd_started")
+    if started is not None:
+        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+    if status == 429 and not g.get("herd_rate_limit_counted"):
+        RATE_LIMITED.labels(route).inc()
+    if status >= 400 and request.path.startswith(("/scim/", "/api/")):
+        REFUSED.labels(route, str(status), _scim_type(response)).inc()
+    return response
+
+
+def _scim_type(response):
+    """The scimType of a SCIM Error body ("" when there is none)."""
+    if not response.is_json or response.direct_passthrough:
+        return ""
+    body = response.get_json(silent=True)
+    value = body.get("scimType") if isinstance(body, dict) else None
+    return value if isinstance(value, str) and len(value) <= 32 else ""
+
+
+class _ScrapeTimeCollector:
+    """Outbox and dependency figures, read once per scrape."""
+
+    def __init__(self, families):
+        self._families = families
+
+    def collect(self):
+        return self._families
+
+
+def _scrape_time_families():
+    families = []
+    db_ok, _ = health.check_database()
+    broker_ok, _ = health.check_broker()
+    up = GaugeMetricFamily(
+        "herd_dependency_up", "1 when the dependency answers this web process.", labels=["dependency"]
+    )
+    up.add_metric(["database"], 1 if db_ok else 0)
+    up.add_metric(["broker"], 1 if broker_ok else 0)
+    families.append(up)
+    if db_ok:
+        pending, oldest = (
+            db.session()
+            .execute(
+                select(func.count(), func.min(ProvisioningEvent.created_at)).where(
+                    ProvisioningEvent.processed_at.is_(None)
+                )
+            )
+            .one()
+        )
+        age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
+        families.append(
+            GaugeMetricFamily(
+                "herd_outbox_pending_events", "Provisioning events committed but not yet processed.", value=pending
+            )
+        )
+        families.append(
+            GaugeMetricFamily(
+                "herd_outbox_oldest_pending_age_seconds",
+                "Age of the oldest event not yet processed (0 when none waits).",
+                value=age,
+            )
+        )
+    if broker_ok:
+        families.extend(_relay_families())
+    return families
+
+
+def _relay_families():
+    """The beat relay's own record, which it keeps in the broker (see workers/tasks.py)."""
+    try:
+        stats = health.broker_client().hgetall(RELAY_STATS_KEY)
+    except Exception:  # the broker went away between the ping and now: skip these figures
+        return []
+    stats = {k.decode(): v.decode() for k, v in stats.items()}
+    runs = CounterMetricFamily("herd_outbox_relay_runs", "Runs of the beat relay that re-enqueues late events.")
+    runs.add_metric([], float(stats.get("runs", 0)))
+    relayed = CounterMetricFamily("herd_outbox_relayed_events", "Events the relay handed to the workers again.")
+    relayed.add_metric([], float(stats.get("relayed", 0)))
+    families = [runs, relayed]
+    if "last_run" in stats:
+        families.append(
+            GaugeMetricFamily(
+                "herd_outbox_last_relay_timestamp_seconds",
+                "Unix time of the relay's last run (beat stopped when this stops moving).",
+                value=float(stats["last_run"]),
+            )
+        )
+    return families
+
+
+def metrics_view():
+    """The Prometheus text exposition of every web process plus the scrape-time figures."""
+    extra = CollectorRegistry(auto_describe=False)
+    extra.register(_ScrapeTimeCollector(_scrape_time_families()))
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        body = generate_latest(registry)
+    else:
+        body = generate_latest(REGISTRY)
+    body += generate_latest(extra)
+    return Response(body, mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+def init_app(app):
+    """Time and count every request; serve ``/metrics``."""
+    app.before_request(_start_timer)
+    app.after_request(_count)
+    app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])

@@ -1,0 +1,51 @@
+"""CSV rendering of the compliance report's per-learner rows, streamed in chunks.
+
+Values come from identity providers and admins, so a cell that a spreadsheet
+would run as a formula (starting with = + - @, tab or carriage return) is
+prefixed with an apostrophe (OWASP's advice on CSV injection).
+"""
+
+import csv
+import io
+from datetime import datetime
+
+from models import utcnow
+from service.compliance_report import CSV_COLUMNS, iter_rows
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_CHUNK = 500
+
+
+def cell(value):
+    """One CSV cell: ISO-8601 UTC for datetimes, neutralized formulas, '' for None."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") + "Z"
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def filename(company_id, now=None):
+    """The download's file name: compliance-{company}-{YYYY-MM-DD}.csv."""
+    return f"compliance-{company_id}-{(now or utcnow()):%Y-%m-%d}.csv"
+
+
+def stream(session_factory, company_id, now):
+    """Yield the CSV text in chunks; the session lives as long as the download."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    with session_factory() as session:
+        pending = 0
+        for row in iter_rows(session, company_id, now):
+            writer.writerow([cell(row[c]) for c in CSV_COLUMNS])
+            pending += 1
+            if pending >= ROWS_PER_CHUNK:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+    yield buffer.getvalue()

@@ -1,0 +1,1 @@
+"""The SCIM Group resource: routes, store, schema, mapping, filter resolver, memberships."""

@@ -1,0 +1,1 @@
+"""The SCIM User resource (learners): routes, store, schema, mapping, filter resolver."""

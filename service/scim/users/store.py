@@ -1,0 +1,156 @@
+"""Learner writes and reads for SCIM: every write also adds its provisioning event.
+
+The store flushes; the request boundary commits and then enqueues the event.
+"""
+
+from sqlalchemy import func, select
+
+from models import Learner, utcnow
+from service.scim.errors import NotFound
+from service.scim.filter_sql import to_clause
+from service.scim.filters import parse_filter
+from service.scim.groups.memberships import leave_all
+from service.scim.patch import apply_patch
+from service.scim.users.mapping import apply_document, learner_extension
+from service.scim.users.resolver import UserResolver
+from service.scim.users.schema import PATCH_SCHEMA, clean_user
+from service.scim.writes import add_event, changes, conflict, flush_unique, taken
+
+
+def _taken(session, company_id, user_name, except_id=None):
+    lower = user_name.lower()
+    live = (Learner.company_id == company_id, Learner.user_name_lower == lower, Learner.deleted_at.is_(None))
+    return taken(session, Learner.id, live, except_id)
+
+
+def _conflict(user_name):
+    return conflict("userName", user_name, "learner", "userName")
+
+
+def _record_extension(company, urn):
+    """Remember the learner-extension URN this company's IdP uses (for /Schemas)."""
+    if urn and company.extension_urn != urn:
+        company.extension_urn = urn
+
+
+def _event(session, caller, learner, action, before, after):
+    return add_event(session, caller, "User", learner.id, action, changes(before, after))
+
+
+def _flush_unique(session, user_name):
+    """Flush; a concurrent insert of the same userName surfaces here as a 409."""
+    flush_unique(session, _conflict(user_name))
+
+
+def get(session, company_id, learner_id):
+    """The company's learner with this id, or 404 (deleted learners are gone from SCIM)."""
+    # A primary-key probe: the plan never depends on the planner's statistics.
+    learner = session.get(Learner, learner_id)
+    if learner is None or learner.company_id != company_id or learner.deleted_at is not None:
+        raise NotFound(f"User {learner_id} not found.")
+    return learner
+
+
+def _with_defaults(doc):
+    """A whole User (POST, PUT) without ``active`` is an active one (RFC 7644 §3.3: defaults apply)."""
+    doc.setdefault("active", True)
+    return doc
+
+
+def create(session, caller, body):
+    """POST /Users: a new learner, or the DELETEd learner with this userName brought back."""
+    doc, urn = clean_user(body)
+    _with_defaults(doc)
+    company = caller.company
+    if _taken(session, company.id, doc["userName"]):
+        raise _conflict(doc["userName"])
+    learner = session.scalar(
+        select(Learner)
+        .where(
+            Learner.company_id == company.id,
+            Learner.user_name_lower == doc["userName"].lower(),
+            Learner.deleted_at.is_not(None),
+        )
+        .order_by(Learner.deleted_at.desc())
+        .limit(1)
+    )
+    if learner is not None:
+        before = learner.resource
+        learner.deleted_at = None
+        learner.version += 1
+        action = "restore"
+    else:
+        learner = Learner(company_id=company.id, created_at=utcnow())
+        session.add(learner)
+        before = {}
+        action = "create"
+    apply_document(learner, doc)
+    _record_extension(company, urn)
+    _flush_unique(session, doc["userName"])
+    return learner, _event(session, caller, learner, action, before, learner.resource)
+
+
+def _update(session, caller, learner, doc, urn, action):
+    before = learner.resource
+    if doc == before:
+        return None
+    if doc["userName"].lower() != learner.user_name_lower and _taken(
+        session, learner.company_id, doc["userName"], except_id=learner.id
+    ):
+        raise _conflict(doc["userName"])
+    was_active = learner.active
+    apply_document(learner, doc)
+    learner.version += 1
+    if was_active and not learner.active:
+        action = "deactivate"
+    elif not was_active and learner.active:
+        action = "reactivate"
+    _record_extension(caller.company, urn)
+    _flush_unique(session, doc["userName"])
+    return _event(session, caller, learner, action, before, learner.resource)
+
+
+def replace(session, caller, learner, body):
+    """PUT: the body replaces every attribute (the id stays)."""
+    doc, urn = clean_user(body)
+    return _update(session, caller, learner, _with_defaults(doc), urn, "replace")
+
+
+def patch(session, caller, learner, operations):
+    """PATCH: apply the operations in order, all or nothing, then validate the result."""
+    patched = apply_patch(learner.resource, operations, PATCH_SCHEMA)
+    doc, urn = clean_user(patched)
+    return _update(session, caller, learner, doc, urn or learner_extension(doc)[0], "update")
+
+
+def delete(session, caller, learner):
+    """DELETE: gone from SCIM, kept in the records (training history is never erased)."""
+    before = learner.resource
+    learner.deleted_at = utcnow()
+    learner.active = False
+    learner.version += 1
+    left = leave_all(session, learner.id)  # a DELETEd learner leaves its groups (deactivation does not)
+    session.flush()
+    event = _event(session, caller, learner, "delete", before, {})
+    if left:
+        event.changes = {**event.changes, "groups": {"before": left, "after": None}}
+    return event
+
+
+def search(session, company, filter_text, start_index, count):
+    """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL)."""
+    query = select(Learner).where(Learner.company_id == company.id, Learner.deleted_at.is_(None))
+    if filter_text:
+        resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn)
+        query = query.where(to_clause(parse_filter(filter_text), resolver))
+    page = []
+    if count:
+        page = session.scalars(
+            query.order_by(Learner.created_at, Learner.id).offset(start_index - 1).limit(count)
+        ).all()
+    if count and len(page) < count and (page or start_index == 1):
+        # A page that is not full ends the list: the total follows, no COUNT needed.
+        # Entra's lookups (0 or 1 hit) thus cost one query instead of two.
+        return start_index - 1 + len(page), page
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return total, page

@@ -1,0 +1,74 @@
+"""What the views of every SCIM resource type share: settings, creation, the write path, one-resource views.
+
+The caller is authenticated once for the whole SCIM blueprint
+(``service.scim.blueprint``) and found here in ``g.caller``.
+"""
+
+from flask import current_app, g
+from flask.views import MethodView
+
+from service import db, enqueue
+from service.scim.http import check_version, json_body, patch_operations
+
+
+def settings():
+    """The app's Settings."""
+    return current_app.extensions["herd.settings"]
+
+
+def create(create_in_store, body):
+    """POST: the store creates the resource and its event; commit, then enqueue. Returns the resource."""
+    session = db.session()
+    resource, event = create_in_store(session, g.caller, body)
+    enqueue.commit(session, event)
+    return resource
+
+
+def write(get, resource_id, change, read_body=None):
+    """PUT, PATCH and DELETE: load, check If-Match, read the body, change in the store, commit, enqueue.
+
+    The order is the client's: 404 before 412 before a bad body; the store
+    flushes, the request boundary commits, the event is enqueued after commit.
+    """
+    session = db.session()
+    resource = get(session, g.caller.company.id, resource_id)
+    check_version(resource.version)
+    event = change(session, g.caller, resource, *(() if read_body is None else (read_body(),)))
+    enqueue.commit(session, event)
+    return resource
+
+
+class ResourceView(MethodView):
+    """GET, PUT, PATCH and DELETE of one resource (``/<Type>/<id>``), written once for every type.
+
+    A resource type sets ``store`` (its module of ``get``, ``replace``,
+    ``patch``, ``delete``) and ``respond`` (its response for one resource).
+    """
+
+    store = None
+
+    def respond(self, resource, status=200):
+        """The response showing ``resource``."""
+        raise NotImplementedError
+
+    def patched(self, resource):
+        """The response to a PATCH (the resource, unless the type says otherwise)."""
+        return self.respond(resource)
+
+    def get(self, resource_id):
+        """GET /<Type>/{id}."""
+        return self.respond(self.store.get(db.session(), g.caller.company.id, resource_id))
+
+    def put(self, resource_id):
+        """PUT /<Type>/{id}: the body replaces the resource (RFC 7644 §3.5.1)."""
+        return self.respond(write(self.store.get, resource_id, self.store.replace, json_body))
+
+    def patch(self, resource_id):
+        """PATCH /<Type>/{id} (RFC 7644 §3.5.2)."""
+        operations = patch_operations()  # a malformed body is a 400 before the lookup
+        return self.patched(write(self.store.get, resource_id, self.store.patch, lambda: operations))
+
+    def delete(self, resource_id):
+        """DELETE /<Type>/{id}: 204."""
+        write(self.store.get, resource_id, self.store.delete)
+        return "", 204
