@@ -37,10 +37,14 @@ RESULTS = ROOT / "bench" / "results" / "mutation.md"
 # files under one package) -> the unit test files that own its behaviour
 # (pytest arguments: the speed checks are left out, as mutmut's tracing
 # makes every run slower and they check no rule).
+PATCH_TESTS = ["tests/unit/test_patch.py", "-k", "not fast"]
 MODULES: dict[str, list[str]] = {
     "workers/smart_assign.py": ["tests/unit/test_smart_assign.py"],
-    "service/scim/patch.py": ["tests/unit/test_patch.py", "-k", "not fast"],
+    "service/scim/patch.py": PATCH_TESTS,
+    "service/scim/patch_ops.py": PATCH_TESTS,
+    "service/scim/groups/member_patch.py": PATCH_TESTS,
     "service/scim/filters.py": ["tests/unit/test_filters.py"],
+    "service/scim/filter_match.py": ["tests/unit/test_filters.py"],
     "service/scim/filter_sql.py": ["tests/unit/test_filter_sql.py"],
 }
 
