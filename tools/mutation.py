@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import shutil
@@ -185,9 +186,7 @@ def table(rows_of: list[Score]) -> str:
 
 def write_results(results: list[Score], command: str) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    version = subprocess.run(
-        [str(Path(sys.executable).parent / "mutmut"), "--version"], capture_output=True, text=True
-    ).stdout.strip()
+    version = f"mutmut {importlib.metadata.version('mutmut')}"
     lines = [
         "# Mutation scores of the pure cores",
         "",
