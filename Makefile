@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 HERD := ./herd
 
-.PHONY: install run admin test screenshots bench lint format
+.PHONY: install run admin test screenshots bench lint format mutation
 
 # The stamp holds the requirements it installed: a fresh clone with the same
 # requirements.txt (or a checkout that only touched the file) installs nothing.
@@ -35,6 +35,11 @@ screenshots: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.entra_cycle $(BENCH_ARGS)
+
+# Mutation score of the pure cores, each against its own unit tests (slow: minutes per module).
+# MUTATION_ARGS="--fresh --write" re-runs everything and stores the table in bench/results/mutation.md.
+mutation: $(BIN)/.installed
+	$(BIN)/python -m tools.mutation $(MUTATION_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -73,8 +73,8 @@ def _lookup(element: dict, path: AttrPath) -> list:
 
 
 def _is_empty(value) -> bool:
-    if value is None or value == "" or value == [] or value == {}:
-        return True
+    if value is None or value == "":
+        return True  # [] and {} are empty through the branches below
     if isinstance(value, dict):
         return all(_is_empty(v) for v in value.values())
     if isinstance(value, list):
@@ -116,4 +116,4 @@ def _compare(actual, op: str, expected) -> bool:
 
 
 def _order(a, op: str, b) -> bool:
-    return {"eq": a == b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}.get(op, False)
+    return {"eq": a == b, "gt": a > b, "ge": a >= b, "lt": a < b, "le": a <= b}[op]

@@ -166,7 +166,7 @@ class _Patcher:
         elif target.sub is not None:
             self.set_sub(container, key, target, value)
         else:
-            self.set_single(container, key, target.attr, value)
+            self.set_single(container, key, value)
         self.prune(target.urn, container, key)
 
     def set_schema(self, kind: str, target: Target, value: Any) -> None:
@@ -177,7 +177,7 @@ class _Patcher:
             )
         self.pathless(kind, value, urn=target.urn)
 
-    def set_single(self, container: dict, key: str, name: str, value: Any) -> None:
+    def set_single(self, container: dict, key: str, value: Any) -> None:
         """A single-valued attribute: ``add`` replaces it too (Entra sends ``Add`` on ``active``).
 
         An object on a complex attribute sets the sub-attributes given and keeps

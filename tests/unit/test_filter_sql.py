@@ -286,6 +286,29 @@ CASES = [
     ('tags[value eq "red"]', {"u1"}),
     ('phoneNumbers.value sw "55"', {"u3"}),
     ('phoneNumbers[type eq "work"]', set()),
+    # "ne null" means present, on every kind of attribute (RFC 7644 §3.4.2.2: null is unassigned)
+    ("userName ne null", ALL),
+    ("displayName ne null", {"u1", "u2", "u4"}),
+    ("active ne null", {"u1", "u2", "u4"}),
+    ("meta.created ne null", ALL),
+    ("emails ne null", {"u1", "u2", "u4"}),
+    ("emails.value ne null", {"u1", "u2", "u4"}),
+    ("roles ne null", set()),  # [] is unassigned
+    ("tags ne null", {"u1", "u4"}),
+    ("title ne null", {"u1", "u4"}),  # "" is unassigned
+    ("nickName ne null", set()),  # so is a stored null
+    (f"{CUSTOM}:level ne null", {"u1", "u2", "u4"}),
+    ("emails.type eq null", {"u3"}),
+    ("tags eq null", {"u2", "u3"}),
+    # strings order case-insensitively, on columns and in the document
+    ('displayName lt "k"', {"u1", "u4"}),
+    ('displayName ge "KIM LEE"', {"u2"}),
+    ('title lt "c"', {"u1", "u2"}),  # "" sorts first
+    ('title ge "D"', {"u4"}),
+    ('emails.value lt "K"', {"u1"}),
+    # a date-time without a time zone is UTC
+    ('meta.created gt "2024-06-01T12:29:59"', {"u3", "u4"}),
+    ('meta.created lt "2024-06-01T12:30:00"', {"u1", "u2"}),
 ]
 
 
@@ -331,6 +354,8 @@ def test_uncomparable(db, text, fragment):
 
 def test_lenient_values(db):
     assert run(db, 'active eq "True"') == {"u1", "u4"}  # Entra's PATCH dialect spelling
+    assert run(db, 'active eq "False"') == {"u2"}
+    assert run(db, 'active ne "false"') == {"u1", "u3", "u4"}
     assert run(db, "id eq 1") == set()
 
 

@@ -270,6 +270,11 @@ def test_eq_defaults(text, expected):
     assert eq_defaults(parse_filter(text)) == expected
 
 
+@pytest.mark.parametrize("text", ['name.givenName eq "Jo"', f'{ENTERPRISE}:manager eq "m-1"'])
+def test_eq_defaults_describe_only_plain_attributes(text):
+    assert eq_defaults(parse_filter(text)) == {}
+
+
 def test_eq_defaults_of_value_path_filter():
     _, expr, _ = parse_value_path('emails[type eq "work"].value')
     assert eq_defaults(expr) == {"type": "work"}
@@ -369,3 +374,196 @@ def test_matches_inner_filter_on_one_element():
     assert matches(expr, {"Type": "Work", "value": "x"})
     assert not matches(expr, {"type": "home"})
     assert not matches(expr, {})
+
+
+# -- what an admin reads when a filter is refused ------------------------------------------------
+
+LONG_NAME = "a" * 58  # with " eq" the quoted text is 61 characters: shortened to 57 + "..."
+
+DETAILS = [
+    (
+        'userName foo "x"',
+        "unknown operator 'foo' after 'userName' at position 10; use one of eq, ne, co, sw, ew, gt, ge, lt, le, pr",
+    ),
+    ("userName eq", "expected a value after 'userName eq' at position 12"),
+    ("(userName eq )", "expected a value after 'userName eq' at position 14"),
+    ('userName eq "a")', "')' without a matching '(' at position 16"),
+    (
+        'userName eq "a" userName eq "b"',
+        "unexpected 'userName' at position 17; join expressions with 'and' or 'or'",
+    ),
+    ("  x eq 1 and ( y pr", "missing ')' for the '(' opened at position 14"),
+    ('emails[type eq "work"', "missing ']' for the '[' opened after 'emails' at position 7"),
+    ('emails[type eq "work" x', "unexpected 'x' inside 'emails[...]' at position 23"),
+    (
+        'emails[emails.type eq "work"]',
+        "unexpected 'emails.type' inside '[...]' at position 8; use the sub-attribute name alone, e.g. 'type'",
+    ),
+    ('emails[type[value eq "a"]]', "a '[...]' filter cannot contain another '[...]' filter at position 12"),
+    (
+        'emails.value[type eq "work"]',
+        "'emails.value' cannot take a '[...]' filter at position 1; put it after the attribute, e.g. 'emails[...].value'",
+    ),
+    ('emails[type eq "work"].', "expected a sub-attribute name after '].' at position 24"),
+    (
+        "active gt true",
+        "'gt' cannot compare with true at position 8; gt, ge, lt and le take a string, a number or a date",
+    ),
+    ("x co 5", "'co' cannot compare with 5 at position 3; it needs a string in double quotes"),
+    ("x eq 1X", "unexpected 'X' right after the value at position 7"),
+    ('x eq "a\\q"', "bad string value (Invalid \\escape) at position 8"),
+    ("x eq 1e999", "number out of range at position 6"),
+    ("x eq -", "bad number at position 6"),
+    (
+        'emails[type eq "a"] and x.y.z pr',
+        "'x.y.z' has more than one '.'; SCIM paths are 'attribute' or 'attribute.subAttribute' at position 25",
+    ),
+    (
+        'userName eq "a" and',
+        "expected an attribute name after 'userName eq \"a\" and', found the end of the text at position 20",
+    ),
+    ('userName eq "a" and )', "expected an attribute name after 'userName eq \"a\" and', found ')' at position 21"),
+    (
+        "userName eq bjensen",
+        "'bjensen' is not a value at position 13; "
+        'put strings in double quotes (e.g. "bjensen"), or use a number, true, false or null',
+    ),
+    (LONG_NAME[:-1] + " eq", f"expected a value after '{LONG_NAME[:-1]} eq' at position 61"),
+    (LONG_NAME + " eq", f"expected a value after '{LONG_NAME[:57]}...' at position 62"),
+    (5, "expected text, got int"),
+    (")", "expected an attribute name, found ')' at position 1"),
+    (
+        'x pr and userName foo "x"',
+        "unknown operator 'foo' after 'userName' at position 19; use one of eq, ne, co, sw, ew, gt, ge, lt, le, pr",
+    ),
+    (
+        "x pr and userName",
+        "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after 'userName' at position 18",
+    ),
+    (
+        'userName eq "a" and emails[type eq "work"].value',
+        "expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) after 'emails[type eq \"work\"].value' "
+        "at position 49",
+    ),
+    (
+        "x eq Xyz",
+        "'Xyz' is not a value at position 6; "
+        'put strings in double quotes (e.g. "Xyz"), or use a number, true, false or null',
+    ),
+]
+
+
+@pytest.mark.parametrize("text, detail", DETAILS)
+def test_error_details_say_what_and_where(text, detail):
+    with pytest.raises(InvalidFilter) as info:
+        parse_filter(text)
+    assert info.value.detail == f"Unsupported filter: {detail}"
+
+
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ('emails [type eq "a"]', "unexpected text after 'emails' at position 7"),
+        ('emails[type eq "a"] x', "unexpected 'x' after 'emails[type eq \"a\"]' at position 21"),
+        ('emails[type eq "a"].value x', "unexpected 'x' after 'emails[type eq \"a\"].value' at position 27"),
+        (
+            'a.b[type eq "a"]',
+            "'a.b' cannot take a '[...]' filter at position 1; put it after the attribute, e.g. 'a[...].b'",
+        ),
+        ("emails[]", "expected an attribute name after 'emails[', found ']' at position 8"),
+    ],
+)
+def test_patch_path_error_details(text, detail):
+    with pytest.raises(InvalidPath) as info:
+        parse_value_path(text)
+    assert info.value.detail == f"Invalid path: {detail}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'emails[type eq "a" or x.y eq "b"]',
+        'emails[type eq "a" and x.y eq "b"]',
+        'emails[not x.y eq "b"]',
+        'emails[(x.y eq "b")]',
+        f'emails[type eq "a" and {ENTERPRISE}:manager eq "b"]',
+    ],
+)
+def test_paths_inside_brackets_are_relative_wherever_they_stand(text):
+    with pytest.raises(InvalidFilter, match="inside"):
+        parse_filter(text)
+
+
+def test_names_starting_with_x_are_attribute_names():
+    assert parse_filter("Xid pr") == C("Xid", "pr")
+    assert parse_value_path('Xs[value eq "a"]') == (P("Xs"), C("value", "eq", "a"), None)
+
+
+def test_a_filter_of_exactly_the_maximum_length_is_accepted():
+    text = 'x eq "' + "a" * (MAX_FILTER_LENGTH - 7) + '"'
+    assert len(text) == MAX_FILTER_LENGTH
+    assert parse_filter(text) == C("x", "eq", "a" * (MAX_FILTER_LENGTH - 7))
+    with pytest.raises(InvalidFilter, match="longer than 4096 characters"):
+        parse_filter(text + " ")
+
+
+# -- the nesting-depth counter: depth is nesting, not a count of groups --------------------------
+
+SIBLINGS = [
+    " and ".join(["(a pr)"] * (MAX_DEPTH + 8)),
+    " and ".join(["not (a pr)"] * (MAX_DEPTH + 8)),
+    " and ".join(["not a pr"] * (MAX_DEPTH + 8)),
+    " and ".join(['emails[type eq "work"]'] * (MAX_DEPTH + 8)),
+]
+
+
+@pytest.mark.parametrize("text", SIBLINGS)
+def test_groups_side_by_side_do_not_add_up_to_the_depth_limit(text):
+    assert len(operands(parse_filter(text), And)) == MAX_DEPTH + 8
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["(a pr)", "not (a pr)", 'emails[type eq "work"]'],
+)
+def test_the_depth_limit_holds_after_a_closed_group(first):
+    deepest = "(" * MAX_DEPTH + "a pr" + ")" * MAX_DEPTH
+    assert parse_filter(f"{first} and {deepest}")
+    with pytest.raises(InvalidFilter, match="nested more than 32 levels deep"):
+        parse_filter(f"{first} and ({deepest})")
+
+
+# -- the in-memory evaluator: values of other types never match -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, element, expected",
+    [
+        ("age eq 42", {"age": 42}, True),
+        ("age eq 42", {"age": 41}, False),
+        ("age gt 42", {"age": 42}, False),
+        ("age eq true", {"age": 1}, False),  # a boolean filter never matches a number
+        ("active eq 1", {"active": True}, False),  # nor a number filter a boolean
+        ("level gt 3", {"level": "7"}, False),  # a number filter never matches a string
+        ("id eq 9007199254740993", {"id": 9007199254740993}, True),  # big integers compare exactly
+        ("id eq 9007199254740993", {"id": 9007199254740992}, False),
+        ('displayName gt "2024-01-01"', {"displayName": "Jo Doe"}, True),  # not a date: compared as text
+        ('displayName lt "b"', {"displayName": "Anna"}, True),
+        ('displayName lt "B"', {"displayName": "charlie"}, False),  # case-insensitive ordering
+        ('meta.created gt "2024-01-02T03:04:04"', {"meta": {"created": "2024-01-02T03:04:05Z"}}, True),
+        ('meta.created lt "2024-01-02T03:04:05"', {"meta": {"created": "2024-01-02T03:04:05Z"}}, False),
+        ('meta.created ge "2024-01-02T05:04:05+02:00"', {"meta": {"created": "2024-01-02T03:04:05"}}, True),
+        ("name pr", {"name": {"givenName": "", "middleNames": [""]}}, False),  # only empty values inside
+        ("name pr", {"name": {"givenName": "", "middleNames": ["Q"]}}, True),
+        # eq compares the text as stored, as SQL does on the stored document; ordering compares instants
+        ('meta.lastModified eq "2024-06-01T02:00:00+02:00"', {"meta": {"lastModified": "2024-06-01T00:00:00Z"}}, False),
+        ('meta.lastModified ge "2024-06-01T02:00:00+02:00"', {"meta": {"lastModified": "2024-06-01T00:00:00Z"}}, True),
+    ],
+)
+def test_matches_compares_like_with_like(text, element, expected):
+    assert matches(parse_filter(text), element) is expected
+
+
+def test_not_of_a_matching_filter_does_not_match():
+    assert matches(parse_filter('not (userName eq "jdoe@acme.example")'), USER) is False
+    assert matches(parse_filter('not (emails[type eq "work"])'), USER) is False

@@ -449,3 +449,334 @@ def test_hp_region_uses_the_catalog_to_decide_which_states_have_versions():
 
     assert hp_region(Profile(region="US-CO", country="US"), trimmed) == "US"
     assert hp_region(Profile(region="US-CO", country="US")) == "CO"
+
+
+# --- where the learner works: the rules each part of the location decides ----------------
+
+
+def test_a_state_without_a_country_still_places_the_learner_in_that_state():
+    assert required_trainings(Profile(region="US-CA")) == ["HP-CA-EMP", "WVP-CA"]
+
+
+@pytest.mark.parametrize("country", ["US", None])
+def test_chicago_without_a_state_is_illinois_plus_the_chicago_overlay(country):
+    result = plan(Profile(country=country, location="Chicago"), None, [], DEFAULT, NOW)
+
+    assert list(added(result)) == ["HP-IL-EMP", "BYST-CHI"]
+    assert result.region == "IL"
+
+
+def test_a_chicago_learner_outside_the_us_gets_no_chicago_overlay():
+    assert required_trainings(Profile(country="GB", location="Chicago")) == ["HP-UK-EMP"]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "New York",
+        "new york city",
+        "NYC",
+        "City of New York",
+        "Manhattan",
+        "Brooklyn, N.Y.",
+        "Queens, New York",
+        "The Bronx",
+        "Bronx, NY 10451",
+        "Staten Island, NY, USA",
+        "New York NY",
+    ],
+)
+def test_new_york_city_boroughs_and_spellings_get_the_ny_version_within_90_days(location):
+    result = plan(Profile(country="US", location=location), None, [], Settings(due_days=400), NOW)
+
+    assert added(result) == {"HP-NY-EMP": NOW + timedelta(days=90)}
+
+
+@pytest.mark.parametrize("location", ["Chicago (IL)", "Chicago - Illinois", "City of Chicago"])
+def test_chicago_written_with_punctuation_is_still_chicago(location):
+    assert city_of(location) == "CHICAGO"
+
+
+def test_new_york_state_outside_the_city_has_no_90_day_deadline():
+    result = plan(Profile(region="US-NY", country="US", location="Albany"), None, [], Settings(due_days=400), NOW)
+
+    assert added(result) == {"HP-NY-EMP": NOW + timedelta(days=400)}
+
+
+# --- an edited catalog ---------------------------------------------------------------------
+
+
+def without(*codes):
+    return [t for t in DEFAULT_CATALOG if t.code not in codes]
+
+
+@pytest.mark.parametrize(
+    "role, missing, expected",
+    [
+        ("supervisor", "HP-CO-SUP", "HP-US-SUP"),  # no Colorado supervisor version: the generic one
+        ("non-supervisor", "HP-CO-EMP", "HP-US-EMP"),
+        ("supervisor", "HP-CO-EMP", "HP-CO-SUP"),  # the other audience's version does not matter
+    ],
+)
+def test_a_state_version_missing_from_the_catalog_falls_back_to_the_us_version(role, missing, expected):
+    profile = Profile(region="US-CO", country="US", role=role)
+
+    result = plan(profile, None, [], DEFAULT, NOW, catalog=without(missing))
+
+    assert list(added(result)) == [expected]
+    assert hp_region(profile, without(missing)) == expected.split("-")[1]
+
+
+def test_a_country_version_missing_from_the_catalog_falls_back_to_the_global_version():
+    catalog = without("HP-UK-SUP", "HP-UK-EMP")
+
+    result = plan(Profile(country="GB"), None, [], DEFAULT, NOW, catalog=catalog)
+
+    assert list(added(result)) == ["HP-GLOBAL-EMP"]
+    assert result.region == "GLOBAL"
+
+
+def test_an_overlay_training_removed_from_the_catalog_is_not_assigned():
+    assert required_trainings(CA_EMPLOYEE, catalog=without("WVP-CA")) == ["HP-CA-EMP"]
+
+
+# --- tags --------------------------------------------------------------------------------------
+
+
+def test_a_training_assigned_by_tag_keeps_its_legal_deadline():
+    # A Texas learner who also manages California staff: CA law's 6 months still apply.
+    profile = Profile(region="US-TX", country="US", role="supervisor", tags=("HP-CA-SUP",))
+
+    result = plan(profile, None, [], Settings(due_days=400), NOW)
+
+    assert added(result) == {"HP-US-SUP": NOW + timedelta(days=400), "HP-CA-SUP": add_months(NOW, 6)}
+
+
+def test_a_tag_naming_a_covered_regional_version_does_not_stop_the_tags_after_it():
+    profile = Profile(region="US-CA", country="US", role="supervisor", tags=("HP-CA-EMP", "CYBER", "HIPAA"))
+
+    assert list(added(plan(profile, None, [], DEFAULT, NOW))) == ["HP-CA-SUP", "WVP-CA", "CYBER", "HIPAA"]
+
+
+def test_blank_and_repeated_unknown_tags_are_reported_once():
+    profile = Profile(region="US-TX", country="US", tags=("", "  ", "nope", "NOPE", "CYBER"))
+
+    result = plan(profile, None, [], DEFAULT, NOW)
+
+    assert result.unknown_tags == ("NOPE",)
+    assert list(added(result)) == ["HP-US-EMP", "CYBER"]
+
+
+def test_two_versions_of_one_family_added_at_once_get_their_own_cycles():
+    profile = Profile(region="US-TX", country="US", tags=("HP-CA-EMP", "CYBER"))
+
+    result = plan(profile, None, [], DEFAULT, NOW)
+
+    assert [(a.code, a.family, a.cycle) for a in result.add] == [
+        ("HP-US-EMP", "HP", 1),
+        ("HP-CA-EMP", "HP", 2),
+        ("CYBER", "CYBER", 1),
+    ]
+    assert apply_plan([], result, NOW)  # no duplicate (family, cycle)
+
+
+# --- reasons in the audit trail ---------------------------------------------------------------
+
+
+def test_a_new_learner_s_reasons_say_which_rule_assigned_each_training():
+    chicago = Profile(location="Chicago", role="supervisor", tags=("CYBER",))
+    california = Profile(region="US-CA", country="US")
+
+    reasons = {a.code: a.reason for a in plan(chicago, None, [], Settings(industry="hospitality"), NOW).add}
+    reasons |= {a.code: a.reason for a in plan(california, None, [], DEFAULT, NOW).add}
+
+    assert reasons == {
+        "HP-IL-SUP": "required: harassment prevention, region IL, supervisor",
+        "HP-IL-HOSP": "required: Illinois learner in hospitality",
+        "BYST-CHI": "required: works in Chicago",
+        "CYBER": "required: tag CYBER in training_tags",
+        "HP-CA-EMP": "required: harassment prevention, region CA, non-supervisor",
+        "WVP-CA": "required: California learner",
+    }
+
+
+def test_a_legal_deadline_is_named_in_the_reason():
+    [new, _] = plan(CA_SUPERVISOR, None, [], Settings(due_days=400), NOW).add
+
+    assert new.reason.endswith("; legal deadline")
+
+
+def test_a_promotion_explains_harassment_prevention_only():
+    existing = [done("HP-CA-EMP", NOW - timedelta(days=60))]
+    profile = Profile(region="US-CA", country="US", role="supervisor", tags=("CYBER",))
+
+    reasons = {a.code: a.reason for a in plan(profile, CA_EMPLOYEE, existing, DEFAULT, NOW).add}
+
+    assert reasons["HP-CA-SUP"].startswith("promoted to supervisor: harassment prevention, region CA, supervisor")
+    assert reasons["CYBER"] == "tag CYBER added: tag CYBER in training_tags"  # the promotion explains HP only
+
+
+def test_a_deactivated_learner_s_plan_still_reports_region_and_unknown_tags():
+    profile = Profile(active=False, region="US-NY", country="US", role="boss", tags=("NOPE",))
+
+    result = plan(profile, None, [open_("HP-NY-EMP")], DEFAULT, NOW)
+
+    assert result.archive
+    assert (result.region, result.unknown_tags, result.role_flagged) == ("NY", ("NOPE",), True)
+
+
+# --- recertification: which completion anchors the next cycle ------------------------------------
+
+
+def test_recertification_counts_only_from_a_completion_of_the_same_family():
+    existing = [done("CYBER", NOW - timedelta(days=60))]
+
+    result = plan(Profile(region="US-NY", country="US", tags=("CYBER",)), None, existing, DEFAULT, NOW)
+
+    # CYBER is still valid; the new NY course is due in the company's period, not a year after CYBER.
+    assert added(result) == {"HP-NY-EMP": NOW + timedelta(days=30)}
+
+
+def test_of_two_completions_in_one_family_the_latest_anchors_the_next_cycle():
+    older = done("HP-CA-EMP", NOW - timedelta(days=600), cycle=1)
+    latest = done("HP-NY-EMP", NOW - timedelta(days=60), cycle=2)
+
+    result = plan(Profile(region="US-IL", country="US"), NY_EMPLOYEE, [older, latest], DEFAULT, NOW)
+
+    [new] = result.add
+    assert (new.code, new.cycle) == ("HP-IL-EMP", 3)
+    assert new.due_at == add_months(latest.completed_at, 12)
+    assert f"recertification counted from HP-NY-EMP completed {latest.completed_at.date().isoformat()}" in new.reason
+
+
+def test_the_next_cycle_follows_the_highest_cycle_whatever_the_order():
+    existing = [done("HP-NY-EMP", NOW - timedelta(days=400), cycle=2), done("HP-NY-EMP", NOW - timedelta(days=800))]
+
+    [new] = plan(NY_EMPLOYEE, None, existing, DEFAULT, NOW).add
+
+    assert (new.code, new.cycle) == ("HP-NY-EMP", 3)
+
+
+def test_a_completion_expires_on_its_recertification_date():
+    completed = add_months(NOW, -12)  # NY is annual: due again today
+    no_lead = Settings(lead_days=0)
+
+    result = plan(NY_EMPLOYEE, None, [done("HP-NY-EMP", completed)], no_lead, NOW)
+
+    [new] = result.add
+    assert (new.cycle, new.due_at) == (2, NOW + timedelta(days=30))
+    assert "renews HP-NY-EMP" in new.reason
+    assert not plan(NY_EMPLOYEE, None, [done("HP-NY-EMP", completed + timedelta(seconds=1))], no_lead, NOW).changes
+
+
+def test_a_completion_without_a_date_does_not_count_as_valid():
+    undated = Assignment("HP-NY-EMP", "HP", 1, COMPLETED, 100, NOW - timedelta(days=90), None, None)
+
+    [new] = plan(NY_EMPLOYEE, None, [undated], DEFAULT, NOW).add
+
+    assert (new.code, new.cycle, new.due_at) == ("HP-NY-EMP", 2, NOW + timedelta(days=30))
+
+
+def test_renewing_an_expired_version_is_not_a_first_time_so_no_legal_deadline():
+    # An expired CA course (2-year cadence) renews within the company's period, not CA's 6 months.
+    existing = [done("HP-CA-EMP", NOW - timedelta(days=800)), done("WVP-CA", NOW - timedelta(days=100))]
+
+    assert added(plan(CA_EMPLOYEE, None, existing, Settings(due_days=400), NOW)) == {
+        "HP-CA-EMP": NOW + timedelta(days=400)
+    }
+
+
+def test_an_expired_supervisor_completion_makes_the_employee_version_a_renewal_too():
+    existing = [done("HP-CA-SUP", NOW - timedelta(days=800)), done("WVP-CA", NOW - timedelta(days=100))]
+
+    assert added(plan(CA_EMPLOYEE, CA_SUPERVISOR, existing, Settings(due_days=400), NOW)) == {
+        "HP-CA-EMP": NOW + timedelta(days=400)
+    }
+
+
+def test_a_due_period_of_zero_days_makes_new_trainings_due_now():
+    assert added(plan(TX_EMPLOYEE, None, [], Settings(due_days=0), NOW)) == {"HP-US-EMP": NOW}
+
+
+def test_settings_say_what_is_wrong_with_a_negative_due_period():
+    with pytest.raises(ValueError, match="due_days must be >= 0, not -1"):
+        Settings(due_days=-1)
+
+
+# --- retargeting unstarted work -------------------------------------------------------------------
+
+
+def test_of_two_unstarted_versions_the_oldest_cycle_follows_a_move():
+    existing = [open_("HP-NY-EMP", cycle=2), open_("HP-CA-EMP", cycle=1)]
+
+    result = plan(Profile(region="US-IL", country="US"), NY_EMPLOYEE, existing, DEFAULT, NOW)
+
+    assert result.add == ()
+    assert [(r.family, r.cycle, r.code) for r in result.retarget] == [("HP", 1, "HP-IL-EMP")]
+    assert result.retarget[0].reason.endswith("; replaces unstarted HP-CA-EMP")
+
+
+def test_an_unstarted_version_without_due_date_takes_the_new_due_date_when_retargeted():
+    undated = Assignment("HP-CA-EMP", "HP", 1, ASSIGNED, 0, NOW - timedelta(days=5), None, None)
+
+    [change] = plan(NY_EMPLOYEE, CA_EMPLOYEE, [undated], DEFAULT, NOW).retarget
+
+    assert (change.code, change.due_at) == ("HP-NY-EMP", NOW + timedelta(days=30))
+
+
+def test_what_meets_one_requirement_is_not_switched_to_meet_another():
+    # The open CA supervisor course still covers the CA employee version after a demotion;
+    # a new tag in the same family gets its own assignment instead of taking that one.
+    profile = Profile(region="US-CA", country="US", tags=("HP-NY-EMP",))
+    existing = [open_("HP-CA-SUP"), open_("WVP-CA")]
+
+    result = plan(profile, CA_SUPERVISOR, existing, DEFAULT, NOW)
+
+    assert result.retarget == ()
+    assert [(a.code, a.cycle) for a in result.add] == [("HP-NY-EMP", 2)]
+
+
+def test_applying_a_plan_stores_what_it_decided():
+    existing = [open_("HP-CA-EMP", due_at=NOW + timedelta(days=300))]
+    result = plan(CA_SUPERVISOR, CA_EMPLOYEE, existing, Settings(due_days=400), NOW)
+
+    after = {a.code: a for a in apply_plan(existing, result, NOW)}
+
+    assert after["HP-CA-SUP"].due_at == add_months(NOW, 6)  # the retarget's due date, not the old one
+    assert after["WVP-CA"] == Assignment("WVP-CA", "WVP-CA", 1, ASSIGNED, 0, NOW, NOW + timedelta(days=400), None, NOW)
+
+
+def test_apply_names_the_duplicate_cycle():
+    result = plan(NY_EMPLOYEE, None, [], DEFAULT, NOW)
+
+    with pytest.raises(ValueError, match="duplicate assignment HP cycle 1"):
+        apply_plan(apply_plan([], result, NOW), result, NOW)
+
+
+@pytest.mark.parametrize("progress, status", [(0, ASSIGNED), (1, IN_PROGRESS)])
+def test_reactivation_resumes_started_work_as_in_progress(progress, status):
+    archived = Assignment("CYBER", "CYBER", 1, ARCHIVED, progress, NOW - timedelta(days=5), None, None)
+    profile = Profile(region="US-TX", country="US", tags=("CYBER",))
+    existing = [archived, done("HP-US-EMP", NOW - timedelta(days=5))]
+
+    resumed = apply_plan(existing, plan(profile, None, existing, DEFAULT, NOW), NOW)
+
+    assert resumed[0].status == status
+
+
+def test_a_move_with_a_demotion_is_worded_as_the_move():
+    existing = [done("HP-CA-SUP", NOW - timedelta(days=60)), done("WVP-CA", NOW - timedelta(days=60))]
+
+    [new] = plan(NY_EMPLOYEE, CA_SUPERVISOR, existing, DEFAULT, NOW).add
+
+    assert new.code == "HP-NY-EMP"
+    assert new.reason.startswith("moved from US-CA to US-NY: harassment prevention, region NY, non-supervisor")
+
+
+def test_a_move_into_chicago_is_worded_as_the_city_move():
+    springfield = Profile(region="US-IL", country="US", location="Springfield")
+    chicago = Profile(region="US-IL", country="US", location="Chicago")
+
+    reasons = {a.code: a.reason for a in plan(chicago, springfield, [], DEFAULT, NOW).add}
+
+    assert reasons["BYST-CHI"] == "moved from Springfield to Chicago: works in Chicago"
