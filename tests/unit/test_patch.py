@@ -10,7 +10,6 @@ Most tests run in both Entra dialects (docs/entra.md):
 """
 
 import copy
-import time
 
 import pytest
 
@@ -1290,25 +1289,22 @@ def test_emptying_the_only_attribute_of_an_extension_removes_the_extension(d):
 # -- speed -------------------------------------------------------------------------------------------
 
 
-def test_member_changes_are_fast_for_50000_members(d):
+# Big lists: the result is right at 50,000 members. How long it takes is measured in
+# bench/ (groups_members, patch_cost), never asserted here.
+def test_member_changes_keep_50000_members_in_order_big(d):
     ids = [f"id-{i}" for i in range(50_000)]
-    start = time.perf_counter()
     _, ops = changes(op(d.op("add"), "members", [{"value": i} for i in ids]))
     assert ops == [("add", ids)]
-    assert time.perf_counter() - start < 1.0
 
 
-def test_apply_patch_on_a_big_member_list_is_fast(d):
+def test_adding_members_to_a_50000_member_list_skips_those_already_there_big(d):
     stored = group(*(f"id-{i}" for i in range(50_000)))
-    start = time.perf_counter()
     out = patch(stored, op(d.op("add"), "members", [{"value": f"id-{i}"} for i in range(49_000, 51_000)]))
     assert len(out["members"]) == 51_000
-    assert time.perf_counter() - start < 2.0
+    assert out["members"][-1] == {"value": "id-50999"}
 
 
-def test_remove_listed_members_is_fast_on_a_big_group(d):
+def test_removing_listed_members_of_a_50000_member_group_keeps_the_others_big(d):
     stored = group(*(f"id-{i}" for i in range(50_000)))
-    start = time.perf_counter()
     out = patch(stored, op(d.op("remove"), "members", [{"value": f"id-{i}"} for i in range(0, 50_000, 2)]))
     assert len(out["members"]) == 25_000 and out["members"][0] == {"value": "id-1"}
-    assert time.perf_counter() - start < 2.0
