@@ -74,9 +74,12 @@ from service.scim.patch_ops import (
     element_matches,
     identity,
     in_context,
+    no_filter_message,
+    no_subs_message,
     parse_op,
     parse_target,
     show,
+    unique,
     without_listed,
 )
 from service.scim.paths import find_key, is_schema_urn
@@ -159,10 +162,10 @@ class _Patcher:
                 elif target.sub is not None:
                     self.set_sub_everywhere(container, key, target.sub, value)
                 else:
-                    container[key] = self.unique(target.attr, self.as_items(value))
+                    container[key] = unique(target.attr, self.as_items(value))
             self.check_count(target.attr, container.get(key))
         elif target.filter is not None:
-            raise InvalidPath(self.no_filter_message(target))
+            raise InvalidPath(no_filter_message(target))
         elif target.sub is not None:
             self.set_sub(container, key, target, value)
         else:
@@ -195,10 +198,10 @@ class _Patcher:
         current = container.get(key)
         if current is None:
             if target.urn is None and self.is_simple_top_level(target.attr):
-                raise InvalidPath(self.no_subs_message(target))
+                raise InvalidPath(no_subs_message(target))
             current = container[key] = {}
         elif not isinstance(current, dict):
-            raise InvalidPath(self.no_subs_message(target))
+            raise InvalidPath(no_subs_message(target))
         self.put_sub(current, target.sub, value)
 
     def set_sub_everywhere(self, container: dict, key: str, sub: str, value: Any) -> None:
@@ -259,7 +262,7 @@ class _Patcher:
         current = container.get(key)
         seen = self.seen
         if not (seen and seen[0] is current and seen[1] == by_value and seen[3] == self.edits):
-            current = self.unique(name, current if isinstance(current, list) else [])
+            current = unique(name, current if isinstance(current, list) else [])
             seen = self.seen = (current, by_value, {identity(item, by_value) for item in current}, self.edits)
         identities = seen[2]
         for item in self.as_items(value):
@@ -321,7 +324,7 @@ class _Patcher:
 
     def require_multi_for_filter(self, target: Target, current: Any) -> None:
         if not self.is_multi(target.attr, current):
-            raise InvalidPath(self.no_filter_message(target))
+            raise InvalidPath(no_filter_message(target))
 
     def remove_in_matches(self, items: list, target: Target) -> None:
         """``attr[filter]`` removes matching values; ``attr[filter].sub`` their sub-attribute."""
@@ -423,14 +426,6 @@ class _Patcher:
         known = lower in self.schema.canonical
         return known and lower not in self.schema.complex and lower not in self.schema.multi_valued
 
-    def no_filter_message(self, target: Target) -> str:
-        return (
-            f"'{target.attr}' is not multi-valued, so it cannot take a '[...]' filter; write the path without '[...]'"
-        )
-
-    def no_subs_message(self, target: Target) -> str:
-        return f"'{target.attr}' has no sub-attributes; use the path '{target.attr}' without '.{target.sub}'"
-
     def clean(self, value: Any) -> Any:
         """A private copy of ``value`` with canonical sub-attribute names and no nulls."""
         if isinstance(value, dict):
@@ -449,18 +444,6 @@ class _Patcher:
         """The values of a multi-valued add/replace; a single value is wrapped in a list."""
         items = value if isinstance(value, list) else [value]
         return [item for item in (self.clean(v) for v in items if v is not None) if item != {}]
-
-    def unique(self, name: str, items: list) -> list:
-        """Drop duplicates, keeping the first; ``members`` are the same when their ``value`` is."""
-        by_value = name.lower() == MEMBERS
-        seen, out = set(), []
-        for item in items:
-            marker = identity(item, by_value)
-            if marker in seen:
-                continue
-            seen.add(marker)
-            out.append(item)
-        return out
 
     def filter_defaults(self, target: Target, required: bool) -> dict:
         """The element a value filter describes (``type eq "work"`` -> ``{"type": "work"}``)."""

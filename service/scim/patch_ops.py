@@ -203,3 +203,26 @@ def freeze(value: Any) -> Any:
     if isinstance(value, list):
         return ("list", tuple(freeze(v) for v in value))
     return (type(value).__name__, value)
+
+
+def unique(name: str, items: list) -> list:
+    """Drop duplicates, keeping the first; ``members`` are the same when their ``value`` is."""
+    by_value = name.lower() == MEMBERS
+    seen, out = set(), []
+    for item in items:
+        marker = identity(item, by_value)
+        if marker in seen:
+            continue
+        seen.add(marker)
+        out.append(item)
+    return out
+
+
+def no_filter_message(target: Target) -> str:
+    """Why a '[...]' filter on a single-valued attribute is refused, and what to send instead."""
+    return f"'{target.attr}' is not multi-valued, so it cannot take a '[...]' filter; write the path without '[...]'"
+
+
+def no_subs_message(target: Target) -> str:
+    """Why a '.sub' on an attribute without sub-attributes is refused, and what to send instead."""
+    return f"'{target.attr}' has no sub-attributes; use the path '{target.attr}' without '.{target.sub}'"
