@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db, error_handlers
+from service.auth import bearer_secret
 from service.errors import RateLimited
 
 # Callers without a valid token (a wrong tenant URL, a revoked token, a scanner), per address.
@@ -91,16 +92,12 @@ def _address():
     return request.remote_addr or "unknown"
 
 
-def _bearer_secret():
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    return secret.strip() if scheme.lower() == "bearer" and secret.strip() else None
-
-
 def _caller_company():
     """(company id, per-second, per-minute) of this request's token, or None; once per request."""
     if "rate_limit_company" not in g:
         found = None
-        secret = _bearer_secret()
+        # The same reading of the header as authentication: a bare token counts too (Okta).
+        secret = bearer_secret()
         if secret is not None:
             try:
                 found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))

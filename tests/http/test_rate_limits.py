@@ -75,3 +75,14 @@ def test_when_the_limiter_finds_redis_down_the_publish_does_not_wait_again(app, 
     assert app.extensions["herd.limiter"]._storage_dead
     # The event stays in the outbox for the relay; no second wait on the dead Redis.
     assert published == []
+
+
+def test_a_bare_token_spends_its_companys_budget_not_the_anonymous_one(app, tenant):
+    # Okta may send `Authorization: <token>` without "Bearer": it is the company's caller,
+    # so it gets the company's limit (here none), not the 20/s per-address budget of strangers.
+    set_limit(app, tenant.id, "--per-second", "0", "--per-minute", "0")
+    bare = {"Authorization": tenant.token}
+    statuses = {
+        tenant.client.get(f"/scim/v2/{tenant.id}/ServiceProviderConfig", headers=bare).status_code for _ in range(40)
+    }
+    assert statuses == {200}
