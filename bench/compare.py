@@ -72,7 +72,9 @@ def run_target(target, args, seed_run):
         }
         phases = []
         for name in ec.PHASES:
-            result = ec.run_phase(name, plan[name], args.concurrency, lambda: ec.Client(tenant_url, token, 60))
+            result = ec.run_phase(
+                name, plan[name], args.concurrency, lambda: ec.Client(tenant_url, token, 60), server.cpu_watch()
+            )
             phases.append(result)
             bad = sum(1 for s in result.samples if s.wrong or not 200 <= s.status < 300)
             print(
@@ -92,16 +94,18 @@ def merge(results):
         for p in phases:
             if p.name == "warmup":
                 continue
-            m = merged.setdefault(p.name, {"wall": 0.0, "samples": []})
+            m = merged.setdefault(p.name, {"wall": 0.0, "samples": [], "server_cpu": 0.0, "database_cpu": 0.0})
             m["wall"] += p.wall_s
             m["samples"] += p.samples
+            m["server_cpu"] += p.server_cpu_s or 0.0
+            m["database_cpu"] += p.database_cpu_s or 0.0
     return merged
 
 
 def summary(merged):
     """Per phase: req/s; per kind: req/s (count over its phase's wall), p50, p99; and the cycle total."""
     phases, kinds = {}, {}
-    total_n = total_wall = 0
+    total_n = total_wall = total_server = total_db = 0
     for name in PHASES:
         m = merged[name]
         n = len(m["samples"])
@@ -109,9 +113,12 @@ def summary(merged):
             "requests": n,
             "rps": n / m["wall"],
             "bad": sum(1 for s in m["samples"] if s.wrong or not 200 <= s.status < 300),
+            "server_cpu_ms": 1000 * m["server_cpu"] / n if n else None,
+            "database_cpu_ms": 1000 * m["database_cpu"] / n if n else None,
         }
         if name != "okta":
             total_n, total_wall = total_n + n, total_wall + m["wall"]
+            total_server, total_db = total_server + m["server_cpu"], total_db + m["database_cpu"]
         for kind in sorted({s.kind for s in m["samples"]}):
             ms = sorted(s.ms for s in m["samples"] if s.kind == kind)
             kinds[kind] = {
@@ -120,7 +127,13 @@ def summary(merged):
                 "p50_ms": ec.percentile(ms, 50),
                 "p99_ms": ec.percentile(ms, 99),
             }
-    phases["entra cycle (all but okta)"] = {"requests": total_n, "rps": total_n / total_wall, "bad": 0}
+    phases["entra cycle (all but okta)"] = {
+        "requests": total_n,
+        "rps": total_n / total_wall,
+        "bad": 0,
+        "server_cpu_ms": 1000 * total_server / total_n if total_n else None,
+        "database_cpu_ms": 1000 * total_db / total_n if total_n else None,
+    }
     return phases, kinds
 
 
@@ -158,6 +171,29 @@ def markdown(report):
             ratio = p["rps"] / base["phases"][phase]["rps"]
             bad = f" ({p['bad']} bad)" if p["bad"] else ""
             cells.append(f"{p['rps']:.0f} ({ratio:.2f}x){bad}")
+        lines.append(f"| {phase} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"## CPU per request: server ms + database ms (server ratio to {names[0]})",
+        "",
+        "What each request cost the web server's processes (gunicorn master and workers) and the",
+        "PostgreSQL backends serving its database, in CPU milliseconds: unlike req/s, this does not",
+        "depend on what else the machine runs, so it is the steadier measure of the server's own cost.",
+        "",
+        "| phase | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for phase in base["phases"]:
+        cells = []
+        for t in report["targets"]:
+            p = t["phases"][phase]
+            server, database = p.get("server_cpu_ms"), p.get("database_cpu_ms")
+            if not server:
+                cells.append("-")
+                continue
+            floor = base["phases"][phase].get("server_cpu_ms")
+            ratio = f" ({server / floor:.2f}x)" if floor else ""
+            cells.append(f"{server:.2f} + {database:.2f}{ratio}")
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     lines += [
         "",

@@ -25,11 +25,13 @@ Results go to stdout and to bench/results/entra_cycle-<db>-<N>.md|json.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import platform
 import queue
 import random
+import re
 import shlex
 import shutil
 import signal
@@ -335,6 +337,51 @@ def cpu_jiffies():
     return sum(values) - idle, sum(values)
 
 
+# The last line of a traceback: "package.module.SomeError: message".
+_RAISED = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*)$", re.MULTILINE)
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes():
+    """``{pid: (ppid, cpu seconds incl. reaped children, command line)}`` of every process (Linux)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        # Fields after the command: state ppid ... utime(11) stime(12) cutime(13) cstime(14).
+        out[int(entry.name)] = (int(stat[1]), sum(int(v) for v in stat[11:15]) / _TICKS, cmdline)
+    return out
+
+
+def process_cpu(server_pid=None, database=None):
+    """CPU seconds so far of the server (``server_pid`` and its descendants) and of the
+    PostgreSQL backends serving ``database``: ``{"server": s, "database": s}`` (None off Linux)."""
+    try:
+        procs = _processes()
+    except OSError:
+        return None
+    result = {}
+    if server_pid is not None:
+        tree, grew = {server_pid}, True
+        while grew:
+            grew = False
+            for pid, (ppid, _, _) in procs.items():
+                if ppid in tree and pid not in tree:
+                    tree.add(pid)
+                    grew = True
+        result["server"] = sum(procs[p][1] for p in tree if p in procs)
+    if database:
+        # A backend's title: "postgres: <user> <database> <address> <state>".
+        marker = f" {database} "
+        result["database"] = sum(cpu for _, cpu, cmd in procs.values() if cmd.startswith("postgres:") and marker in cmd)
+    return result
+
+
 @dataclass
 class PhaseResult:
     name: str
@@ -343,10 +390,17 @@ class PhaseResult:
     cpu_busy: float | None  # fraction of all cores busy during the phase (server, database, this script, anything else)
     client_cpu_s: float  # CPU seconds this script spent
     script_failures: list[str] = field(default_factory=list)  # bugs in this script, not server errors
+    # CPU seconds the server's processes and the database's backends spent in the phase
+    # (independent of what else loads the machine, unlike req/s).
+    server_cpu_s: float | None = None
+    database_cpu_s: float | None = None
 
 
-def run_phase(name, tasks, concurrency, make_client):
-    """Run ``tasks`` (callables taking a Client) on ``concurrency`` threads; bounded by the task list."""
+def run_phase(name, tasks, concurrency, make_client, watch=None):
+    """Run ``tasks`` (callables taking a Client) on ``concurrency`` threads; bounded by the task list.
+
+    ``watch`` (``process_cpu`` with the server's pid and database bound) gives the CPU
+    the server and the database spent during the phase."""
     work = queue.SimpleQueue()
     for task in tasks:
         work.put(task)
@@ -366,6 +420,7 @@ def run_phase(name, tasks, concurrency, make_client):
 
     threads = [threading.Thread(target=worker, args=(c,), name=f"{name}-{i}") for i, c in enumerate(clients)]
     cpu0, times0 = cpu_jiffies(), os.times()
+    proc0 = watch() if watch else None
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -373,6 +428,7 @@ def run_phase(name, tasks, concurrency, make_client):
         t.join()
     wall = time.perf_counter() - t0
     cpu1, times1 = cpu_jiffies(), os.times()
+    proc1 = watch() if watch else None
     for c in clients:
         c.session.close()
     if failures:
@@ -382,7 +438,8 @@ def run_phase(name, tasks, concurrency, make_client):
         busy = (cpu1[0] - cpu0[0]) / (cpu1[1] - cpu0[1])
     client_cpu = (times1.user - times0.user) + (times1.system - times0.system)
     samples = [s for c in clients for s in c.samples]
-    return PhaseResult(name, wall, samples, busy, client_cpu, failures)
+    spent = {k: proc1[k] - proc0[k] for k in proc1} if proc0 and proc1 else {}
+    return PhaseResult(name, wall, samples, busy, client_cpu, failures, spent.get("server"), spent.get("database"))
 
 
 # -- statistics and reports ------------------------------------------------------------------------
@@ -441,6 +498,8 @@ def summarize(phases):
                 "rps": len(phase.samples) / phase.wall_s if phase.wall_s else None,
                 "cpu_busy": phase.cpu_busy,
                 "client_cpu_s": phase.client_cpu_s,
+                "server_cpu_s": phase.server_cpu_s,
+                "database_cpu_s": phase.database_cpu_s,
                 "script_failures": len(phase.script_failures),
             }
         )
@@ -763,6 +822,11 @@ class OwnServer:
         lines = [line for line in done.stdout.splitlines() if line.strip()]
         return lines[-1].strip()
 
+    def cpu_watch(self):
+        """For ``run_phase(watch=...)``: CPU so far of this server's processes and its database's backends."""
+        database = self.database_name if self.dialect == "postgresql" else None
+        return lambda: process_cpu(self.proc.pid, database)
+
     def start(self):
         self._prepare_database()
         port = free_port()
@@ -799,7 +863,12 @@ class OwnServer:
             return ""
         tracebacks = text.count("Traceback (most recent call last)")
         timeouts = text.count("WORKER TIMEOUT")
-        return f"{tracebacks} traceback(s), {timeouts} worker timeout(s) in the gunicorn log"
+        summary = f"{tracebacks} traceback(s), {timeouts} worker timeout(s) in the gunicorn log"
+        # What was raised (the line that ends each traceback), so a report says which error it was.
+        raised = collections.Counter(m[:120] for m in _RAISED.findall(text))
+        if raised:
+            summary += " (" + "; ".join(f"{n}x {line}" for line, n in raised.most_common(3)) + ")"
+        return summary
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import threading
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
@@ -40,7 +41,7 @@ LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 ROUTE = re.compile(r"^/scim/v2/(\d+)/Users(?:/([0-9a-fA-F-]{36}))?/?$")
 FILTER = re.compile(r'^\s*(userName|externalId|emails\[type eq "work"\]\.value)\s+eq\s+"(.*)"\s*$', re.I)
-COLUMNS = {"username": "user_name_lower", "externalid": "external_id_lower"}
+COLUMNS = {"username": "user_name_key", "externalid": "external_id_lower"}
 VALUE_PATH = re.compile(r"^(\w+)\[type eq \"(\w+)\"\]\.value$", re.I)
 RETURNING = "RETURNING id, resource::text, created_at, updated_at, version"
 
@@ -107,6 +108,11 @@ def _error(start_response, status, detail):
     return _answer(start_response, status, {"schemas": [ERROR], "status": status.split()[0], "detail": detail})
 
 
+def _key(text):
+    """userName's unique key, as Herd's schema defines it (NFC, case folded)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
 def _columns(doc):
     emails = doc.get("emails") or []
     work = next((e.get("value") for e in emails if isinstance(e, dict) and e.get("type") == "work"), None)
@@ -114,6 +120,7 @@ def _columns(doc):
     return {
         "user_name": doc["userName"],
         "user_name_lower": doc["userName"].lower(),
+        "user_name_key": _key(doc["userName"]),
         "external_id_lower": (doc.get("externalId") or "").lower() or None,
         "email_lower": work.lower() if work else None,
         "display_name": doc.get("displayName"),
@@ -177,7 +184,7 @@ def app(environ, start_response):
         rows = _one(
             "SELECT id, resource::text, created_at, updated_at, version FROM learners "
             f"WHERE company_id = %s AND {column} = %s AND deleted_at IS NULL ORDER BY created_at, id LIMIT 100",
-            (company_id, match.group(2).lower()),
+            (company_id, _key(match.group(2)) if column == "user_name_key" else match.group(2).lower()),
         )
         resources = [_resource(r, base) for r in rows]
         listing = {"schemas": [LIST], "totalResults": len(resources), "startIndex": 1}
@@ -198,17 +205,19 @@ def app(environ, start_response):
         try:
             if method == "POST":
                 rows = _one(
-                    "INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, external_id_lower,"
+                    "INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, user_name_key,"
+                    " external_id_lower,"
                     " email_lower, display_name, given_name, family_name, active, training_tags, version,"
                     " created_at, updated_at) VALUES (%(id)s, %(company)s, %(doc)s, %(user_name)s,"
-                    " %(user_name_lower)s, %(external_id_lower)s, %(email_lower)s, %(display_name)s,"
+                    " %(user_name_lower)s, %(user_name_key)s, %(external_id_lower)s, %(email_lower)s, %(display_name)s,"
                     " %(given_name)s, %(family_name)s, %(active)s, '[]', 1, %(now)s, %(now)s) " + RETURNING,
                     cols | {"id": str(uuid.uuid4()), "company": company_id, "doc": json.dumps(doc), "now": now},
                 )
             else:
                 rows = _one(
                     "UPDATE learners SET resource = %(doc)s, user_name = %(user_name)s,"
-                    " user_name_lower = %(user_name_lower)s, external_id_lower = %(external_id_lower)s,"
+                    " user_name_lower = %(user_name_lower)s, user_name_key = %(user_name_key)s,"
+                    " external_id_lower = %(external_id_lower)s,"
                     " email_lower = %(email_lower)s, display_name = %(display_name)s, given_name = %(given_name)s,"
                     " family_name = %(family_name)s, active = %(active)s, version = version + 1,"
                     " updated_at = %(now)s WHERE id = %(id)s AND company_id = %(company)s AND deleted_at IS NULL "

@@ -88,6 +88,16 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=ec.RESULTS)
     p.add_argument("--tag", default="")
     p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="on-CPU samples only (py-spy without --idle): where the worker's CPU goes, not its wall time",
+    )
+    p.add_argument(
+        "--cycle",
+        action="store_true",
+        help="record the whole cycle (initial, incremental, lookup, okta), not the initial phase alone",
+    )
+    p.add_argument(
         "--redis-url",
         help="a live Redis for the web's broker (default: a closed port, as bench.entra_cycle); "
         "its database gets the messages, flush it afterwards",
@@ -115,29 +125,40 @@ def main(argv=None):
         children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False)
         worker_pid = children.stdout.split()[0]
         spy = Path(sys.executable).with_name("py-spy")
-        cmd = [str(spy), "record", "-p", worker_pid, "--idle", "-r", "200", "-f", "raw", "-o", str(raw)]
+        cmd = [str(spy), "record", "-p", worker_pid, "-r", "200", "-f", "raw", "-o", str(raw)]
+        if not args.cpu:
+            cmd.insert(4, "--idle")
         recorder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         time.sleep(1.0)
         users = ec.make_users(args.users, uuid.uuid4().hex[:8], 1)
-        result = ec.run_phase(
-            "initial", [lambda c, u=u: ec.initial_task(c, u) for u in users], args.concurrency, client
-        )
+        plan = [("initial", ec.initial_task)]
+        if args.cycle:
+            plan += [
+                ("incremental", lambda c, u: ec.incremental_task(c, u, u.index)),
+                ("lookup", ec.lookup_task),
+                ("okta", ec.okta_task),
+            ]
+        started, requests = time.perf_counter(), 0
+        for name, task in plan:
+            result = ec.run_phase(name, [lambda c, u=u, t=task: t(c, u) for u in users], args.concurrency, client)
+            requests += len(result.samples)
+        rate = requests / (time.perf_counter() - started)
         recorder.send_signal(signal.SIGINT)
         recorder.wait(timeout=60)
         desc = server.server_desc
     finally:
         server.stop()
     buckets, busy, selfs = summarize(raw)
-    rate = len(result.samples) / result.wall_s
     lines = [
-        f"# Profile of one Herd web worker, Entra initial cycle ({args.server})",
+        f"# Profile of one Herd web worker, Entra {'cycle' if args.cycle else 'initial cycle'} ({args.server})",
         "",
         f"- command: `DATABASE_URL={os.environ.get('DATABASE_URL')} python -m bench.profile_web "
         + " ".join(argv if argv is not None else sys.argv[1:])
         + "`",
         f"- code: {ec.code_version()}; server: {desc}; {args.users} users, {args.concurrency} clients, "
         f"{rate:.0f} req/s during the recording; broker: {'live Redis' if args.redis_url else 'a closed port'}",
-        "- py-spy record --idle (wall time) at 200 Hz on the single worker; buckets: bench/profile_web.py BUCKETS",
+        f"- py-spy record{'' if args.cpu else ' --idle (wall time)'} at 200 Hz on the single worker"
+        f"{' (on-CPU samples only)' if args.cpu else ''}; buckets: bench/profile_web.py BUCKETS",
         "",
         "| where the worker's wall time goes | share of busy samples |",
         "|---|---:|",
