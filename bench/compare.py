@@ -55,6 +55,7 @@ def run_target(target, args, seed_run):
         app=target["app"],
         server=target["server"],
         threads=target["threads"],
+        redis_url=args.redis_url,
     )
     try:
         base, company, token = server.start()
@@ -151,7 +152,8 @@ def markdown(report):
         "- every target on a fresh database, rounds interleaved ("
         + ("ABBA: every other round in reverse order" if r.get("abba") else "target order repeated")
         + "); "
-        "the load generator, the servers and PostgreSQL share the machine",
+        "the load generator, the servers and PostgreSQL share the machine; Herd's Redis: "
+        + (r.get("redis") or "a closed port (the rate limiter counts in memory)"),
         "",
     ]
     for t in report["targets"]:
@@ -246,6 +248,7 @@ def build_report(args, argv, targets, runs, info, started, t0, load_before, roun
             "concurrency": args.concurrency,
             "rounds": args.rounds,
             "abba": args.abba,
+            "redis": f"live, {args.redis_url} (the rate limiter counts there)" if args.redis_url else None,
             "rounds_started": rounds_started,
             "command": f"DATABASE_URL={os.environ['DATABASE_URL']} python -m bench.compare "
             + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
@@ -278,6 +281,12 @@ def main(argv=None):
     p.add_argument("--out", type=Path, default=ec.RESULTS)
     p.add_argument("--tag", default="")
     p.add_argument("--abba", action="store_true", help="reverse the target order in every other round")
+    p.add_argument(
+        "--redis-url",
+        help="a live Redis for Herd (its rate limiter counts there, as in production; the web "
+        "publishes nothing there, the outbox relay is not started); default: a closed port, so the "
+        "limiter falls back to in-memory counters",
+    )
     args = p.parse_args(argv)
     if not (os.environ.get("DATABASE_URL") or "").startswith("postgres"):
         raise SystemExit("bench.compare needs DATABASE_URL=postgresql://... (the floor is PostgreSQL only)")

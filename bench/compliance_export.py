@@ -100,6 +100,7 @@ def main(argv=None):
         seed_s = time.perf_counter() - t
 
         from service import create_app
+        from service.db import dispose_engines
 
         app = create_app(Settings.from_env(env={}, database_url=db.url, secret_key="bench"))
         client = app.test_client()
@@ -169,7 +170,7 @@ def main(argv=None):
                 "code": code_version(),
             },
         )
-        app.extensions["herd.engine"].dispose()
+        dispose_engines(app)
         if not ok:
             raise SystemExit("row count mismatch")
     finally:

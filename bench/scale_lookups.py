@@ -256,8 +256,10 @@ def main(argv=None):
             print(f"probing: {name}", flush=True)
             results = measure(targets, args.probes, args.seed + len(out["passes"]))
             out["passes"][name] = {"stats": stats, "results": {str(n): r for n, r in results.items()}}
+        from service.db import dispose_engines
+
         for t in targets:
-            t.client.application.extensions["herd.engine"].dispose()
+            dispose_engines(t.client.application)
     finally:
         if not args.keep:
             for u in urls.values():

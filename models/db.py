@@ -36,11 +36,12 @@ def driver_url(url):
     return url
 
 
-def make_engine(url):
+def make_engine(url, autocommit=False, pool_size=10, max_overflow=20):
     """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it.
 
     ``hide_parameters``: a failed statement's error (and so its log line) never carries the
-    bound values, which are learners' names and emails.
+    bound values, which are learners' names and emails. ``autocommit`` (PostgreSQL): every
+    connection of the pool runs each statement on its own, set once when it connects.
     """
     url = driver_url(url)
     if url.startswith("sqlite"):
@@ -62,8 +63,16 @@ def make_engine(url):
     # an idle timeout on the way (a proxy, a firewall) can cut them silently.
     # pool_size + max_overflow bound the statements one process runs at once: a gevent
     # worker serves up to worker_connections requests, and 30 in flight per process
-    # (60 for two) keeps within PostgreSQL's default max_connections of 100.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=600, hide_parameters=True)
+    # (60 for two) keeps within PostgreSQL's default max_connections of 100 (the web
+    # splits its 30 between a write pool and an autocommit read pool: service/db.py).
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_recycle=600,
+        hide_parameters=True,
+        isolation_level="AUTOCOMMIT" if autocommit else None,
+    )
 
 
 def make_session_factory(engine):

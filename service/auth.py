@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db
@@ -25,13 +25,72 @@ DETAIL_INVALID = (
 )
 
 
+# Built once: the statement's SQL and its cache key are computed on first use, not per request.
+# The token's own columns (no ORM object for it) and its company (an ORM object: writes
+# record the IdP's extension URN and custom attribute names on it).
+_TOKEN_AND_COMPANY = (
+    select(
+        AccessToken.id,
+        AccessToken.name,
+        AccessToken.company_id,
+        AccessToken.token_hash,
+        AccessToken.last_used_at,
+        AccessToken.expires_at,
+        AccessToken.revoked_at,
+        Company,
+    )
+    .join(Company, Company.id == AccessToken.company_id)
+    .where(AccessToken.token_hash == bindparam("token_hash"))
+)
+
+
+@dataclass(frozen=True)
+class RowLookup:
+    """Rows a request is about, read in authentication's statement: the token's company's
+    ``model`` rows whose ``column`` equals ``value`` (a primary key, a unique name key).
+
+    They cost no round trip of their own, and only the token's own company's rows are
+    ever read. Rows found by primary key are then found by ``session.get`` without SQL.
+    """
+
+    model: type
+    column: str
+    value: str
+
+
+_WITH_ROWS = {}
+
+
+def _with_rows(model, column):
+    """``_TOKEN_AND_COMPANY`` outer-joined with the company's ``model`` rows where ``column = :row_value``."""
+    key = (model, column)
+    if key not in _WITH_ROWS:
+        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(
+            model,
+            and_(getattr(model, column) == bindparam("row_value"), model.company_id == AccessToken.company_id),
+        )
+    return _WITH_ROWS[key]
+
+
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the token's company and the token (its id and name, never the secret)."""
+    """Who is calling: the token's company and the token (its id and name, never the secret).
+
+    ``lookup`` and ``rows``: the rows read with the token (see ``RowLookup``); holding them
+    here also keeps them in the session, whose identity map holds only weak references.
+    """
 
     company: Company
     token_id: int
     token_name: str
+    lookup: RowLookup | None = None
+    rows: tuple = ()
+
+    def rows_for(self, model, column, value):
+        """The rows read with the token for exactly this lookup, or None if it was not made."""
+        if self.lookup != RowLookup(model, column, value):
+            return None
+        return self.rows
 
 
 def bearer_secret():
@@ -51,24 +110,37 @@ def bearer_secret():
     return secret.strip()
 
 
-def authenticate(company_id):
-    """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause)."""
+def authenticate(company_id, lookup=None):
+    """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause).
+
+    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement.
+    """
     secret = bearer_secret()
     if secret is None:
         raise Unauthorized(DETAIL_MISSING, headers={"WWW-Authenticate": 'Bearer realm="herd"'})
     session = db.session()
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
-    row = first_statement(
-        session, select(AccessToken, Company).join(Company).where(AccessToken.token_hash == hash_token(secret))
-    ).first()
-    token, company = row if row is not None else (None, None)
+    params = {"token_hash": hash_token(secret)}
+    if lookup is None:
+        statement = _TOKEN_AND_COMPANY
+    else:
+        statement, params["row_value"] = _with_rows(lookup.model, lookup.column), lookup.value
+    found = first_statement(session, statement, params).all()
+    token = found[0] if found else None
     now = utcnow()
-    if token is None or not token.matches(secret) or not token.usable(now) or token.company_id != company_id:
+    # The row has the token's columns, so the model's own checks apply to it unchanged.
+    if (
+        token is None
+        or not AccessToken.matches(token, secret)
+        or not AccessToken.usable(token, now)
+        or token.company_id != company_id
+    ):
         raise Unauthorized(DETAIL_INVALID, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         _touch(token.id, now)
-    caller = Caller(company=company, token_id=token.id, token_name=token.name)
+    rows = tuple(r[-1] for r in found if r[-1] is not None) if lookup is not None else ()
+    caller = Caller(company=token.Company, token_id=token.id, token_name=token.name, lookup=lookup, rows=rows)
     g.caller = caller
     return caller
 

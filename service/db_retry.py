@@ -14,12 +14,12 @@ with a generic body, rolled back), and the next one gets a fresh connection.
 from sqlalchemy.exc import DBAPIError
 
 
-def first_statement(session, statement):
-    """``session.execute(statement)``; once more on a fresh connection if the first was dead."""
+def first_statement(session, statement, params=None):
+    """``session.execute(statement, params)``; once more on a fresh connection if the first was dead."""
     try:
-        return session.execute(statement)
+        return session.execute(statement, params)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         session.rollback()
-        return session.execute(statement)
+        return session.execute(statement, params)

@@ -1,6 +1,8 @@
 """Helpers shared by test packages (fixtures live in conftest.py)."""
 
-from sqlalchemy import select
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
 
 from models import ProvisioningEvent
 
@@ -17,3 +19,24 @@ def run_events(sessions):
         with sessions() as s:
             process(s, event_id)
     return ids
+
+
+@contextmanager
+def app_statements(app, normalize=False):
+    """Every SQL statement the app sends inside the block, on its write and its read engine.
+
+    ``normalize``: whitespace collapsed and lower-cased, for ``in`` checks on the text.
+    """
+    seen = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()).lower() if normalize else statement)
+
+    engines = {id(e): e for e in (app.extensions["herd.engine"], app.extensions["herd.read_engine"])}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        for engine in engines.values():
+            event.remove(engine, "before_cursor_execute", record)

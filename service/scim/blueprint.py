@@ -11,6 +11,19 @@ from service import db
 from service.auth import authenticate
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2/<int:company_id>")
+# endpoint -> function returning the RowLookup (or None) of the rows a request is about:
+# they are read with the token, in authentication's one statement. See ``row_lookup``.
+ROW_LOOKUPS = {}
+
+
+def row_lookup(endpoint):
+    """Register ``function() -> RowLookup | None`` for ``endpoint`` (a resource type's routes do)."""
+
+    def register(function):
+        ROW_LOOKUPS[endpoint] = function
+        return function
+
+    return register
 
 
 @bp.url_value_preprocessor
@@ -25,7 +38,8 @@ def _authenticate():
         # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction.
         db.read_only()
     # Every SCIM route needs the caller: authenticating here means no route can forget it.
-    authenticate(g.company_id)
+    lookup = ROW_LOOKUPS.get(request.endpoint)
+    authenticate(g.company_id, lookup() if lookup is not None else None)
 
 
 def routes():

@@ -3,7 +3,7 @@
 import json
 
 import orjson
-from flask import Response, request
+from flask import Response, g, request
 
 from service import limits
 from service.scim.errors import InvalidSyntax, InvalidValue, InvalidVersion
@@ -40,12 +40,15 @@ def json_body():
     Decoded through ``service.limits.load_json``: nesting depth and control
     characters are refused there, once, for every SCIM body.
     """
+    if "scim_body" in g:  # decoded once per request (a refusal is decoded again: it raises again)
+        return g.scim_body
     raw = request.get_data(cache=True)
     if not raw:
         raise InvalidSyntax("The request body is empty; send a JSON object.")
     body = limits.load_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object.")
+    g.scim_body = body
     return body
 
 

@@ -68,6 +68,7 @@ def live(settings, sessions):
             "(.ci/run installs it with apt-get install -y chromium)"
         )
     from service import create_app
+    from service.db import dispose_engines
 
     server = make_server("127.0.0.1", 0, lambda env, start: None, threaded=True, request_handler=_Quiet)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -85,7 +86,7 @@ def live(settings, sessions):
         thread.join(timeout=10)
         for t in worker.threads:
             t.join(timeout=30)
-        app.extensions["herd.engine"].dispose()
+        dispose_engines(app)
         logging.getLogger("werkzeug").handlers.clear()
 
 

@@ -29,6 +29,7 @@ def live_server(settings):
     point back at it, as they would in production.
     """
     from service import create_app
+    from service.db import dispose_engines
 
     def not_ready(environ, start_response):  # replaced below, before any request can arrive
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
@@ -48,7 +49,7 @@ def live_server(settings):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-        app.extensions["herd.engine"].dispose()
+        dispose_engines(app)
         # create_app's basicConfig is harmless here; keep werkzeug's own logger quiet after us.
         logging.getLogger("werkzeug").handlers.clear()
     assert not thread.is_alive(), "the live server thread did not stop"

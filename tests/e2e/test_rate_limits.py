@@ -14,6 +14,7 @@ from sqlalchemy import update
 
 from harness.stack import learner_body
 from models import Company
+from service.db import dispose_engines
 from tests.conftest import SCIM, make_tenant
 from tests.dashboard.conftest import (
     PASSWORD,
@@ -53,7 +54,7 @@ def limited_app(settings, e2e_redis_url, sessions):
     app.config["TESTING"] = True
     app.extensions["herd.enqueuer"] = RecordingEnqueuer()
     yield app
-    app.extensions["herd.engine"].dispose()
+    dispose_engines(app)
 
 
 def test_a_flooded_company_gets_429s_while_another_is_served(limited_app, sessions, e2e_redis_url):

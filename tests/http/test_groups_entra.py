@@ -3,15 +3,14 @@ in both PATCH dialects, against the Flask app and a real database."""
 
 import json
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from models import Group, GroupMember, ProvisioningEvent
 from tests.conftest import make_tenant
+from tests.helpers import app_statements
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
 SCIM = "application/scim+json"
@@ -63,20 +62,9 @@ def patch_ops(*ops):
     return {"schemas": [PATCH_OP], "Operations": list(ops)}
 
 
-@contextmanager
 def sql_log(app):
-    """Every SQL statement the app runs inside the block."""
-    engine = app.extensions["herd.engine"]
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()).lower())
-
-    sa_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", record)
+    """Every SQL statement the app runs inside the block (normalized)."""
+    return app_statements(app, normalize=True)
 
 
 @pytest.fixture()

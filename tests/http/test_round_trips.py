@@ -3,9 +3,10 @@ connection is lent (a dropped one must not fail the next request), one statement
 authenticate, SCIM reads outside a transaction."""
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from tests.conftest import make_tenant
+from tests.helpers import app_statements
 
 
 def _backend_pids(engine):
@@ -23,37 +24,29 @@ def test_a_connection_killed_by_the_database_does_not_fail_the_next_request(app,
     if engine.dialect.name != "postgresql":
         pytest.skip("terminating a backend needs PostgreSQL")
     tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
-    assert tenant.get("Users").status_code == 200  # the app's pool now holds an idle connection
-    app_engine = app.extensions["herd.engine"]
-    pids = _backend_pids(app_engine)
-    assert pids
+    assert tenant.get("Users").status_code == 200  # the read pool now holds an idle connection
+    assert tenant.post("Users", json={"userName": "jo@example.com"}).status_code == 201  # and the write pool
+    pids = _backend_pids(app.extensions["herd.engine"]) + _backend_pids(app.extensions["herd.read_engine"])
+    assert len(pids) >= 2
     with engine.connect() as admin:
         for pid in pids:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
     resp = tenant.get("Users")
     assert resp.status_code == 200, resp.get_data(as_text=True)
-    # And the request after it too (the dead connections were all replaced).
+    resp = tenant.post("Users", json={"userName": "al@example.com"})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    # And the requests after them too (the dead connections were all replaced).
     assert tenant.get("Users").status_code == 200
+    assert tenant.post("Users", json={"userName": "bo@example.com"}).status_code == 201
 
 
 def test_authentication_is_one_statement(app, sessions, engine):
     """The token and its company in one round trip (the last_used_at write aside)."""
-    from sqlalchemy import event
-
     tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
     tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    app_engine = app.extensions["herd.engine"]
-    event.listen(app_engine, "before_cursor_execute", count)
-    try:
+    with app_statements(app) as statements:
         assert tenant.get("ServiceProviderConfig").status_code == 200
-    finally:
-        event.remove(app_engine, "before_cursor_execute", count)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
 
 
@@ -61,8 +54,6 @@ def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine
     """GETs run in autocommit (no BEGIN / ROLLBACK round trips); writes stay one transaction."""
     if engine.dialect.name != "postgresql":
         pytest.skip("autocommit reads are a PostgreSQL setting")
-    from sqlalchemy import event
-
     tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
     tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
     seen = []
@@ -70,8 +61,9 @@ def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine
     def note(conn, _cursor, statement, *_args):
         seen.append((statement.split()[0].upper(), conn.connection.dbapi_connection.autocommit))
 
-    app_engine = app.extensions["herd.engine"]
-    event.listen(app_engine, "before_cursor_execute", note)
+    engines = (app.extensions["herd.engine"], app.extensions["herd.read_engine"])
+    for e in engines:
+        event.listen(e, "before_cursor_execute", note)
     try:
         assert tenant.get("Users", query_string={"filter": 'userName eq "nobody"'}).status_code == 200
         reads, seen[:] = list(seen), []
@@ -79,7 +71,71 @@ def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine
         assert tenant.post("Users", json=body).status_code == 201
         writes = list(seen)
     finally:
-        event.remove(app_engine, "before_cursor_execute", note)
+        for e in engines:
+            event.remove(e, "before_cursor_execute", note)
     assert reads and all(autocommit for _, autocommit in reads), reads
     inserts = [autocommit for kind, autocommit in writes if kind == "INSERT"]
     assert inserts and not any(inserts), writes
+
+
+def test_a_scim_read_costs_no_round_trip_besides_its_statements(app, sessions, engine):
+    """A read connection goes back to its pool as it came (no isolation level switched back and
+    forth: psycopg2 pays a round trip for each switch), and a write connection stays transactional."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("autocommit reads are a PostgreSQL setting")
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    for _ in range(2):  # the pool's connection is opened (and set to autocommit once)
+        tenant.get("Users", query_string={"filter": 'userName eq "nobody"'})
+    switched = []
+    for name in ("herd.engine", "herd.read_engine"):
+        dialect = app.extensions[name].dialect
+        original = dialect.set_isolation_level
+        dialect.set_isolation_level = lambda conn, level, original=original: (
+            switched.append(level),
+            original(conn, level),
+        )
+    try:
+        for _ in range(3):
+            assert tenant.get("Users", query_string={"filter": 'userName eq "nobody"'}).status_code == 200
+    finally:
+        for name in ("herd.engine", "herd.read_engine"):
+            vars(app.extensions[name].dialect).pop("set_isolation_level", None)
+    assert switched == []
+
+
+def test_a_user_by_id_is_read_with_the_token_in_one_statement(app, sessions):
+    """GET /Users/{id}: the token, its company and the learner in one round trip."""
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    learner_id = tenant.post("Users", json={"userName": "jo@example.com"}).get_json()["id"]
+    with app_statements(app) as statements:
+        resp = tenant.get(f"Users/{learner_id}")
+    assert resp.status_code == 200 and resp.get_json()["userName"] == "jo@example.com"
+    assert len(statements) == 1, statements
+
+
+def test_the_row_read_with_the_token_is_only_ever_the_tokens_companys(app, sessions):
+    """Another company's learner id under one's own tenant URL is a 404, never that learner."""
+    acme = make_tenant(sessions, app.test_client(), "Acme", 7)
+    globex = make_tenant(sessions, app.test_client(), "Globex", 8)
+    learner_id = acme.post("Users", json={"userName": "jo@example.com"}).get_json()["id"]
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Taken over"}],
+    }
+    assert globex.get(f"Users/{learner_id}").status_code == 404
+    assert globex.patch(f"Users/{learner_id}", json=patch).status_code == 404
+    assert globex.delete(f"Users/{learner_id}").status_code == 404
+    after = acme.get(f"Users/{learner_id}").get_json()
+    assert after["userName"] == "jo@example.com" and "displayName" not in after
+
+
+def test_a_new_learner_is_looked_up_with_the_token(app, sessions):
+    """POST /Users: whether the userName is taken (or DELETEd, to bring back) is read in
+    authentication's statement: one SELECT, then the learner and its event."""
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
+    with app_statements(app) as statements:
+        assert tenant.post("Users", json={"userName": "jo@example.com"}).status_code == 201
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, statements
+    assert tenant.post("Users", json={"userName": "JO@example.com"}).status_code == 409

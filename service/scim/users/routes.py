@@ -6,7 +6,11 @@ The caller is authenticated once for the whole SCIM blueprint
 
 from flask import Blueprint, g, request
 
+from models import Learner
 from service import db, limits
+from service.auth import RowLookup
+from service.errors import HerdError
+from service.scim.blueprint import row_lookup
 from service.scim.errors import InvalidValue
 from service.scim.groups.mapping import user_groups_for
 from service.scim.http import (
@@ -95,6 +99,25 @@ def search_users():
         names("attributes"),
         names("excludedAttributes"),
     )
+
+
+@row_lookup("scim.users.user")
+def _the_learner():
+    """/Users/{id}: the learner, read with the token."""
+    return RowLookup(Learner, "id", request.view_args["resource_id"])
+
+
+@row_lookup("scim.users.create_user")
+def _learners_of_the_user_name():
+    """POST /Users: the learners holding the body's userName (a live one is a 409, a
+    DELETEd one is brought back), read with the token. A body that cannot be read here
+    gets its error from the view."""
+    try:
+        body = json_body()
+    except HerdError:
+        return None
+    user_name = next((v for k, v in body.items() if k.lower() == "username"), None)
+    return store.user_name_lookup(user_name) if isinstance(user_name, str) else None
 
 
 @bp.post("")

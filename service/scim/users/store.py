@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from models import Learner, utcnow
 from models.normalize import name_key
+from service.auth import RowLookup
 from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
@@ -23,6 +24,32 @@ def _taken(session, company_id, user_name, except_id=None):
     key = name_key(user_name)
     live = (Learner.company_id == company_id, Learner.user_name_key == key, Learner.deleted_at.is_(None))
     return taken(session, Learner.id, live, except_id)
+
+
+def user_name_lookup(user_name):
+    """The ``RowLookup`` of every learner (live or DELETEd) holding ``user_name``'s unique key."""
+    return RowLookup(Learner, "user_name_key", name_key(user_name))
+
+
+def _holder(session, caller, user_name):
+    """The live learner holding ``user_name``, else the most recently DELETEd one, else None.
+
+    Read with the token when the request asked for it (``user_name_lookup``), else here.
+    """
+    lookup = user_name_lookup(user_name)
+    found = caller.rows_for(lookup.model, lookup.column, lookup.value)
+    if found is None:
+        # One statement answers both questions; live rows sort first.
+        return session.scalar(
+            select(Learner)
+            .where(Learner.company_id == caller.company.id, Learner.user_name_key == lookup.value)
+            .order_by(Learner.deleted_at.is_not(None), Learner.deleted_at.desc())
+            .limit(1)
+        )
+    live = [learner for learner in found if learner.deleted_at is None]
+    if live or not found:
+        return live[0] if live else None
+    return max(found, key=lambda learner: learner.deleted_at)
 
 
 def _conflict(user_name):
@@ -75,14 +102,8 @@ def create(session, caller, body):
     doc, urn = clean_user(body)
     _with_defaults(doc)
     company = caller.company
-    # One statement answers both questions: a live learner with this userName (409),
-    # else the most recently DELETEd one (brought back). Live rows sort first.
-    learner = session.scalar(
-        select(Learner)
-        .where(Learner.company_id == company.id, Learner.user_name_key == name_key(doc["userName"]))
-        .order_by(Learner.deleted_at.is_not(None), Learner.deleted_at.desc())
-        .limit(1)
-    )
+    # A live learner with this userName is a 409; a DELETEd one is brought back.
+    learner = _holder(session, caller, doc["userName"])
     if learner is not None and learner.deleted_at is None:
         raise _conflict(doc["userName"])
     if learner is not None:
