@@ -34,11 +34,12 @@ from bench import entra_cycle as ec
 # checking each bucket against the whole stack in this order.
 BUCKETS = [
     ("connection checkout (pool_pre_ping)", ["_checkout (", "do_ping", "_do_ping_w_event"]),
-    ("authentication (token + company)", ["authenticate (service/auth.py"]),
+    ("authentication (token + company + the row asked for)", ["authenticate (service/auth.py"]),
     ("broker publish inside the request", ["Enqueuer.send", "celery/", "kombu/"]),
     ("commit (flush + COMMIT)", ["do_commit", "Session.commit", "_connection_commit_impl"]),
     ("SQL statements (ORM + driver)", ["Session.execute", "Session.scalar", "Session.get", "Session.flush",
                                         "do_execute", "Connection._execute", "Query."]),
+    ("rate limiter (Flask-Limiter, its storage)", ["flask_limiter/", "limits/", "service/ratelimit.py"]),
     ("marshmallow load/dump", ["marshmallow/"]),
     ("JSON encode/decode", ["json/", "provider.py"]),
     ("SCIM request handling (filters, mapping, patch)", ["service/scim/"]),
@@ -160,7 +161,7 @@ def main(argv=None):
         f"- py-spy record{'' if args.cpu else ' --idle (wall time)'} at 200 Hz on the single worker"
         f"{' (on-CPU samples only)' if args.cpu else ''}; buckets: bench/profile_web.py BUCKETS",
         "",
-        "| where the worker's wall time goes | share of busy samples |",
+        f"| where the worker's {'CPU' if args.cpu else 'wall'} time goes | share of busy samples |",
         "|---|---:|",
     ]
     for name, count in buckets.most_common():

@@ -106,8 +106,12 @@ def user_location(base_url, company_id, learner_id):
 
 
 def to_scim(learner, base_url, groups=None):
-    """The full SCIM User for a learner row (RFC 7643 §4.1)."""
-    doc = copy.deepcopy(learner.resource)
+    """The full SCIM User for a learner row (RFC 7643 §4.1).
+
+    The body shares the stored document's nested values (no deep copy per response):
+    nothing edits a body in place (``projection.project`` copies before it drops).
+    """
+    doc = dict(learner.resource)
     schemas = [CORE_USER]
     extensions = {}
     for key in list(doc):
