@@ -23,12 +23,14 @@ def seed(engine, company_id, learners, due_every=100, fresh_days=100, older_cycl
         conn.execute(
             text(
                 f"""
-                INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, external_id_lower,
+                INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, user_name_key,
+                    external_id_lower,
                     email_lower, display_name, given_name, family_name, active, region, country, location,
                     role, training_tags, version, created_at, updated_at, review_at)
                 SELECT md5(:c || '-' || g)::uuid::text, :c,
                     jsonb_build_object('userName', 'l' || g || '@bench.example', 'active', true),
-                    'l' || g || '@bench.example', 'l' || g || '@bench.example', 'l' || g,
+                    'l' || g || '@bench.example', 'l' || g || '@bench.example', 'l' || g || '@bench.example',
+                    'l' || g,
                     'l' || g || '@bench.example', 'Learner ' || g, 'Learner', g::text, true,
                     ({regions})[1 + g % 4], 'US', NULL, 'non-supervisor', '[]'::jsonb, 1,
                     now() - interval '2 years', now() - interval '2 years',

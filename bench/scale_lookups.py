@@ -43,7 +43,8 @@ COMPANY_ID = 1
 CHUNK = 100_000
 
 LEARNERS_SQL = f"""
-INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, external_id_lower, email_lower,
+INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, user_name_key, external_id_lower,
+                      email_lower,
                       display_name, given_name, family_name, active, region, country, role, training_tags,
                       version, created_at, updated_at)
 SELECT gen_random_uuid()::text, :company,
@@ -56,7 +57,8 @@ SELECT gen_random_uuid()::text, :company,
            'emails', jsonb_build_array(jsonb_build_object('type', 'work', 'primary', true,
                                                           'value', 'mail' || i || '@bench.example')),
            '{EXT}', jsonb_build_object('state', 'CA', 'country', 'US', 'learnerRole', 'staff')),
-       'user' || i || '@bench.example', 'user' || i || '@bench.example', 'ext-' || i,
+       'user' || i || '@bench.example', 'user' || i || '@bench.example', 'user' || i || '@bench.example',
+       'ext-' || i,
        'mail' || i || '@bench.example', 'Bench User ' || i, 'Bench', 'User ' || i, true,
        'US-CA', 'US', 'staff', '[]'::jsonb, 1,
        now() - make_interval(secs => :start + i), now()
