@@ -56,19 +56,20 @@ class RowLookup:
     model: type
     column: str
     value: str
+    live_only: bool = False  # only rows not DELETEd (``deleted_at IS NULL``)
 
 
 _WITH_ROWS = {}
 
 
-def _with_rows(model, column):
+def _with_rows(model, column, live_only):
     """``_TOKEN_AND_COMPANY`` outer-joined with the company's ``model`` rows where ``column = :row_value``."""
-    key = (model, column)
+    key = (model, column, live_only)
     if key not in _WITH_ROWS:
-        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(
-            model,
-            and_(getattr(model, column) == bindparam("row_value"), model.company_id == AccessToken.company_id),
-        )
+        condition = and_(getattr(model, column) == bindparam("row_value"), model.company_id == AccessToken.company_id)
+        if live_only:
+            condition = and_(condition, model.deleted_at.is_(None))
+        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(model, condition)
     return _WITH_ROWS[key]
 
 
@@ -86,11 +87,9 @@ class Caller:
     lookup: RowLookup | None = None
     rows: tuple = ()
 
-    def rows_for(self, model, column, value):
-        """The rows read with the token for exactly this lookup, or None if it was not made."""
-        if self.lookup != RowLookup(model, column, value):
-            return None
-        return self.rows
+    def rows_for(self, lookup):
+        """The rows read with the token for exactly this ``RowLookup``, or None if it was not made."""
+        return self.rows if lookup is not None and self.lookup == lookup else None
 
 
 def bearer_secret():
@@ -125,7 +124,8 @@ def authenticate(company_id, lookup=None):
     if lookup is None:
         statement = _TOKEN_AND_COMPANY
     else:
-        statement, params["row_value"] = _with_rows(lookup.model, lookup.column), lookup.value
+        statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
+        params["row_value"] = lookup.value
     found = first_statement(session, statement, params).all()
     token = found[0] if found else None
     now = utcnow()

@@ -139,3 +139,18 @@ def test_a_new_learner_is_looked_up_with_the_token(app, sessions):
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 1, statements
     assert tenant.post("Users", json={"userName": "JO@example.com"}).status_code == 409
+
+
+def test_a_user_name_lookup_is_answered_with_the_token(app, sessions):
+    """Entra's lookup before every write, ``userName eq``, is one statement; it finds live
+    learners only, whatever the case or Unicode form of the name."""
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    learner_id = tenant.post("Users", json={"userName": "José@example.com"}).get_json()["id"]
+    decomposed = "Jose\u0301@EXAMPLE.com"
+    with app_statements(app) as statements:
+        found = tenant.get("Users", query_string={"filter": f'userName eq "{decomposed}"'}).get_json()
+    assert [r["id"] for r in found["Resources"]] == [learner_id] and found["totalResults"] == 1
+    assert len(statements) == 1, statements
+    assert tenant.delete(f"Users/{learner_id}").status_code == 204
+    gone = tenant.get("Users", query_string={"filter": 'userName eq "josé@example.com"'}).get_json()
+    assert gone["totalResults"] == 0 and gone["Resources"] == []

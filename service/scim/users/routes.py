@@ -12,6 +12,7 @@ from service.auth import RowLookup
 from service.errors import HerdError
 from service.scim.blueprint import row_lookup
 from service.scim.errors import InvalidValue
+from service.scim.filters import Compare, parse_filter
 from service.scim.groups.mapping import user_groups_for
 from service.scim.http import (
     etag,
@@ -42,7 +43,7 @@ def _resource_response(learner, status=200):
     return scim_response(body, status, headers)
 
 
-def _list(filter_text, start_index, count, attributes, excluded):
+def _list(filter_text, start_index, count, attributes, excluded, matching=None):
     config = settings()
     company = g.caller.company
     # GET's query string was checked at the edge (service.boundary); POST /.search brings them in its body.
@@ -51,7 +52,7 @@ def _list(filter_text, start_index, count, attributes, excluded):
         limits.check_text("filter", filter_text, limits.MAX_QUERY_VALUE)
     count = min(count, config.scim_max_page)
     session = db.session()
-    total, page = store.search(session, company, filter_text, start_index, count)
+    total, page = store.search(session, company, filter_text, start_index, count, matching)
     # One query for the whole page's groups, never one per row.
     base = config.public_base_url
     groups = user_groups_for(session, company, [lr.id for lr in page], base, attributes, excluded)
@@ -67,6 +68,8 @@ def list_users():
         int_param("startIndex", 1, minimum=1),
         int_param("count", settings().scim_max_page, minimum=0),
         *selection(),
+        # This request's filter, when it is a userName lookup, was answered with the token.
+        g.caller.rows_for(_user_name_filter()),
     )
 
 
@@ -105,6 +108,30 @@ def search_users():
 def _the_learner():
     """/Users/{id}: the learner, read with the token."""
     return RowLookup(Learner, "id", request.view_args["resource_id"])
+
+
+@row_lookup("scim.users.list_users")
+def _user_name_filter():
+    """``GET /Users?filter=userName eq "x"`` (Entra's and Okta's lookup before every write):
+    the live learner with that userName, read with the token. Any other filter is one more
+    statement; a filter that does not parse gets its error from the view."""
+    text = request.args.get("filter")
+    if not text:
+        return None
+    try:
+        expr = parse_filter(text)
+    except (HerdError, RecursionError):
+        return None
+    if not (
+        isinstance(expr, Compare)
+        and expr.op == "eq"
+        and isinstance(expr.value, str)
+        and expr.path.urn is None
+        and expr.path.sub is None
+        and expr.path.attr.lower() == "username"
+    ):
+        return None
+    return store.user_name_lookup(expr.value, live_only=True)
 
 
 @row_lookup("scim.users.create_user")

@@ -26,9 +26,10 @@ def _taken(session, company_id, user_name, except_id=None):
     return taken(session, Learner.id, live, except_id)
 
 
-def user_name_lookup(user_name):
-    """The ``RowLookup`` of every learner (live or DELETEd) holding ``user_name``'s unique key."""
-    return RowLookup(Learner, "user_name_key", name_key(user_name))
+def user_name_lookup(user_name, live_only=False):
+    """The ``RowLookup`` of the learners holding ``user_name``'s unique key: live or DELETEd,
+    or (``live_only``) the one live learner, if any (the key is unique among live learners)."""
+    return RowLookup(Learner, "user_name_key", name_key(user_name), live_only)
 
 
 def _holder(session, caller, user_name):
@@ -37,7 +38,7 @@ def _holder(session, caller, user_name):
     Read with the token when the request asked for it (``user_name_lookup``), else here.
     """
     lookup = user_name_lookup(user_name)
-    found = caller.rows_for(lookup.model, lookup.column, lookup.value)
+    found = caller.rows_for(lookup)
     if found is None:
         # One statement answers both questions; live rows sort first.
         return session.scalar(
@@ -169,8 +170,15 @@ def delete(session, caller, learner):
     return event
 
 
-def search(session, company, filter_text, start_index, count):
-    """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL)."""
+def search(session, company, filter_text, start_index, count, matching=None):
+    """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL).
+
+    ``matching``: every learner the filter matches, when they were already read (Entra's
+    ``userName eq`` lookup, read with the token): the page is cut from them, no query.
+    """
+    if matching is not None:
+        ordered = sorted(matching, key=lambda learner: (learner.created_at, learner.id))
+        return len(ordered), ordered[start_index - 1 : start_index - 1 + count]
     query = select(Learner).where(Learner.company_id == company.id, Learner.deleted_at.is_(None))
     if filter_text:
         resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn, company.custom_attributes)
