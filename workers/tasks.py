@@ -169,9 +169,9 @@ def process_events(event_ids):
     return done
 
 
-def in_messages(ids, size=EVENTS_PER_MESSAGE):
+def in_messages(ids, size=None):
     """``ids`` cut into the lists one process_events message carries."""
-    ids = list(ids)
+    ids, size = list(ids), size or EVENTS_PER_MESSAGE
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
