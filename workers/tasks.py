@@ -129,11 +129,11 @@ def process_many(session_factory, event_ids):
     with session_factory() as session:
         try:
             return len(process_batch(session, ids))
-        except Exception:
+        except Exception as exc:
             session.rollback()
             if len(ids) == 1:
                 raise
-            log.warning("a batch of %d events failed; processing them one by one", len(ids), exc_info=False)
+            log.warning("a batch of %d events failed (%s); processing them one by one", len(ids), type(exc).__name__)
     done, error = 0, None
     for event_id in ids:
         with session_factory() as session:
