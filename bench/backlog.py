@@ -58,6 +58,7 @@ BENCH_DATABASE = "herd_bench2"
 
 # Learner profiles for seeded learners: (region, country, location, role, tags). Every one
 # needs a harassment-prevention version plus tagged trainings: real Smart Assign work.
+EXTENSION = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 PROFILES = [
     ("US-CA", "US", "Los Angeles, CA", "supervisor", ["CYBER", "HIPAA"]),
     ("US-NY", "US", "New York, NY", "employee", ["CYBER"]),
@@ -164,7 +165,10 @@ def seed_learners(sessions, company_id, count, prefix, with_events=True, batch=2
                     external_id_lower=f"{prefix}{n}", email_lower=user, display_name=f"Bench {n}",
                     given_name="Bench", family_name=str(n), active=True, region=region, country=country,
                     location=location, role=role, training_tags=tags, version=1, created_at=now, updated_at=now,
-                    resource={"userName": user, "externalId": f"{prefix}{n}", "active": True},
+                    # The document agrees with the columns: a re-run re-extracts them from it.
+                    resource={"userName": user, "externalId": f"{prefix}{n}", "active": True, EXTENSION: {
+                        "state": region, "country": country, "location": location, "learnerRole": role,
+                        "training_tags": ",".join(tags)}},
                 )
             )  # fmt: skip
             events.append(

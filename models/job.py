@@ -32,6 +32,7 @@ class Job(Base):
     overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     as_of: Mapped[object | None] = mapped_column(DateTime)
     # The last learner id handled: a redelivered task resumes after it instead of starting over.
+    # (A re-run keeps one per part instead: ``JobPart.cursor``.)
     cursor: Mapped[str | None] = mapped_column(String(36))
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
@@ -69,6 +70,29 @@ class Job(Base):
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
         }
+
+
+class JobPart(Base):
+    """One range of a job's learners (by id), worked through by one task at a time.
+
+    A company re-run is split into parts so that several workers share it; each part
+    commits its ``cursor`` and counts with every batch, in the same transaction as the
+    batch and the job's ``done``, so a redelivered part resumes after its last batch.
+    """
+
+    __tablename__ = "job_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    # Learner ids after ``after`` (None: from the first) up to ``until`` inclusive (None: to the last).
+    after: Mapped[str | None] = mapped_column(String(36))
+    until: Mapped[str | None] = mapped_column(String(36))
+    cursor: Mapped[str | None] = mapped_column(String(36))
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    finished_at: Mapped[object | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_job_parts_job_id", "job_id", "id"),)
 
 
 def _iso(value):

@@ -8,16 +8,16 @@ from models import ProvisioningEvent
 
 
 def run_events(sessions):
-    """Process every pending provisioning event in order, as a worker would; returns their ids."""
-    from workers.tasks import process
+    """Process every pending provisioning event in order, as the workers would: in the lists
+    the relay publishes, each one transaction (``process_many``); returns their ids."""
+    from workers.tasks import in_messages, process_many
 
     with sessions() as s:
         ids = s.scalars(
             select(ProvisioningEvent.id).where(ProvisioningEvent.processed_at.is_(None)).order_by(ProvisioningEvent.id)
         ).all()
-    for event_id in ids:
-        with sessions() as s:
-            process(s, event_id)
+    for message in in_messages(ids):
+        process_many(sessions, message)
     return ids
 
 

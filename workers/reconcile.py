@@ -1,4 +1,12 @@
-"""Persist Smart Assign: load a learner's state, plan, write the plan (one transaction)."""
+"""Persist Smart Assign: load a learner's state, plan, write the plan (one transaction).
+
+One learner costs three queries (catalog, assignments, group rules) and a flush; a
+batch of learners (a batch of events, a re-run chunk) loads the same state for all of
+them in three queries up front with ``preloaded`` and writes in one flush at the end.
+"""
+
+import contextlib
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 
@@ -64,6 +72,79 @@ def group_rules_of(session, learner):
     return tuple((code, ", ".join(names)) for code, names in groups.items())
 
 
+def _group_rules_by_learner(session, company_id, learner_ids):
+    """``group_rules_of`` for many learners of one company, in one query: ``{learner_id: rules}``."""
+    rows = session.execute(
+        select(GroupMember.learner_id, GroupRule.training_code, Group.display_name)
+        .join(
+            Group,
+            and_(Group.company_id == GroupRule.company_id, Group.display_name_lower == GroupRule.group_name_lower),
+        )
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupRule.company_id == company_id, GroupMember.learner_id.in_(learner_ids))
+        .distinct()
+        .order_by(GroupMember.learner_id, GroupRule.training_code, Group.display_name)
+    ).all()
+    by_learner: dict[str, dict[str, list[str]]] = {}
+    for learner_id, code, name in rows:
+        by_learner.setdefault(learner_id, {}).setdefault(code, []).append(name)
+    return {
+        learner_id: tuple((code, ", ".join(names)) for code, names in groups.items())
+        for learner_id, groups in by_learner.items()
+    }
+
+
+@dataclass
+class _Preload:
+    """What ``reconcile`` would query per learner, read once for a batch (see ``preloaded``)."""
+
+    companies: dict = field(default_factory=dict)  # company id -> Company (held: the identity map is weak)
+    catalogs: dict = field(default_factory=dict)  # company id -> catalog
+    rows: dict = field(default_factory=dict)  # learner id -> [LearnerTraining], kept current
+    rules: dict = field(default_factory=dict)  # learner id -> group rules
+
+
+_PRELOAD = "herd_smart_assign_preload"
+
+
+@contextlib.contextmanager
+def preloaded(session, learners):
+    """Within the block, ``reconcile`` of these learners reads no database and does not flush.
+
+    Loads the learners' assignments, group rules and company catalogs in a few
+    set-based queries; ``reconcile`` adds the assignments it creates to the loaded
+    lists, so a learner reconciled twice in the block (two events of one learner)
+    plans from its latest state. Learners not given here are reconciled the usual
+    way. The pending writes are flushed when the block ends, in one flush (the
+    caller commits). The worker is the only writer of assignments, so nothing
+    loaded here can change under the block except through it.
+    """
+    state = _Preload()
+    by_company: dict[int, list[str]] = {}
+    for learner in learners:
+        by_company.setdefault(learner.company_id, []).append(learner.id)
+    for company_id, ids in by_company.items():
+        state.companies[company_id] = session.get(Company, company_id)
+        state.catalogs[company_id] = company_catalog(session, company_id)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            for learner_id in chunk:
+                state.rows[learner_id] = []
+            for row in session.scalars(select(LearnerTraining).where(LearnerTraining.learner_id.in_(chunk))):
+                state.rows[row.learner_id].append(row)
+            state.rules.update(_group_rules_by_learner(session, company_id, chunk))
+    previous = session.info.get(_PRELOAD)
+    session.info[_PRELOAD] = state
+    try:
+        yield
+        session.flush()
+    finally:
+        if previous is None:
+            session.info.pop(_PRELOAD, None)
+        else:
+            session.info[_PRELOAD] = previous
+
+
 def group_rule_codes(session, learner):
     """Training codes the company's group rules give this learner, through the groups it is in."""
     return [code for code, _ in group_rules_of(session, learner)]
@@ -93,15 +174,26 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
 
     ``previous`` is the inputs dict a provisioning event carries (None for a
     new learner); left out, the reasons do not refer to a change. ``catalog``
-    defaults to the company's. Flushes only: the caller commits (with the
-    audit entry, in the same transaction).
+    defaults to the company's. Flushes only (inside ``preloaded``, not even
+    that: the block flushes): the caller commits (with the audit entry, in the
+    same transaction).
     """
     now = now or utcnow()
+    preload = session.info.get(_PRELOAD)
+    loaded = preload is not None and learner.id in preload.rows
+    if company is None and loaded:
+        company = preload.companies.get(learner.company_id)
     company = company or session.get(Company, learner.company_id)
     if catalog is None:
+        catalog = preload.catalogs.get(company.id) if loaded else None
+    if catalog is None:
         catalog = company_catalog(session, company.id)
-    rows = session.scalars(select(LearnerTraining).where(LearnerTraining.learner_id == learner.id)).all()
-    rules = group_rules_of(session, learner)
+    if loaded:
+        rows = list(preload.rows[learner.id])
+        rules = preload.rules.get(learner.id, ())
+    else:
+        rows = session.scalars(select(LearnerTraining).where(LearnerTraining.learner_id == learner.id)).all()
+        rules = group_rules_of(session, learner)
     if previous is NOT_GIVEN:
         before = None
     elif previous is None:
@@ -126,24 +218,26 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
         row = by_key[key]
         row.status, row.updated_at = sa.OVERDUE, now
     for new in result.add:
-        session.add(
-            LearnerTraining(
-                company_id=learner.company_id,
-                learner_id=learner.id,
-                family=new.family,
-                cycle=new.cycle,
-                training_code=new.code,
-                status=sa.ASSIGNED,
-                progress=0,
-                assigned_at=now,
-                due_at=new.due_at,
-                reason=new.reason[:300],
-                updated_at=now,
-            )
+        row = LearnerTraining(
+            company_id=learner.company_id,
+            learner_id=learner.id,
+            family=new.family,
+            cycle=new.cycle,
+            training_code=new.code,
+            status=sa.ASSIGNED,
+            progress=0,
+            assigned_at=now,
+            due_at=new.due_at,
+            reason=new.reason[:300],
+            updated_at=now,
         )
+        session.add(row)
+        if loaded:
+            preload.rows[learner.id].append(row)
     if learner.review_at != result.review_at:
         learner.review_at = result.review_at
-    session.flush()
+    if not loaded:
+        session.flush()  # preloaded: one flush for the whole batch, when the block ends
     outcome = {
         "trainings_added": [n.code for n in result.add],
         "trainings_retargeted": [r.code for r in result.retarget],

@@ -28,7 +28,7 @@ import threading
 
 from sqlalchemy import select, update
 
-from config.celery import PROCESS_EVENT
+from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS
 from models import ProvisioningEvent, utcnow
 
 log = logging.getLogger("workers.relay")
@@ -41,12 +41,16 @@ BATCH = 500
 BROKER_RETRY_SECONDS = 1.0
 
 
-def relay_once(session, publish, limit=BATCH):
+def relay_once(session, publish, limit=BATCH, per_message=1):
     """Publish up to ``limit`` unpublished events, oldest first, and stamp them.
 
-    ``publish(event_id)`` raises if the broker is unreachable: the events published
-    before the failure are stamped, the rest stay for the next pass, and the error is
-    raised again. Returns how many were published.
+    With ``per_message=1``, ``publish(event_id)`` per event; with more, the events
+    pending are cut into lists of up to that many ids and ``publish(ids)`` is called
+    per list (one process_events message: a worker handles it in one transaction).
+    Nothing waits for a list to fill: a quiet moment sends a list of one.
+    ``publish`` raises if the broker is unreachable: the events published before the
+    failure are stamped, the rest stay for the next pass, and the error is raised
+    again. Returns how many were published.
     """
     query = (
         select(ProvisioningEvent.id)
@@ -59,9 +63,15 @@ def relay_once(session, publish, limit=BATCH):
     ids = session.scalars(query).all()
     done = []
     try:
-        for event_id in ids:
-            publish(event_id)
-            done.append(event_id)
+        if per_message == 1:
+            for event_id in ids:
+                publish(event_id)
+                done.append(event_id)
+        else:
+            for start in range(0, len(ids), per_message):
+                chunk = list(ids[start : start + per_message])
+                publish(chunk)
+                done.extend(chunk)
     finally:
         if done:
             session.execute(
@@ -74,10 +84,11 @@ def relay_once(session, publish, limit=BATCH):
 class Relay:
     """The relay loop; ``run()`` until ``stop()``."""
 
-    def __init__(self, engine, sessions, publish):
+    def __init__(self, engine, sessions, publish, per_message=1):
         self.engine = engine
         self.sessions = sessions
         self.publish = publish
+        self.per_message = per_message
         self._stop = threading.Event()
         self._listener = None
         self.broker_down = False
@@ -90,7 +101,7 @@ class Relay:
         while not self._stop.is_set():
             with self.sessions() as session:
                 try:
-                    count = relay_once(session, self.publish)
+                    count = relay_once(session, self.publish, per_message=self.per_message)
                 except Exception as exc:  # the broker (or the database) is away: wait, then retry
                     session.rollback()
                     if not self.broker_down:
@@ -168,13 +179,22 @@ def celery_publisher(celery):
     return publish
 
 
+def celery_batch_publisher(celery):
+    """``publish(event_ids)`` sending one process_events task through ``celery``."""
+
+    def publish(event_ids):
+        celery.send_task(PROCESS_EVENTS, args=[list(event_ids)])
+
+    return publish
+
+
 def main():
     """Entry point of ``python -m workers.relay``."""
     from workers.celery_app import app, sessions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     factory = sessions()
-    relay = Relay(factory.kw["bind"], factory, celery_publisher(app))
+    relay = Relay(factory.kw["bind"], factory, celery_batch_publisher(app), per_message=EVENTS_PER_MESSAGE)
     signal.signal(signal.SIGTERM, relay.stop)
     signal.signal(signal.SIGINT, relay.stop)
     relay.run()
