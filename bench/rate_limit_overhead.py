@@ -140,7 +140,11 @@ def main():
         "| limiter | p50 ms | p90 ms | p99 ms | mean ms |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, values in (("off", off), ("on, counters in memory (Redis down)", memory), ("on (2 limits, 1 Redis round trip)", on)):
+    for name, values in (
+        ("off", off),
+        ("on, counters in memory (Redis down)", memory),
+        ("on (2 limits, 1 Redis round trip)", on),
+    ):
         lines.append(
             f"| {name} | {ms(values, 50):.3f} | {ms(values, 90):.3f} | {ms(values, 99):.3f} | "
             f"{statistics.fmean(values) * 1000:.3f} |"
