@@ -97,7 +97,6 @@ def main():
                 Settings.from_env(env={}), database_url=database_url, redis_url=redis_url, secret_key="bench"
             )
             app = create_app(settings)
-            limiter = app.extensions["herd.limiter"]
             budget = app.extensions["herd.company_budget"]
             client = app.test_client()
             # The same app with Redis unreachable: the limiter's own work, counters in memory.
