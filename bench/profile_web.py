@@ -39,7 +39,10 @@ BUCKETS = [
     ("commit (flush + COMMIT)", ["do_commit", "Session.commit", "_connection_commit_impl"]),
     ("SQL statements (ORM + driver)", ["Session.execute", "Session.scalar", "Session.get", "Session.flush",
                                         "do_execute", "Connection._execute", "Query."]),
-    ("rate limiter (Flask-Limiter, its storage)", ["flask_limiter/", "limits/", "service/ratelimit.py"]),
+    (
+        "rate limiter (its counters, Flask-Limiter, its storage)",
+        ["flask_limiter/", "limits/", "service/ratelimit.py", "service/window_counter.py"],
+    ),
     ("marshmallow load/dump", ["marshmallow/"]),
     ("JSON encode/decode", ["json/", "provider.py"]),
     ("SCIM request handling (filters, mapping, patch)", ["service/scim/"]),

@@ -1,29 +1,33 @@
-"""Rate limits (Flask-Limiter, counters in the same Redis as the broker).
+"""Rate limits, counters in the same Redis as the broker.
 
 - SCIM and /api/v1: one budget per company for both surfaces, a per-second burst and a
   per-minute budget (the company's own setting, else the installation's default). The
   company is the one the bearer token belongs to, looked up here by the token's hash (and,
   under /scim/v2/{company_id}, only when it is the company in the URL): a stranger who
   knows a tenant URL cannot spend that company's budget. Calls without a valid token are
-  limited per source address instead.
-- Dashboard sign-in: every attempt per source address; failed attempts per source address
-  and account (5 in 15 minutes: the "lock" holds only where the failures come from) and
-  per account from all sources (a throttle, not a lock: a stranger cannot keep an admin
-  out for longer than the window).
+  limited per source address instead. Counted by ``service.window_counter``: both limits
+  in one Redis round trip (this is the hot path of every SCIM call).
+- Dashboard sign-in (Flask-Limiter, rare calls): every attempt per source address; failed
+  attempts per source address and account (5 in 15 minutes: the "lock" holds only where
+  the failures come from) and per account from all sources (a throttle, not a lock: a
+  stranger cannot keep an admin out for longer than the window).
 
 Over a limit the answer is 429 with an integer ``Retry-After``, rendered per surface by
 ``render_rate_limited``. If Redis is unreachable the limits fail open to per-process
-in-memory counters (``in_memory_fallback_enabled``) and never turn into a 5xx.
+in-memory counters and never turn into a 5xx; the enqueuer is told (``mark_down``), so the
+same request does not wait for the dead Redis a second time.
 """
 
+import functools
 import hashlib
 import math
 import threading
 import time
 
-from flask import current_app, g, render_template, request
+from flask import current_app, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond, parse_many
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,9 +35,11 @@ from models import AccessToken, Company, hash_token, utcnow
 from service import db, error_handlers
 from service.auth import bearer_secret
 from service.errors import RateLimited
+from service.window_counter import WindowCounter
 
 # Callers without a valid token (a wrong tenant URL, a revoked token, a scanner), per address.
 ANONYMOUS_LIMITS = "20/second;300/minute"
+_ANONYMOUS_ITEMS = tuple(sorted(parse_many(ANONYMOUS_LIMITS), key=lambda item: item.get_expiry()))
 SIGN_IN_PER_ADDRESS = "20/minute;200/hour"
 SIGN_IN_FAILURES_PER_SOURCE = "5 per 15 minutes"
 SIGN_IN_FAILURES_PER_ACCOUNT = "10/minute"
@@ -93,40 +99,59 @@ def _address():
 
 
 def _caller_company():
-    """(company id, per-second, per-minute) of this request's token, or None; once per request."""
-    if "rate_limit_company" not in g:
-        found = None
-        # The same reading of the header as authentication: a bare token counts too (Okta).
-        secret = bearer_secret()
-        if secret is not None:
-            try:
-                found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
-            except SQLAlchemyError:
-                # Database trouble: count the call by address; authentication will answer it.
-                db.session().rollback()
-        url_company = (request.view_args or {}).get("company_id")
-        if found is not None and url_company is not None and found[0] != url_company:
-            found = None
-        g.rate_limit_company = found
-    return g.rate_limit_company
+    """(company id, per-second, per-minute) of this request's token, or None."""
+    found = None
+    # The same reading of the header as authentication: a bare token counts too (Okta).
+    secret = bearer_secret()
+    if secret is not None:
+        try:
+            found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
+        except SQLAlchemyError:
+            # Database trouble: count the call by address; authentication will answer it.
+            db.session().rollback()
+    url_company = (request.view_args or {}).get("company_id")
+    if found is not None and url_company is not None and found[0] != url_company:
+        return None
+    return found
 
 
-def company_key():
-    """The bucket of a SCIM or API call: its company, or its address when it has no valid token."""
+@functools.lru_cache(maxsize=256)
+def _company_items(per_second, per_minute):
+    """The limits of a company budget, shortest window first (0: that limit is off)."""
+    items = []
+    if per_second:
+        items.append(RateLimitItemPerSecond(per_second))
+    if per_minute:
+        items.append(RateLimitItemPerMinute(per_minute))
+    return tuple(items)
+
+
+class BudgetSpent(Exception):
+    """A SCIM or API call over its company's (or its address's) budget: rendered as a 429."""
+
+    def __init__(self, breach):
+        super().__init__(breach.item)
+        self.breach = breach
+
+
+def _check_company_budget():
+    """before_request: count a SCIM or API call in its bucket; over a limit, BudgetSpent."""
+    if not _in_company_blueprint():
+        return
     found = _caller_company()
-    return f"company:{found[0]}" if found else f"address:{_address()}"
-
-
-def company_limits():
-    """The limit string for this call's bucket (empty: no limit)."""
-    found = _caller_company()
-    if not found:
-        return ANONYMOUS_LIMITS
-    settings = current_app.extensions["herd.settings"]
-    per_second = settings.rate_limit_per_second if found[1] is None else found[1]
-    per_minute = settings.rate_limit_per_minute if found[2] is None else found[2]
-    parts = [f"{per_second}/second" if per_second else "", f"{per_minute}/minute" if per_minute else ""]
-    return ";".join(p for p in parts if p)
+    if found:
+        settings = current_app.extensions["herd.settings"]
+        bucket = f"company:{found[0]}"
+        items = _company_items(
+            settings.rate_limit_per_second if found[1] is None else found[1],
+            settings.rate_limit_per_minute if found[2] is None else found[2],
+        )
+    else:
+        bucket = f"address:{_address()}"
+        items = _ANONYMOUS_ITEMS
+    breach = current_app.extensions["herd.company_budget"].hit(bucket, items)
+    if breach is not None:
+        raise BudgetSpent(breach)
 
 
 def account_hash(email):
@@ -150,7 +175,8 @@ def _refused(response):
 
 
 def init_app(app, settings):
-    """Create this app's limiter on the broker's Redis and attach the limits."""
+    """Create this app's counters on the broker's Redis: the company budget's and the
+    sign-in limiter's (Flask-Limiter); attach the 429 rendering."""
     limiter = Limiter(
         key_func=_address,
         storage_uri=settings.broker_url,
@@ -162,23 +188,29 @@ def init_app(app, settings):
         in_memory_fallback_enabled=True,
         headers_enabled=False,
     )
-    # Around the limiter's own before_request: when its Redis (the broker) stops answering
-    # during this request, tell the enqueuer, so the same request does not wait a second
-    # time for the publish (see _note_storage / _share_outage).
-    app.before_request(_note_storage)
     limiter.init_app(app)
-    app.before_request(_share_outage)
+    # The company budget counts SCIM and API calls itself: Flask-Limiter skips them early.
+    limiter.request_filter(_in_company_blueprint)
     app.extensions["herd.limiter"] = limiter
+    app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
+    app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints
     app.extensions["herd.rate_limit_tokens"] = _TokenCompanies(CACHE_SECONDS)
+    # Registered here, before the later app hooks: a flood of hostile calls is throttled first.
+    app.before_request(_check_company_budget)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
+    app.register_error_handler(BudgetSpent, render_rate_limited)
     return limiter
 
 
 def limit_company_blueprints(app, *blueprints):
     """One shared per-company budget over the given blueprints (SCIM and /api/v1)."""
-    limiter = app.extensions["herd.limiter"]
-    for bp in blueprints:
-        limiter.shared_limit(company_limits, scope="company", key_func=company_key)(bp)
+    app.extensions["herd.company_blueprints"].update(bp.name for bp in blueprints)
+
+
+def _in_company_blueprint():
+    # "scim.users" is nested in "scim": the budget covers a blueprint and all it nests.
+    name = request.blueprint
+    return name is not None and name.partition(".")[0] in current_app.extensions["herd.company_blueprints"]
 
 
 def limit_sign_in(app, endpoint="dashboard.login"):
@@ -200,19 +232,30 @@ def limit_sign_in(app, endpoint="dashboard.login"):
         methods=["POST"],
         deduct_when=_refused,
     )(view)
-    app.view_functions[endpoint] = view
+    app.view_functions[endpoint] = _sharing_outage(limiter, view)
 
 
-def _note_storage():
-    g.rate_limit_storage_dead = current_app.extensions["herd.limiter"]._storage_dead
+def _sharing_outage(limiter, view):
+    """Around the limited sign-in view: when Flask-Limiter finds its Redis (the broker)
+    dead during this request, tell the enqueuer too. ``_storage_dead`` is Flask-Limiter's
+    own flag for "fell back to memory"."""
+
+    @functools.wraps(view)
+    def sign_in(*args, **kwargs):
+        was_dead = limiter._storage_dead
+        try:
+            return view(*args, **kwargs)
+        finally:
+            if limiter._storage_dead and not was_dead:
+                _tell_enqueuer()
+
+    return sign_in
 
 
-def _share_outage():
-    # ``_storage_dead`` is Flask-Limiter's own flag for "fell back to memory".
-    if current_app.extensions["herd.limiter"]._storage_dead and not g.get("rate_limit_storage_dead", True):
-        mark_down = getattr(current_app.extensions.get("herd.enqueuer"), "mark_down", None)
-        if mark_down is not None:
-            mark_down()
+def _tell_enqueuer():
+    mark_down = getattr(current_app.extensions.get("herd.enqueuer"), "mark_down", None)
+    if mark_down is not None:
+        mark_down()
 
 
 def forget_sign_in_failures(app, email):
@@ -258,7 +301,10 @@ def _describe(seconds):
 def render_rate_limited(err):
     """The 429 for this surface: a SCIM Error, an API JSON error or a dashboard page,
     each with ``Retry-After`` (whole seconds)."""
-    seconds = retry_after_seconds()
+    if isinstance(err, BudgetSpent):
+        seconds, item = err.breach.retry_after, err.breach.item
+    else:  # Flask-Limiter's (sign-in)
+        seconds, item = retry_after_seconds(), getattr(getattr(err, "limit", None), "limit", None)
     headers = {"Retry-After": str(seconds)}
     path = request.path
     surface = "scim" if path.startswith("/scim/") else "api" if path.startswith("/api/") else "dashboard"
@@ -267,11 +313,11 @@ def render_rate_limited(err):
     if surface in ("scim", "api"):
         if surface == "scim":
             detail = (
-                f"Too many requests for this company (limit {_limit_text(err)}). Retry after {_describe(seconds)}; "
+                f"Too many requests for this company (limit {_limit_text(item)}). Retry after {_describe(seconds)}; "
                 "the operator can raise the company's limit with './herd companies rate-limit'."
             )
         else:
-            detail = f"Too many requests (limit {_limit_text(err)}). Retry after {_describe(seconds)}."
+            detail = f"Too many requests (limit {_limit_text(item)}). Retry after {_describe(seconds)}."
         # SCIM: a SCIM Error (recorded for the activity page like any failed call); API: JSON.
         return error_handlers.render(RateLimited(detail, headers=headers))
     message = f"Too many sign-in attempts. Wait {_describe(seconds)} before trying again."
@@ -282,9 +328,7 @@ def render_rate_limited(err):
     )
 
 
-def _limit_text(err):
-    limit = getattr(err, "limit", None)
-    item = getattr(limit, "limit", None)
+def _limit_text(item):
     if item is None:
         return "reached"
     unit = item.GRANULARITY.name

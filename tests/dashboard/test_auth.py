@@ -138,6 +138,15 @@ def test_operator_unlocks_an_account(app, admin_a):
     assert mine.login(admin_a, PASSWORD).status_code == 302
 
 
+def test_a_sign_in_that_finds_redis_down_tells_the_enqueuer_and_still_answers(app, admin_a):
+    """The test settings point at a dead Redis: the sign-in limits count in memory, and the
+    enqueuer (same Redis) is told, so a publish in the next seconds does not wait for it."""
+    told = []
+    app.extensions["herd.enqueuer"].mark_down = lambda: told.append(1)
+    assert from_address(app, "198.51.100.7").login(admin_a, PASSWORD).status_code == 302
+    assert told == [1]
+
+
 def test_session_cookie_is_httponly_samesite_and_secure_over_https(app, admin_a):
     d = Dashboard(app.test_client())
     resp = d.login(admin_a)

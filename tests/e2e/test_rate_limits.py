@@ -33,8 +33,9 @@ BUDGET = 10
 def clear_counters(url):
     """Counters of an earlier run on a shared Redis would still be inside their minute."""
     client = redis.Redis.from_url(url)
-    for key in client.scan_iter(match="LIMITS:LIMITER/herd/*", count=1000):
-        client.delete(key)
+    for pattern in ("LIMITS:LIMITER/herd/*", "herd:rate:*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
     return client
 
 
@@ -93,8 +94,8 @@ def test_a_flooded_company_gets_429s_while_another_is_served(limited_app, sessio
     assert client.get("/api/v1/learners", headers=calm.headers()).status_code == 200
 
     # The counters live in Redis (shared by every web process), not in this process.
-    keys = [k.decode() for k in redis.Redis.from_url(e2e_redis_url).scan_iter(match="LIMITS:LIMITER/herd/*")]
-    assert any("company:7/" in k for k in keys) and any("company:8/" in k for k in keys)
+    keys = [k.decode() for k in redis.Redis.from_url(e2e_redis_url).scan_iter(match="herd:rate:*")]
+    assert any(":company:7:" in k for k in keys) and any(":company:8:" in k for k in keys)
 
 
 def test_web_processes_share_one_budget(herd_stack, e2e_redis_url, sessions):
