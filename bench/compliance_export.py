@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import resource
 import sys
 import time
@@ -35,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.backlog import BenchDatabase, code_version, command_line, machine_info, write_report  # noqa: E402
-from bench.compliance_seed import seed  # noqa: E402
+from bench.backlog import code_version, command_line, machine_info, write_report  # noqa: E402
+from bench.compliance_seed import bench_company, seed  # noqa: E402
 from config import Settings  # noqa: E402
-from models import AccessToken, Company, utcnow  # noqa: E402
+from models import utcnow  # noqa: E402
 from service.compliance_report import CSV_COLUMNS, iter_rows  # noqa: E402
 from service.report_csv import cell  # noqa: E402
 
@@ -83,18 +82,8 @@ def load_all(sessions, company_id):
 def main(argv=None):
     args = parse_args(argv)
     started = datetime.now(UTC)
-    db = BenchDatabase(os.environ.get("DATABASE_URL"), args.db_name, keep=args.keep)
-    if db.dialect != "postgresql":
-        raise SystemExit("this bench seeds with PostgreSQL's generate_series: set DATABASE_URL")
+    db, company_id, secret = bench_company(args.db_name, args.keep)
     try:
-        with db.sessions() as s:
-            company = Company(name="Bench Company")
-            s.add(company)
-            s.flush()
-            row, secret = AccessToken.issue(company.id, "bench")
-            s.add(row)
-            s.commit()
-            company_id = company.id
         t = time.perf_counter()
         seed(db.engine, company_id, args.learners, older_cycles=True, extra_codes=("CYBER", "COC"))
         seed_s = time.perf_counter() - t

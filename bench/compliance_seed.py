@@ -9,9 +9,31 @@ the others ``fresh_days`` ago. ``review_at`` is what Smart Assign would have
 stored (expiry minus the lead time).
 """
 
+import os
+
 from sqlalchemy import text
 
+from models import AccessToken, Company
+
 REGIONS = (("US-NY", "HP-NY-EMP"), ("US-IL", "HP-IL-EMP"), ("US-TX", "HP-US-EMP"), ("US-WA", "HP-WA-EMP"))
+
+
+def bench_company(db_name, keep):
+    """The bench's fresh PostgreSQL database (``bench.backlog.BenchDatabase`` from DATABASE_URL)
+    with one company and a token: ``(db, company_id, token secret)``."""
+    from bench.backlog import BenchDatabase
+
+    db = BenchDatabase(os.environ.get("DATABASE_URL"), db_name, keep=keep)
+    if db.dialect != "postgresql":
+        raise SystemExit("this bench seeds with PostgreSQL's generate_series: set DATABASE_URL")
+    with db.sessions() as s:
+        company = Company(name="Bench Company")
+        s.add(company)
+        s.flush()
+        row, secret = AccessToken.issue(company.id, "bench")
+        s.add(row)
+        s.commit()
+        return db, company.id, secret
 
 
 def seed(engine, company_id, learners, due_every=100, fresh_days=100, older_cycles=False, extra_codes=()):

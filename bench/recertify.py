@@ -21,7 +21,6 @@ Results: stdout and bench/results/recertify-postgresql-<N>.md|json.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -33,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.backlog import BenchDatabase, code_version, command_line, loadavg, machine_info, write_report  # noqa: E402
-from bench.compliance_seed import seed  # noqa: E402
+from bench.backlog import code_version, command_line, loadavg, machine_info, write_report  # noqa: E402
+from bench.compliance_seed import bench_company, seed  # noqa: E402
 from models import AuditEvent, Company, Learner, LearnerTraining, utcnow  # noqa: E402
 from workers.recertify import due_filter, run  # noqa: E402
 from workers.reconcile import reconcile  # noqa: E402
@@ -53,15 +52,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     started = datetime.now(UTC)
-    db = BenchDatabase(os.environ.get("DATABASE_URL"), args.db_name, keep=args.keep)
-    if db.dialect != "postgresql":
-        raise SystemExit("this bench seeds with PostgreSQL's generate_series: set DATABASE_URL")
+    db, company_id, _ = bench_company(args.db_name, args.keep)
     try:
-        with db.sessions() as s:
-            company = Company(name="Bench Company")
-            s.add(company)
-            s.commit()
-            company_id = company.id
         t = time.perf_counter()
         seed(db.engine, company_id, args.learners, args.due_every)
         seed_s = time.perf_counter() - t
