@@ -228,18 +228,22 @@ class Herd:
         self.procs.append(proc)
         return proc
 
-    def start_relay(self, timeout=30):
-        """``python -m workers.relay``: publishes committed outbox events (as the Procfile's ``relay``)."""
-        proc = self._start("relay", [sys.executable, "-m", "workers.relay"])
+    def _started(self, proc, marker, timeout, interval, message):
+        """Wait until ``marker`` shows in ``proc``'s log (the logs' tails on a timeout); returns ``proc``."""
         wait_for(
-            lambda: "outbox relay started" in proc.log_text(),
+            lambda: marker in proc.log_text(),
             timeout,
-            interval=0.1,
-            message="the outbox relay started",
+            interval=interval,
+            message=message,
             on_timeout=self.tails,
             procs=[proc],
         )
         return proc
+
+    def start_relay(self, timeout=30):
+        """``python -m workers.relay``: publishes committed outbox events (as the Procfile's ``relay``)."""
+        proc = self._start("relay", [sys.executable, "-m", "workers.relay"])
+        return self._started(proc, "outbox relay started", timeout, 0.1, "the outbox relay started")
 
     def start_web(self, workers=2, timeout=30, relay=True):
         """``gunicorn -c gunicorn.conf.py wsgi:app`` (as the Procfile) on a loopback socket bound here
@@ -308,16 +312,7 @@ class Herd:
         ]
         if pool == "prefork":
             argv += ["--concurrency", str(concurrency)]
-        proc = self._start(name, argv)
-        wait_for(
-            lambda: " ready." in proc.log_text(),
-            timeout,
-            interval=0.2,
-            message=f"celery {name} ready",
-            on_timeout=self.tails,
-            procs=[proc],
-        )
-        return proc
+        return self._started(self._start(name, argv), " ready.", timeout, 0.2, f"celery {name} ready")
 
     def start_beat(self, timeout=30):
         """``celery -A workers.celery_app beat`` with its schedule file in the tmp dir."""
@@ -335,15 +330,7 @@ class Herd:
                 str(self.log_dir / f"celerybeat-schedule-{self.tag}"),
             ],
         )
-        wait_for(
-            lambda: "beat: Starting" in proc.log_text(),
-            timeout,
-            interval=0.2,
-            message="celery beat started",
-            on_timeout=self.tails,
-            procs=[proc],
-        )
-        return proc
+        return self._started(proc, "beat: Starting", timeout, 0.2, "celery beat started")
 
     def stop(self):
         """Stop every process: all asked at once, then each waited for (killed after 10 s)."""

@@ -9,7 +9,7 @@ from sqlalchemy import delete, event, text
 from sqlalchemy.engine import Engine
 
 from config import Settings
-from models import AccessToken, Base, make_engine, make_session_factory
+from models import AccessToken, Base, Company, make_engine, make_session_factory
 from models.migrate import upgrade
 
 SCIM = "application/scim+json"
@@ -160,3 +160,12 @@ def tenant(sessions, client):
 @pytest.fixture()
 def other_tenant(sessions, client):
     return make_tenant(sessions, client, "Globex", 8)
+
+
+@pytest.fixture()
+def groups_on(tenant, sessions):
+    """``tenant`` with its company's Groups turned on, as ``./herd companies groups --enable`` leaves it."""
+    with sessions() as s:
+        s.get(Company, tenant.id).groups_enabled = True
+        s.commit()
+    return tenant

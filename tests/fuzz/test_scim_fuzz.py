@@ -1,6 +1,5 @@
 """Fuzzing the SCIM surface: no generated input gets a 5xx, and the next normal request is answered."""
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,16 +14,6 @@ def _answered(resp):
         assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
         assert body["status"] == str(resp.status_code)
         assert body["detail"]
-
-
-@pytest.fixture()
-def groups_on(tenant, sessions):
-    from models import Company
-
-    with sessions() as s:
-        s.get(Company, tenant.id).groups_enabled = True
-        s.commit()
-    return tenant
 
 
 def _normal_request_works(tenant):

@@ -3,10 +3,9 @@
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from models import AuditEvent, Company, Learner, LearnerTraining
+from models import AuditEvent, Learner, LearnerTraining
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCIM = "application/scim+json"
@@ -51,11 +50,3 @@ def audit_actions(sessions, learner_id):
                 select(AuditEvent).where(AuditEvent.learner_id == learner_id).order_by(AuditEvent.id)
             ).all()
         ]
-
-
-@pytest.fixture()
-def groups_on(tenant, sessions):
-    with sessions() as s:
-        s.get(Company, tenant.id).groups_enabled = True
-        s.commit()
-    return tenant

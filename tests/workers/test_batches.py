@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEvent, Job, JobPart, Learner, LearnerTraining, ProvisioningEvent
+from models import AuditEvent, JobPart, Learner, LearnerTraining, ProvisioningEvent
+from tests.workers.helpers import job_row, new_job, reconcile_dying_at
 from tests.workers.test_process_event import post_learner
 from tests.workers.test_relay import Broker
 from workers import rerun, tasks
@@ -201,19 +202,6 @@ def test_the_beat_relay_re_enqueues_owed_events_in_lists(tenant, sessions, monke
 # --- company re-runs in parts ----------------------------------------------------------------
 
 
-def new_job(sessions, company_id):
-    with sessions() as s:
-        job = Job(company_id=company_id, kind="rerun_smart_assign", status="queued")
-        s.add(job)
-        s.commit()
-        return job.id
-
-
-def job_row(sessions, job_id):
-    with sessions() as s:
-        return s.get(Job, job_id)
-
-
 def assignments(sessions, company_id):
     with sessions() as s:
         return s.scalar(select(func.count()).where(LearnerTraining.company_id == company_id))
@@ -239,21 +227,12 @@ def test_a_rerun_in_parts_counts_every_learner_once_and_assigns_as_one_loop(tena
 def test_a_rerun_killed_mid_part_resumes_and_counts_exactly(tenant, sessions, monkeypatch):
     post_people(tenant, PEOPLE, copies=2)
     job_id = new_job(sessions, tenant.id)
-    calls = []
-    real = rerun.reconcile
-
-    def dies_on_the_seventh(session, learner, company=None, now=None):
-        calls.append(learner.id)
-        if len(calls) == 7:
-            raise RuntimeError("worker killed")
-        return real(session, learner, company, now=now)
-
-    monkeypatch.setattr(rerun, "reconcile", dies_on_the_seventh)
+    reconcile_dying_at(monkeypatch, 7)
     with pytest.raises(RuntimeError):
         rerun.run(sessions, tenant.id, job_id, batch=2, part_size=4)
     job = job_row(sessions, job_id)
     assert (job.status, job.done) == ("running", 6), "the batch in flight rolled back"
-    monkeypatch.setattr(rerun, "reconcile", real)
+    monkeypatch.undo()  # a healthy worker takes the redelivered task
     # The redelivered task, twice over: the second finds nothing left.
     rerun.run(sessions, tenant.id, job_id, batch=2, part_size=4)
     rerun.run(sessions, tenant.id, job_id, batch=2, part_size=4)

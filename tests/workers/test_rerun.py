@@ -3,27 +3,15 @@
 import pytest
 from sqlalchemy import func, select
 
-from models import Job, LearnerTraining
+from models import LearnerTraining
 from tests.dashboard.helpers import post_learner
+from tests.workers.helpers import job_row, new_job, reconcile_dying_at
 from workers import rerun
 
 
 def assignments(sessions):
     with sessions() as s:
         return s.scalar(select(func.count()).select_from(LearnerTraining))
-
-
-def new_job(sessions, company_id):
-    with sessions() as s:
-        job = Job(company_id=company_id, kind="rerun_smart_assign", status="queued")
-        s.add(job)
-        s.commit()
-        return job.id
-
-
-def job_row(sessions, job_id):
-    with sessions() as s:
-        return s.get(Job, job_id)
 
 
 def test_rerun_reconciles_every_learner_in_batches(tenant, other_tenant, sessions):
@@ -58,21 +46,12 @@ def test_a_redelivered_task_resumes_after_the_last_batch(tenant, sessions, monke
     for i in range(6):
         post_learner(tenant, f"l{i}@acme.example")
     job_id = new_job(sessions, tenant.id)
-    calls = []
-    real = rerun.reconcile
-
-    def dies_on_the_fourth(session, learner, company=None, now=None):
-        calls.append(learner.id)
-        if len(calls) == 4:
-            raise RuntimeError("worker killed")
-        return real(session, learner, company, now=now)
-
-    monkeypatch.setattr(rerun, "reconcile", dies_on_the_fourth)
+    reconcile_dying_at(monkeypatch, 4)
     with pytest.raises(RuntimeError):
         rerun.run(sessions, tenant.id, job_id, batch=2)
     job = job_row(sessions, job_id)
     assert (job.status, job.done) == ("running", 2)  # the third batch rolled back
-    monkeypatch.setattr(rerun, "reconcile", real)
+    monkeypatch.undo()  # a healthy worker takes the redelivered task
     rerun.run(sessions, tenant.id, job_id, batch=2)
     job = job_row(sessions, job_id)
     assert (job.status, job.done, job.total) == ("done", 6, 6)
