@@ -68,8 +68,9 @@ def list_users():
         int_param("startIndex", 1, minimum=1),
         int_param("count", settings().scim_max_page, minimum=0),
         *selection(),
-        # This request's filter, when it is a userName lookup, was answered with the token.
-        g.caller.rows_for(_user_name_filter()),
+        # The lookup registered for this endpoint (``_user_name_filter``): when the filter is a
+        # userName lookup, authentication already read the learners it matches.
+        g.caller.rows if g.caller.lookup is not None else None,
     )
 
 
