@@ -50,5 +50,6 @@ def session():
 def _close_session(_exc):
     s = g.pop("db_session", None)
     if s is not None:
-        s.rollback()
+        # close() ends the transaction (the pool rolls the connection back) and drops every
+        # object; a rollback() first would also expire each object it is about to drop.
         s.close()

@@ -17,6 +17,7 @@ which refuses them with 413 from the Content-Length alone.
 import io
 
 from flask import redirect, url_for
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -38,8 +39,27 @@ class BufferedBody:
         return self.app(environ, start_response)
 
 
+BEARER_PREFIXES = ("/scim/", "/api/")
+
+
+class DashboardSessions(SecureCookieSessionInterface):
+    """The signed session cookie, for the dashboard only.
+
+    SCIM and ``/api/v1`` callers authenticate with a bearer token on every call: they get
+    Flask's null session (empty, never saved, never sent as a cookie), which spares every
+    IdP call the cookie signer's set-up.
+    """
+
+    def open_session(self, app, request):
+        if request.path.startswith(BEARER_PREFIXES):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(app, settings):
-    """Trust ``settings.trusted_proxies`` hops of X-Forwarded-*; buffer whole bodies; serve ``/``."""
+    """Trust ``settings.trusted_proxies`` hops of X-Forwarded-*; buffer whole bodies; serve ``/``;
+    cookie sessions for the dashboard only."""
+    app.session_interface = DashboardSessions()
     # Whole bodies before the app (and its database connection) is taken: slow uploads stay cheap.
     app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes)
     if settings.trusted_proxies > 0:

@@ -189,8 +189,10 @@ def init_app(app, settings):
         headers_enabled=False,
     )
     limiter.init_app(app)
-    # The company budget counts SCIM and API calls itself: Flask-Limiter skips them early.
-    limiter.request_filter(_in_company_blueprint)
+    # Flask-Limiter's only limits here are the sign-in view's decorators, which check when
+    # that view runs. Its before_request pass (for default and blueprint limits, of which
+    # there are none) would find nothing to count on every other request: it is dropped.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
     app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints

@@ -57,9 +57,9 @@ Pure module: no Flask, no database.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from models import copy_document
 from service.scim.errors import InvalidPath, InvalidValue, Mutability, NoTarget, ScimError
 from service.scim.filters import eq_defaults
 from service.scim.patch_ops import (
@@ -97,7 +97,7 @@ def apply_patch(resource: dict, operations: list, schema: PatchSchema) -> dict:
     caller validates and converts types afterwards.
     """
     ops = check_operations(operations)
-    patcher = _Patcher(copy.deepcopy(resource), schema)
+    patcher = _Patcher(copy_document(resource), schema)
     for index, raw in enumerate(ops, start=1):
         op = parse_op(raw, index)
         try:

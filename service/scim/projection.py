@@ -6,8 +6,7 @@ top-level attribute, a bare schema URN selects a whole extension. A name that
 is not a valid path selects nothing. Pure: no Flask, no database.
 """
 
-import copy
-
+from models import copy_document
 from service.scim.errors import InvalidPath
 from service.scim.paths import CORE_GROUP_URN, is_schema_urn, parse_attr_path
 
@@ -46,7 +45,7 @@ def project(resource, attributes=(), excluded=()):
             if picked is not None:
                 out[key] = picked
         return out
-    out = copy.deepcopy(resource)
+    out = copy_document(resource)
     for urn, attr, sub in _selectors(excluded):
         _drop(out, urn, attr, sub)
     return out

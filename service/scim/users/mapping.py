@@ -1,8 +1,6 @@
 """Learner rows <-> SCIM User documents: extracted columns and responses."""
 
-import copy
-
-from models import utcnow
+from models import copy_document, utcnow
 from models.attribute_mapping import apply_to
 from models.normalize import name_key
 from service.scim.http import etag
@@ -77,7 +75,7 @@ def apply_document(learner, doc, mapping=None):
     the document (and from responses); the learner then counts as active, Herd's
     meaning of an unassigned ``active`` (RFC 7643 §4.1.1 leaves it to the provider).
     """
-    doc = copy.deepcopy(doc)
+    doc = copy_document(doc)
     learner.resource = doc
     learner.user_name = doc["userName"]
     learner.user_name_lower = doc["userName"].lower()

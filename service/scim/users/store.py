@@ -6,6 +6,7 @@ The store flushes; the request boundary commits and then enqueues the event.
 from sqlalchemy import func, select
 
 from models import Learner, utcnow
+from models.learner import new_id
 from models.normalize import name_key
 from service.auth import RowLookup
 from service.scim.errors import NotFound
@@ -113,14 +114,17 @@ def create(session, caller, body):
         learner.version += 1
         action = "restore"
     else:
-        learner = Learner(company_id=company.id, created_at=utcnow())
+        # The id is set here, not at the flush: the event names the learner before it.
+        learner = Learner(id=new_id(), company_id=company.id, created_at=utcnow())
         session.add(learner)
         before = {}
         action = "create"
     apply_document(learner, doc, company.attribute_mapping)
     _record_extension(company, urn, doc)
+    # One flush writes the learner and its event (the commit then has nothing left to flush).
+    event = _event(session, caller, learner, action, before, learner.resource)
     _flush_unique(session, doc["userName"])
-    return learner, _event(session, caller, learner, action, before, learner.resource)
+    return learner, event
 
 
 def _update(session, caller, learner, doc, urn, action):
@@ -139,8 +143,9 @@ def _update(session, caller, learner, doc, urn, action):
     elif not was_active and learner.active:
         action = "reactivate"
     _record_extension(caller.company, urn, doc)
+    event = _event(session, caller, learner, action, before, learner.resource)
     _flush_unique(session, doc["userName"])
-    return _event(session, caller, learner, action, before, learner.resource)
+    return event
 
 
 def replace(session, caller, learner, body):
