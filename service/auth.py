@@ -1,5 +1,6 @@
 """Bearer tokens -> company. Tokens are looked up by hash and compared in constant time."""
 
+from collections import namedtuple
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,7 +9,7 @@ from sqlalchemy import and_, bindparam, select, update
 
 from models import AccessToken, Company, hash_token, utcnow
 from service import db
-from service.db_retry import first_statement
+from service.db_retry import first_read, first_statement
 from service.errors import Unauthorized
 
 # last_used_at is written at most this often per token, not on every request.
@@ -44,6 +45,32 @@ _TOKEN_AND_COMPANY = (
 )
 
 
+# Read-only requests (SCIM GETs) get records instead of ORM objects: the same statement in
+# Core, each table's columns as a namedtuple with the ORM attributes' names. Nothing is
+# written through them, so they skip the session, its identity map and the ORM's loading,
+# which together cost a lookup more CPU than the statement itself.
+_TOKEN_COLUMNS = tuple(
+    getattr(AccessToken.__table__.c, name)
+    for name in ("id", "name", "company_id", "token_hash", "last_used_at", "expires_at", "revoked_at")
+)
+_TokenRecord = namedtuple("TokenRecord", [c.key for c in _TOKEN_COLUMNS])
+_RECORDS = {}
+
+
+def record_type(model):
+    """The namedtuple a read-only request gets for a ``model`` row: its columns, by attribute name."""
+    if model not in _RECORDS:
+        _RECORDS[model] = namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.columns])
+    return _RECORDS[model]
+
+
+_TOKEN_AND_COMPANY_RECORDS = (
+    select(*_TOKEN_COLUMNS, *Company.__table__.columns)
+    .join_from(AccessToken.__table__, Company.__table__, Company.__table__.c.id == AccessToken.__table__.c.company_id)
+    .where(AccessToken.__table__.c.token_hash == bindparam("token_hash"))
+)
+
+
 @dataclass(frozen=True)
 class RowLookup:
     """Rows a request is about, read in authentication's statement: the token's company's
@@ -62,14 +89,20 @@ class RowLookup:
 _WITH_ROWS = {}
 
 
-def _with_rows(model, column, live_only):
-    """``_TOKEN_AND_COMPANY`` outer-joined with the company's ``model`` rows where ``column = :row_value``."""
-    key = (model, column, live_only)
+def _with_rows(model, column, live_only, records=False):
+    """``_TOKEN_AND_COMPANY`` (or its records' statement) outer-joined with the company's
+    ``model`` rows where ``column = :row_value``."""
+    key = (model, column, live_only, records)
     if key not in _WITH_ROWS:
-        condition = and_(getattr(model, column) == bindparam("row_value"), model.company_id == AccessToken.company_id)
+        table = model.__table__
+        condition = and_(table.c[column] == bindparam("row_value"), table.c.company_id == AccessToken.company_id)
         if live_only:
-            condition = and_(condition, model.deleted_at.is_(None))
-        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(model, condition)
+            condition = and_(condition, table.c.deleted_at.is_(None))
+        if records:
+            statement = _TOKEN_AND_COMPANY_RECORDS.add_columns(*table.columns).outerjoin(table, condition)
+        else:
+            statement = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(model, condition)
+        _WITH_ROWS[key] = statement
     return _WITH_ROWS[key]
 
 
@@ -109,25 +142,29 @@ def bearer_secret():
     return secret.strip()
 
 
-def authenticate(company_id, lookup=None):
+def authenticate(company_id, lookup=None, records=False):
     """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause).
 
     ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement.
+    ``records``: a read-only request's Caller holds records (``record_type``), not ORM objects.
     """
     secret = bearer_secret()
     if secret is None:
         raise Unauthorized(DETAIL_MISSING, headers={"WWW-Authenticate": 'Bearer realm="herd"'})
-    session = db.session()
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
     params = {"token_hash": hash_token(secret)}
     if lookup is None:
-        statement = _TOKEN_AND_COMPANY
+        statement = _TOKEN_AND_COMPANY_RECORDS if records else _TOKEN_AND_COMPANY
     else:
-        statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
+        statement = _with_rows(lookup.model, lookup.column, lookup.live_only, records)
         params["row_value"] = lookup.value
-    found = first_statement(session, statement, params).all()
-    token = found[0] if found else None
+    if records:
+        token, company, rows = _read_records(statement, params, lookup)
+    else:
+        found = first_statement(db.session(), statement, params).all()
+        token, company = (found[0], found[0].Company) if found else (None, None)
+        rows = tuple(r[-1] for r in found if r[-1] is not None) if lookup is not None else ()
     now = utcnow()
     # The row has the token's columns, so the model's own checks apply to it unchanged.
     if (
@@ -139,10 +176,27 @@ def authenticate(company_id, lookup=None):
         raise Unauthorized(DETAIL_INVALID, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         _touch(token.id, now)
-    rows = tuple(r[-1] for r in found if r[-1] is not None) if lookup is not None else ()
-    caller = Caller(company=token.Company, token_id=token.id, token_name=token.name, lookup=lookup, rows=rows)
+    caller = Caller(company=company, token_id=token.id, token_name=token.name, lookup=lookup, rows=rows)
     g.caller = caller
     return caller
+
+
+def _read_records(statement, params, lookup):
+    """``(token, company, rows)`` as records, read on an autocommit connection of their own."""
+    found = first_read(db.read_engine(), statement, params)
+    if not found:
+        return None, None, ()
+    n_token, n_company = len(_TOKEN_COLUMNS), len(Company.__table__.columns)
+    first = found[0]
+    token = _TokenRecord._make(first[:n_token])
+    company = record_type(Company)._make(first[n_token : n_token + n_company])
+    rows = ()
+    if lookup is not None:
+        make = record_type(lookup.model)._make
+        # An outer join that found no row gives every column NULL, its primary key included.
+        key = n_token + n_company + [c.primary_key for c in lookup.model.__table__.columns].index(True)
+        rows = tuple(make(r[n_token + n_company :]) for r in found if r[key] is not None)
+    return token, company, rows
 
 
 def _touch(token_id, now):

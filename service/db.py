@@ -33,6 +33,11 @@ def dispose_engines(app):
     app.extensions["herd.read_engine"].dispose()
 
 
+def read_engine():
+    """The engine of autocommit reads (on SQLite, the one engine)."""
+    return current_app.extensions["herd.read_engine"]
+
+
 def read_only():
     """Declare the current request read-only (before its first query): its statements run
     in autocommit. Only for requests that write nothing they need atomic."""

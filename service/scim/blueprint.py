@@ -34,12 +34,14 @@ def _company_id(_endpoint, values):
 
 @bp.before_request
 def _authenticate():
-    if request.method in ("GET", "HEAD"):
-        # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction.
+    reads = request.method in ("GET", "HEAD")
+    if reads:
+        # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction,
+        # and the caller's company and rows as records, not ORM objects (service.auth).
         db.read_only()
     # Every SCIM route needs the caller: authenticating here means no route can forget it.
     lookup = ROW_LOOKUPS.get(request.endpoint)
-    authenticate(g.company_id, lookup() if lookup is not None else None)
+    authenticate(g.company_id, lookup() if lookup is not None else None, records=reads)
 
 
 def routes():

@@ -34,7 +34,7 @@ def _resource_response(learner, status=200):
     attributes, excluded = selection()
     base = settings().public_base_url
     # The learner's groups, read-only (one query, skipped while the company's groups are off).
-    groups = user_groups_for(db.session(), g.caller.company, [learner.id], base, attributes, excluded)
+    groups = user_groups_for(db.session, g.caller.company, [learner.id], base, attributes, excluded)
     body = to_scim(learner, base, groups.get(learner.id))
     headers = {"ETag": etag(learner.version)}
     if status == 201:
@@ -51,11 +51,10 @@ def _list(filter_text, start_index, count, attributes, excluded, matching=None):
     if filter_text:
         limits.check_text("filter", filter_text, limits.MAX_QUERY_VALUE)
     count = min(count, config.scim_max_page)
-    session = db.session()
-    total, page = store.search(session, company, filter_text, start_index, count, matching)
+    total, page = store.search(db.session, company, filter_text, start_index, count, matching)
     # One query for the whole page's groups, never one per row.
     base = config.public_base_url
-    groups = user_groups_for(session, company, [lr.id for lr in page], base, attributes, excluded)
+    groups = user_groups_for(db.session, company, [lr.id for lr in page], base, attributes, excluded)
     resources = [project(to_scim(lr, base, groups.get(lr.id)), attributes, excluded) for lr in page]
     return list_response(resources, total, start_index)
 
@@ -161,6 +160,10 @@ class UserView(ResourceView):
     """
 
     store = store
+
+    def get(self, resource_id):
+        """GET /Users/{id}: the learner authentication read with the token."""
+        return self.respond(store.read(g.caller, resource_id, db.session))
 
     def respond(self, resource, status=200):
         return _resource_response(resource, status)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from models import Learner, utcnow
 from models.learner import new_id
 from models.normalize import name_key
-from service.auth import RowLookup
+from service.auth import RowLookup, record_type
 from service.scim.errors import NotFound
 from service.scim.filter_sql import to_clause
 from service.scim.filters import parse_filter
@@ -86,8 +86,22 @@ def _flush_unique(session, user_name):
 
 def get(session, company_id, learner_id):
     """The company's learner with this id, or 404 (deleted learners are gone from SCIM)."""
-    # A primary-key probe: the plan never depends on the planner's statistics.
-    learner = session.get(Learner, learner_id)
+    # A primary-key probe: the plan never depends on the planner's statistics (and no
+    # statement at all when authentication read the learner into the session).
+    return _live(session.get(Learner, learner_id), company_id, learner_id)
+
+
+def read(caller, learner_id, session):
+    """GET: the learner as authentication read it with the token (a record), or 404.
+
+    ``session()`` is asked only when the request made no such lookup.
+    """
+    found = caller.rows_for(RowLookup(Learner, "id", learner_id))
+    learner = session().get(Learner, learner_id) if found is None else (found[0] if found else None)
+    return _live(learner, caller.company.id, learner_id)
+
+
+def _live(learner, company_id, learner_id):
     if learner is None or learner.company_id != company_id or learner.deleted_at is not None:
         raise NotFound(f"User {learner_id} not found.")
     return learner
@@ -178,21 +192,25 @@ def delete(session, caller, learner):
 def search(session, company, filter_text, start_index, count, matching=None):
     """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL).
 
+    The learners are records (``service.auth.record_type``): a list is only read.
+    ``session()`` gives the session, asked only when there is a query to run.
     ``matching``: every learner the filter matches, when they were already read (Entra's
     ``userName eq`` lookup, read with the token): the page is cut from them, no query.
     """
     if matching is not None:
         ordered = sorted(matching, key=lambda learner: (learner.created_at, learner.id))
         return len(ordered), ordered[start_index - 1 : start_index - 1 + count]
-    query = select(Learner).where(Learner.company_id == company.id, Learner.deleted_at.is_(None))
+    session = session()
+    columns = Learner.__table__.columns
+    query = select(*columns).where(columns.company_id == company.id, columns.deleted_at.is_(None))
     if filter_text:
         resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn, company.custom_attributes)
         query = query.where(to_clause(parse_filter(filter_text), resolver))
     page = []
     if count:
-        page = session.scalars(
-            query.order_by(Learner.created_at, Learner.id).offset(start_index - 1).limit(count)
-        ).all()
+        record = record_type(Learner)._make
+        rows = session.execute(query.order_by(columns.created_at, columns.id).offset(start_index - 1).limit(count))
+        page = [record(row) for row in rows]
     if count and len(page) < count and (page or start_index == 1):
         # A page that is not full ends the list: the total follows, no COUNT needed.
         # Entra's lookups (0 or 1 hit) thus cost one query instead of two.
