@@ -1,6 +1,7 @@
 """Bearer tokens -> company. Tokens are looked up by hash and compared in constant time."""
 
 from collections import namedtuple
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -84,6 +85,8 @@ class RowLookup:
     column: str
     value: str
     live_only: bool = False  # only rows not DELETEd (``deleted_at IS NULL``)
+    # ``confirm(row)``: the rows kept (the column narrows, this decides), or None for all.
+    confirm: Callable | None = None
 
 
 _WITH_ROWS = {}
@@ -165,6 +168,8 @@ def authenticate(company_id, lookup=None, records=False):
         found = first_statement(db.session(), statement, params).all()
         token, company = (found[0], found[0].Company) if found else (None, None)
         rows = tuple(r[-1] for r in found if r[-1] is not None) if lookup is not None else ()
+    if lookup is not None and lookup.confirm is not None:
+        rows = tuple(row for row in rows if lookup.confirm(row))
     now = utcnow()
     # The row has the token's columns, so the model's own checks apply to it unchanged.
     if (

@@ -1,7 +1,9 @@
 """Evaluating a parsed SCIM filter against one element in Python (RFC 7644 §3.4.2.2).
 
-Only PATCH value paths use this (``emails[type eq "work"]`` inside one
-resource); list filters run in SQL (``service.scim.filter_sql``). Pure.
+PATCH value paths use this (``emails[type eq "work"]`` inside one resource),
+and so does Entra's work-email lookup, on the few rows its indexed column found
+(``service.scim.users.store.filter_lookup``); list filters otherwise run in SQL
+(``service.scim.filter_sql``). Pure.
 """
 
 from __future__ import annotations

@@ -154,3 +154,44 @@ def test_a_user_name_lookup_is_answered_with_the_token(app, sessions):
     assert tenant.delete(f"Users/{learner_id}").status_code == 204
     gone = tenant.get("Users", query_string={"filter": 'userName eq "josé@example.com"'}).get_json()
     assert gone["totalResults"] == 0 and gone["Resources"] == []
+
+
+def test_external_id_and_work_email_lookups_are_answered_with_the_token(app, sessions):
+    """The other lookups IdPs make before a write, ``externalId eq`` and Entra's
+    ``emails[type eq "work"].value eq``, are one statement too, and find live learners only.
+    The work-email column narrows, the filter decides: a learner whose only email is a
+    primary home address (the column's fallback) is no match for a work-email lookup."""
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    work = tenant.post(
+        "Users",
+        json={
+            "userName": "jo@example.com",
+            "externalId": "JO-1",
+            "emails": [{"type": "work", "value": "Jo@Acme.example"}],
+        },
+    ).get_json()["id"]
+    tenant.post(
+        "Users",
+        json={
+            "userName": "kim@example.com",
+            "emails": [{"type": "home", "primary": True, "value": "kim@home.example"}],
+        },
+    )
+    lookups = {
+        'externalId eq "jo-1"': [work],
+        'emails[type eq "work"].value eq "JO@acme.example"': [work],
+        'emails[type eq "work"].value eq "kim@home.example"': [],
+        'emails[type eq "home"].value eq "kim@home.example"': None,  # not an IdP's lookup: SQL decides
+    }
+    for text, expected in lookups.items():
+        with app_statements(app) as statements:
+            found = tenant.get("Users", query_string={"filter": text}).get_json()
+        if expected is not None:
+            assert [r["id"] for r in found["Resources"]] == expected, text
+            assert found["totalResults"] == len(expected)
+            assert len(statements) == 1, (text, statements)
+        else:
+            assert found["totalResults"] == 1 and len(statements) == 2, (text, statements)
+    assert tenant.delete(f"Users/{work}").status_code == 204
+    for text in ('externalId eq "JO-1"', 'emails[type eq "work"].value eq "jo@acme.example"'):
+        assert tenant.get("Users", query_string={"filter": text}).get_json()["totalResults"] == 0, text

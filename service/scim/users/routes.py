@@ -12,7 +12,7 @@ from service.auth import RowLookup
 from service.errors import HerdError
 from service.scim.blueprint import row_lookup
 from service.scim.errors import InvalidValue
-from service.scim.filters import Compare, parse_filter
+from service.scim.filters import parse_filter
 from service.scim.groups.mapping import user_groups_for
 from service.scim.http import (
     etag,
@@ -67,8 +67,8 @@ def list_users():
         int_param("startIndex", 1, minimum=1),
         int_param("count", settings().scim_max_page, minimum=0),
         *selection(),
-        # The lookup registered for this endpoint (``_user_name_filter``): when the filter is a
-        # userName lookup, authentication already read the learners it matches.
+        # The lookup registered for this endpoint (``_filter_lookup``): when the filter is an
+        # IdP's lookup, authentication already read the learners it matches.
         g.caller.rows if g.caller.lookup is not None else None,
     )
 
@@ -111,27 +111,18 @@ def _the_learner():
 
 
 @row_lookup("scim.users.list_users")
-def _user_name_filter():
-    """``GET /Users?filter=userName eq "x"`` (Entra's and Okta's lookup before every write):
-    the live learner with that userName, read with the token. Any other filter is one more
-    statement; a filter that does not parse gets its error from the view."""
+def _filter_lookup():
+    """``GET /Users?filter=...`` as IdPs look a user up before every write (userName,
+    externalId, Entra's work email): the live learners it matches, read with the token
+    (``store.filter_lookup``). Any other filter is one more statement; a filter that does
+    not parse gets its error from the view."""
     text = request.args.get("filter")
     if not text:
         return None
     try:
-        expr = parse_filter(text)
+        return store.filter_lookup(parse_filter(text))
     except (HerdError, RecursionError):
         return None
-    if not (
-        isinstance(expr, Compare)
-        and expr.op == "eq"
-        and isinstance(expr.value, str)
-        and expr.path.urn is None
-        and expr.path.sub is None
-        and expr.path.attr.lower() == "username"
-    ):
-        return None
-    return store.user_name_lookup(expr.value, live_only=True)
 
 
 @row_lookup("scim.users.create_user")

@@ -10,8 +10,9 @@ from models.learner import new_id
 from models.normalize import name_key
 from service.auth import RowLookup, record_type
 from service.scim.errors import NotFound
+from service.scim.filter_match import matches
 from service.scim.filter_sql import to_clause
-from service.scim.filters import parse_filter
+from service.scim.filters import Compare, ValuePath, eq_defaults, parse_filter
 from service.scim.groups.memberships import leave_all
 from service.scim.patch import apply_patch
 from service.scim.users.mapping import apply_document, custom_attribute_names, learner_extension
@@ -31,6 +32,35 @@ def user_name_lookup(user_name, live_only=False):
     """The ``RowLookup`` of the learners holding ``user_name``'s unique key: live or DELETEd,
     or (``live_only``) the one live learner, if any (the key is unique among live learners)."""
     return RowLookup(Learner, "user_name_key", name_key(user_name), live_only)
+
+
+def filter_lookup(expr):
+    """The ``RowLookup`` that answers a parsed list filter through one indexed column, or
+    None (the filter then runs in SQL, ``search``). The IdPs' lookups before a write:
+
+    - ``userName eq "x"``: the unique name key, exact;
+    - ``externalId eq "x"``: the lower-cased externalId column, exact;
+    - ``emails[type eq "work"].value eq "x"`` (Entra): the work-email column narrows, and the
+      filter itself, evaluated on each row's document, decides (as ``UserResolver.own_clause``
+      does in SQL).
+    """
+    if isinstance(expr, Compare) and expr.op == "eq" and isinstance(expr.value, str) and expr.path.urn is None:
+        attr = expr.path.attr.lower()
+        if attr == "username" and expr.path.sub is None:
+            return user_name_lookup(expr.value, live_only=True)
+        if attr == "externalid" and expr.path.sub is None:
+            return RowLookup(Learner, "external_id_lower", expr.value.lower(), live_only=True)
+    if isinstance(expr, ValuePath) and expr.path.urn is None and expr.path.attr.lower() == "emails":
+        wanted = {k.lower(): v for k, v in eq_defaults(expr.filter).items()}
+        if str(wanted.get("type", "")).lower() == "work" and isinstance(wanted.get("value"), str):
+            return RowLookup(
+                Learner,
+                "email_lower",
+                wanted["value"].lower(),
+                live_only=True,
+                confirm=lambda learner: matches(expr, learner.resource),
+            )
+    return None
 
 
 def _holder(session, caller, user_name):
