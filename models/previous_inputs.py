@@ -1,10 +1,10 @@
 """The learner's Smart Assign inputs before a change, recorded on the change's provisioning event.
 
-The SCIM store writes the learner row, flushes it, then adds the event. By
-the time the event is flushed, the learner's old values are gone from the
-row; so a ``before_flush`` listener keeps the values the learner had when it
-was loaded (the first time it is flushed dirty in a transaction), and puts
-them on the event for that learner when the event is flushed. The worker
+The SCIM store changes the learner and adds its event, and one flush writes
+both (a DELETE flushes the learner first, then adds the event). A
+``before_flush`` listener keeps the values the learner had when it was loaded
+(the first time it is flushed dirty in a transaction), and puts them on the
+event for that learner when the event is flushed, in the same flush or a later one. The worker
 reads them as ``previous`` and words the reasons ("promoted to supervisor",
 "moved from US-CA to US-IL"); decisions never depend on them.
 
