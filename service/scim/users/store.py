@@ -49,7 +49,7 @@ def filter_lookup(expr):
         if attr == "username" and expr.path.sub is None:
             return user_name_lookup(expr.value, live_only=True)
         if attr == "externalid" and expr.path.sub is None:
-            return RowLookup(Learner, "external_id_lower", expr.value.lower(), live_only=True)
+            return RowLookup(Learner, "external_id_lower", expr.value.lower(), confirm=_live_row)
     if isinstance(expr, ValuePath) and expr.path.urn is None and expr.path.attr.lower() == "emails":
         wanted = {k.lower(): v for k, v in eq_defaults(expr.filter).items()}
         if str(wanted.get("type", "")).lower() == "work" and isinstance(wanted.get("value"), str):
@@ -57,10 +57,16 @@ def filter_lookup(expr):
                 Learner,
                 "email_lower",
                 wanted["value"].lower(),
-                live_only=True,
-                confirm=lambda learner: matches(expr, learner.resource),
+                confirm=lambda learner: _live_row(learner) and matches(expr, learner.resource),
             )
     return None
+
+
+def _live_row(learner):
+    # Not DELETEd, checked here rather than in SQL: with ``deleted_at IS NULL`` in the join,
+    # a planner without statistics chose the live-userName index (a partial one) and scanned
+    # the whole company through it, instead of probing the (company_id, column) index.
+    return learner.deleted_at is None
 
 
 def _holder(session, caller, user_name):
