@@ -4,7 +4,7 @@ from models import previous_inputs  # noqa: F401  (registers the flush listener)
 from models.admin import Admin
 from models.company import AccessToken, Company, hash_token
 from models.company_training import CompanyTraining
-from models.db import Base, copy_document, make_engine, make_session_factory, utcnow
+from models.db import Base, make_engine, make_session_factory, utcnow
 from models.event import ProvisioningEvent
 from models.group import Group, GroupMember, GroupRule
 from models.job import Job, JobPart
@@ -28,7 +28,6 @@ __all__ = [
     "LearnerTraining",
     "ProvisioningEvent",
     "ScimFailure",
-    "copy_document",
     "hash_token",
     "make_engine",
     "make_session_factory",

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import copy_document
+from service.scim.documents import copy_document
 from service.scim.errors import InvalidPath, InvalidValue, Mutability, NoTarget, ScimError
 from service.scim.filters import eq_defaults
 from service.scim.patch_ops import (

@@ -6,7 +6,7 @@ top-level attribute, a bare schema URN selects a whole extension. A name that
 is not a valid path selects nothing. Pure: no Flask, no database.
 """
 
-from models import copy_document
+from service.scim.documents import copy_document
 from service.scim.errors import InvalidPath
 from service.scim.paths import CORE_GROUP_URN, is_schema_urn, parse_attr_path
 

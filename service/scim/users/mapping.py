@@ -1,8 +1,9 @@
 """Learner rows <-> SCIM User documents: extracted columns and responses."""
 
-from models import copy_document, utcnow
+from models import utcnow
 from models.attribute_mapping import apply_to
 from models.normalize import name_key
+from service.scim.documents import copy_document
 from service.scim.http import etag
 from service.scim.users.attributes import (
     COMMON,
