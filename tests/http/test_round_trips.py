@@ -183,15 +183,15 @@ def test_external_id_and_work_email_lookups_are_answered_with_the_token(app, ses
         'emails[type eq "work"].value eq "kim@home.example"': [],
         'emails[type eq "home"].value eq "kim@home.example"': None,  # not an IdP's lookup: SQL decides
     }
-    for text, expected in lookups.items():
+    for filter_text, expected in lookups.items():
         with app_statements(app) as statements:
-            found = tenant.get("Users", query_string={"filter": text}).get_json()
+            found = tenant.get("Users", query_string={"filter": filter_text}).get_json()
         if expected is not None:
-            assert [r["id"] for r in found["Resources"]] == expected, text
+            assert [r["id"] for r in found["Resources"]] == expected, filter_text
             assert found["totalResults"] == len(expected)
-            assert len(statements) == 1, (text, statements)
+            assert len(statements) == 1, (filter_text, statements)
         else:
-            assert found["totalResults"] == 1 and len(statements) == 2, (text, statements)
+            assert found["totalResults"] == 1 and len(statements) == 2, (filter_text, statements)
     assert tenant.delete(f"Users/{work}").status_code == 204
-    for text in ('externalId eq "JO-1"', 'emails[type eq "work"].value eq "jo@acme.example"'):
-        assert tenant.get("Users", query_string={"filter": text}).get_json()["totalResults"] == 0, text
+    for filter_text in ('externalId eq "JO-1"', 'emails[type eq "work"].value eq "jo@acme.example"'):
+        assert tenant.get("Users", query_string={"filter": filter_text}).get_json()["totalResults"] == 0, filter_text
