@@ -230,8 +230,8 @@ def search(session, company, filter_text, start_index, count, matching=None):
 
     The learners are records (``service.auth.record_type``): a list is only read.
     ``session()`` gives the session, asked only when there is a query to run.
-    ``matching``: every learner the filter matches, when they were already read (Entra's
-    ``userName eq`` lookup, read with the token): the page is cut from them, no query.
+    ``matching``: every learner the filter matches, when they were already read (the IdPs'
+    lookups, read with the token: ``filter_lookup``): the page is cut from them, no query.
     """
     if matching is not None:
         ordered = sorted(matching, key=lambda learner: (learner.created_at, learner.id))
