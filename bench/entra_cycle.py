@@ -827,15 +827,21 @@ class OwnServer:
         database = self.database_name if self.dialect == "postgresql" else None
         return lambda: process_cpu(self.proc.pid, database)
 
-    def start(self):
+    def provision(self, port):
+        """A fresh, migrated database with a company and a token, made with the operator CLI;
+        returns ``(environment for the app, company id, token)``."""
         self._prepare_database()
-        port = free_port()
         env = self._env(port)
         self._flask(env, "db", "upgrade")
         company = int(self._flask(env, "companies", "create", "Bench Company"))
         token = self._flask(env, "tokens", "create", str(company), "--name", "Entra bench")
         # Measure Herd, not its refusals: the limiter still runs, with a limit far above the load.
         self._flask(env, "companies", "rate-limit", str(company), "--per-second", "100000", "--per-minute", "6000000")
+        return env, company, token
+
+    def start(self):
+        port = free_port()
+        env, company, token = self.provision(port)
         cmd = server_command(self.app, self.server, port, self.workers, self.threads)
         self.log = open(self.log_path, "w")  # noqa: SIM115  (open while gunicorn runs; closed in stop())
         self.proc = subprocess.Popen(cmd, cwd=app_root(self.app), env=env, stdout=self.log, stderr=subprocess.STDOUT)

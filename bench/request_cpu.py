@@ -165,12 +165,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     server = ec.OwnServer(os.environ.get("DATABASE_URL"), 1, False, args.db_name, redis_url=args.redis_url)
-    server._prepare_database()
-    env = server._env(5000)
-    server._flask(env, "db", "upgrade")
-    company = int(server._flask(env, "companies", "create", "Bench Company"))
-    token = server._flask(env, "tokens", "create", str(company), "--name", "request_cpu")
-    server._flask(env, "companies", "rate-limit", str(company), "--per-second", "100000", "--per-minute", "6000000")
+    env, company, token = server.provision(5000)
     os.environ.update(env)
     floor = None
     if server.dialect == "postgresql" and not args.no_floor:
