@@ -1,7 +1,15 @@
-"""Helpers shared by the worker tests: re-run jobs, and a worker that dies mid-run."""
+"""Helpers shared by the worker tests: re-run jobs, a worker that dies mid-run, a learner who moves."""
 
 from models import Job
 from workers import rerun
+
+STATE = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state"
+
+
+def move_to_state(tenant, learner_id, state):
+    """PATCH the learner's state (Entra's custom extension), as an IdP sends a move."""
+    resp = tenant.patch(f"Users/{learner_id}", json={"Operations": [{"op": "Replace", "path": STATE, "value": state}]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
 
 
 def new_job(sessions, company_id):

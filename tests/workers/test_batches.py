@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import AuditEvent, JobPart, Learner, LearnerTraining, ProvisioningEvent
-from tests.workers.helpers import job_row, new_job, reconcile_dying_at
+from tests.workers.helpers import job_row, move_to_state, new_job, reconcile_dying_at
 from tests.workers.test_process_event import post_learner
 from tests.workers.test_relay import Broker
 from workers import rerun, tasks
@@ -111,20 +111,7 @@ def test_a_batch_mixing_done_and_new_events_does_only_the_new_ones(tenant, sessi
 
 def test_two_events_of_one_learner_in_one_batch_apply_in_order(tenant, other_tenant, sessions):
     for t in (tenant, other_tenant):
-        learner_id = post_learner(t, "mover@x.example")
-        resp = t.patch(
-            f"Users/{learner_id}",
-            json={
-                "Operations": [
-                    {
-                        "op": "Replace",
-                        "path": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state",
-                        "value": "New York",
-                    }
-                ]
-            },
-        )
-        assert resp.status_code == 200
+        move_to_state(t, post_learner(t, "mover@x.example"), "New York")
     for event_id in pending_ids(sessions, other_tenant.id):
         with sessions() as s:
             process(s, event_id)

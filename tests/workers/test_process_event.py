@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from models import AuditEvent, LearnerTraining, ProvisioningEvent, utcnow
+from tests.workers.helpers import move_to_state
 from workers.tasks import pending_event_ids, process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "entra"
@@ -84,18 +85,7 @@ def test_deactivation_archives_and_reactivation_resumes(tenant, sessions):
 
 def test_stale_event_processed_late_reflects_the_latest_state(tenant, sessions):
     learner_id = post_learner(tenant)
-    tenant.patch(
-        f"Users/{learner_id}",
-        json={
-            "Operations": [
-                {
-                    "op": "Replace",
-                    "path": "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state",
-                    "value": "New York",
-                }
-            ]
-        },
-    )
+    move_to_state(tenant, learner_id, "New York")
     with sessions() as s:
         first, second = s.scalars(select(ProvisioningEvent.id).order_by(ProvisioningEvent.id)).all()
     for event_id in (second, first):  # out of order

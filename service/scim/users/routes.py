@@ -6,9 +6,7 @@ The caller is authenticated once for the whole SCIM blueprint
 
 from flask import Blueprint, g, request
 
-from models import Learner
 from service import db, limits
-from service.auth import RowLookup
 from service.errors import HerdError
 from service.scim.blueprint import row_lookup
 from service.scim.errors import InvalidValue
@@ -107,7 +105,7 @@ def search_users():
 @row_lookup("scim.users.user")
 def _the_learner():
     """/Users/{id}: the learner, read with the token."""
-    return RowLookup(Learner, "id", request.view_args["resource_id"])
+    return store.id_lookup(request.view_args["resource_id"])
 
 
 @row_lookup("scim.users.list_users")

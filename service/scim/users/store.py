@@ -28,6 +28,11 @@ def _taken(session, company_id, user_name, except_id=None):
     return taken(session, Learner.id, live, except_id)
 
 
+def id_lookup(learner_id):
+    """The ``RowLookup`` of the learner with this id (``/Users/{id}``)."""
+    return RowLookup(Learner, "id", learner_id)
+
+
 def user_name_lookup(user_name, live_only=False):
     """The ``RowLookup`` of the learners holding ``user_name``'s unique key: live or DELETEd,
     or (``live_only``) the one live learner, if any (the key is unique among live learners)."""
@@ -127,13 +132,13 @@ def get(session, company_id, learner_id):
     return _live(session.get(Learner, learner_id), company_id, learner_id)
 
 
-def read(caller, learner_id, session):
+def read(caller, learner_id, get_session):
     """GET: the learner as authentication read it with the token (a record), or 404.
 
-    ``session()`` is asked only when the request made no such lookup.
+    ``get_session()`` is called only when the request made no such lookup.
     """
-    found = caller.rows_for(RowLookup(Learner, "id", learner_id))
-    learner = session().get(Learner, learner_id) if found is None else (found[0] if found else None)
+    found = caller.rows_for(id_lookup(learner_id))
+    learner = get_session().get(Learner, learner_id) if found is None else (found[0] if found else None)
     return _live(learner, caller.company.id, learner_id)
 
 
@@ -225,18 +230,18 @@ def delete(session, caller, learner):
     return event
 
 
-def search(session, company, filter_text, start_index, count, matching=None):
+def search(get_session, company, filter_text, start_index, count, matching=None):
     """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL).
 
     The learners are records (``service.auth.record_type``): a list is only read.
-    ``session()`` gives the session, asked only when there is a query to run.
+    ``get_session()`` is called only when there is a query to run.
     ``matching``: every learner the filter matches, when they were already read (the IdPs'
     lookups, read with the token: ``filter_lookup``): the page is cut from them, no query.
     """
     if matching is not None:
         ordered = sorted(matching, key=lambda learner: (learner.created_at, learner.id))
         return len(ordered), ordered[start_index - 1 : start_index - 1 + count]
-    session = session()
+    session = get_session()
     columns = Learner.__table__.columns
     query = select(*columns).where(columns.company_id == company.id, columns.deleted_at.is_(None))
     if filter_text:
