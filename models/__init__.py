@@ -1,6 +1,5 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
-from models import previous_inputs  # noqa: F401  (registers the flush listener)
 from models.admin import Admin
 from models.company import AccessToken, Company, hash_token
 from models.company_training import CompanyTraining

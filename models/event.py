@@ -22,7 +22,7 @@ class ProvisioningEvent(Base):
     # {"attribute": {"before": ..., "after": ...}} for the attributes that changed.
     changes: Mapped[dict] = mapped_column(Document, default=dict)
     # The learner's Smart Assign inputs before the change (None for a creation);
-    # filled at flush by models.previous_inputs, so the worker can say why.
+    # read by the SCIM store before it writes (models.previous_inputs), so the worker can say why.
     previous: Mapped[dict | None] = mapped_column(Document)
     token_id: Mapped[int | None] = mapped_column(Integer)
     token_name: Mapped[str | None] = mapped_column(String(200))

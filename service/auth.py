@@ -92,20 +92,16 @@ class RowLookup:
 _WITH_ROWS = {}
 
 
-def _with_rows(model, column, live_only, records=False):
-    """``_TOKEN_AND_COMPANY`` (or its records' statement) outer-joined with the company's
-    ``model`` rows where ``column = :row_value``."""
-    key = (model, column, live_only, records)
+def _with_rows(model, column, live_only):
+    """``_TOKEN_AND_COMPANY_RECORDS`` outer-joined with the company's ``model`` rows where
+    ``column = :row_value``."""
+    key = (model, column, live_only)
     if key not in _WITH_ROWS:
         table = model.__table__
         condition = and_(table.c[column] == bindparam("row_value"), table.c.company_id == AccessToken.company_id)
         if live_only:
             condition = and_(condition, table.c.deleted_at.is_(None))
-        if records:
-            statement = _TOKEN_AND_COMPANY_RECORDS.add_columns(*table.columns).outerjoin(table, condition)
-        else:
-            statement = _TOKEN_AND_COMPANY.add_columns(model).outerjoin(model, condition)
-        _WITH_ROWS[key] = statement
+        _WITH_ROWS[key] = _TOKEN_AND_COMPANY_RECORDS.add_columns(*table.columns).outerjoin(table, condition)
     return _WITH_ROWS[key]
 
 
@@ -113,8 +109,7 @@ def _with_rows(model, column, live_only, records=False):
 class Caller:
     """Who is calling: the token's company and the token (its id and name, never the secret).
 
-    ``lookup`` and ``rows``: the rows read with the token (see ``RowLookup``); holding them
-    here also keeps them in the session, whose identity map holds only weak references.
+    ``lookup`` and ``rows``: the rows read with the token (see ``RowLookup``), as records.
     """
 
     company: Company
@@ -148,8 +143,10 @@ def bearer_secret():
 def authenticate(company_id, lookup=None, records=False):
     """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause).
 
-    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement.
-    ``records``: a read-only request's Caller holds records (``record_type``), not ORM objects.
+    ``records``: the Caller holds records (``record_type``) of the token's company and of
+    ``lookup``'s rows, not ORM objects (SCIM: its stores read and write learners in Core).
+    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement
+    (records only).
     """
     secret = bearer_secret()
     if secret is None:
@@ -157,17 +154,15 @@ def authenticate(company_id, lookup=None, records=False):
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
     params = {"token_hash": hash_token(secret)}
-    if lookup is None:
-        statement = _TOKEN_AND_COMPANY_RECORDS if records else _TOKEN_AND_COMPANY
-    else:
-        statement = _with_rows(lookup.model, lookup.column, lookup.live_only, records)
-        params["row_value"] = lookup.value
     if records:
+        statement = _TOKEN_AND_COMPANY_RECORDS
+        if lookup is not None:
+            statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
+            params["row_value"] = lookup.value
         token, company, rows = _read_records(statement, params, lookup)
     else:
-        found = first_statement(db.session(), statement, params).all()
-        token, company = (found[0], found[0].Company) if found else (None, None)
-        rows = tuple(r[-1] for r in found if r[-1] is not None) if lookup is not None else ()
+        found = first_statement(db.session(), _TOKEN_AND_COMPANY, params).first()
+        token, company, rows = found, (found.Company if found else None), ()
     if lookup is not None and lookup.confirm is not None:
         rows = tuple(row for row in rows if lookup.confirm(row))
     now = utcnow()
@@ -187,8 +182,12 @@ def authenticate(company_id, lookup=None, records=False):
 
 
 def _read_records(statement, params, lookup):
-    """``(token, company, rows)`` as records, read on an autocommit connection of their own."""
-    found = first_read(db.read_engine(), statement, params)
+    """``(token, company, rows)`` as records. A read-only request reads them on an autocommit
+    connection of its own (``db.read_only``); a write, as the first statement of its transaction."""
+    if db.is_read_only():
+        found = first_read(db.read_engine(), statement, params)
+    else:
+        found = first_statement(db.session(), statement, params).all()
     if not found:
         return None, None, ()
     n_token, n_company = len(_TOKEN_COLUMNS), len(Company.__table__.columns)

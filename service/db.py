@@ -44,10 +44,15 @@ def read_only():
     g.db_read_only = True
 
 
+def is_read_only():
+    """Whether the current request was declared read-only (``read_only``)."""
+    return g.get("db_read_only", False)
+
+
 def session():
     """The current request's session (created on first use)."""
     if "db_session" not in g:
-        factory = "herd.read_sessions" if g.get("db_read_only") else "herd.sessions"
+        factory = "herd.read_sessions" if is_read_only() else "herd.sessions"
         g.db_session = current_app.extensions[factory]()
     return g.db_session
 

@@ -54,7 +54,7 @@ def init_app(app, settings):
     app.extensions["herd.enqueuer"] = Enqueuer(settings)
 
 
-def commit(session, event):
+def commit(session):
     """Commit the request's work; its event (if any) is published by the outbox relay."""
     session.commit()
 

@@ -34,14 +34,14 @@ def _company_id(_endpoint, values):
 
 @bp.before_request
 def _authenticate():
-    reads = request.method in ("GET", "HEAD")
-    if reads:
-        # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction,
-        # and the caller's company and rows as records, not ORM objects (service.auth).
+    if request.method in ("GET", "HEAD"):
+        # SCIM reads write nothing (a failed one's record is a single INSERT): no transaction.
         db.read_only()
     # Every SCIM route needs the caller: authenticating here means no route can forget it.
+    # The caller's company and rows are records, not ORM objects (service.auth): the
+    # learner store reads and writes them in Core (service.scim.users.rows).
     lookup = ROW_LOOKUPS.get(request.endpoint)
-    authenticate(g.company_id, lookup() if lookup is not None else None, records=reads)
+    authenticate(g.company_id, lookup() if lookup is not None else None, records=True)
 
 
 def routes():

@@ -6,6 +6,7 @@ when the spec names a scimType) and rendered as a SCIM Error body in one place
 """
 
 from service.errors import (  # noqa: F401  (the status-only errors are part of the SCIM vocabulary)
+    Conflict,
     HerdError,
     MethodNotAllowed,
     NotFound,

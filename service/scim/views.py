@@ -8,7 +8,13 @@ from flask import current_app, g
 from flask.views import MethodView
 
 from service import db, enqueue
+from service.scim.errors import Conflict
 from service.scim.http import check_version, json_body, patch_operations
+from service.scim.writes import Stale
+
+# A write that lost a race is made again on the resource as it now is (``Stale``). A store
+# reads it again under a lock, so the second attempt cannot lose: the bound is a safeguard.
+WRITE_ATTEMPTS = 5
 
 
 def settings():
@@ -17,25 +23,41 @@ def settings():
 
 
 def create(create_in_store, body):
-    """POST: the store creates the resource and its event; commit, then enqueue. Returns the resource."""
+    """POST: the store creates the resource and its event; commit. Returns the resource."""
     session = db.session()
-    resource, event = create_in_store(session, g.caller, body)
-    enqueue.commit(session, event)
+    resource = create_in_store(session, g.caller, body)
+    enqueue.commit(session)
     return resource
 
 
 def write(get, resource_id, change, read_body=None):
-    """PUT, PATCH and DELETE: load, check If-Match, read the body, change in the store, commit, enqueue.
+    """PUT, PATCH and DELETE: load, check If-Match, read the body, change in the store, commit.
+    Returns the resource as written.
 
-    The order is the client's: 404 before 412 before a bad body; the store
-    flushes, the request boundary commits, the event is enqueued after commit.
+    The order is the client's: 404 before 412 before a bad body. When another request
+    wrote the resource between its read and this write, the store raises ``Stale`` having
+    written nothing, and the write is checked and made again on the resource as it now is:
+    a PATCH applies its operations to the other request's result, and an If-Match that
+    named the version read is now a 412.
     """
     session = db.session()
-    resource = get(session, g.caller.company.id, resource_id)
+    resource = get(session, g.caller, resource_id)
     check_version(resource.version)
-    event = change(session, g.caller, resource, *(() if read_body is None else (read_body(),)))
-    enqueue.commit(session, event)
-    return resource
+    args = () if read_body is None else (read_body(),)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            written = change(session, g.caller, resource, *args)
+            break
+        except Stale as stale:
+            if attempt == WRITE_ATTEMPTS:
+                raise Conflict(
+                    f"Other requests changed this resource {WRITE_ATTEMPTS} times while this one was "
+                    "being applied; nothing was changed by it. Send it again."
+                ) from None
+            resource = stale.current
+            check_version(resource.version)
+    enqueue.commit(session)
+    return written
 
 
 class ResourceView(MethodView):
@@ -57,7 +79,7 @@ class ResourceView(MethodView):
 
     def get(self, resource_id):
         """GET /<Type>/{id}."""
-        return self.respond(self.store.get(db.session(), g.caller.company.id, resource_id))
+        return self.respond(self.store.get(db.session(), g.caller, resource_id))
 
     def put(self, resource_id):
         """PUT /<Type>/{id}: the body replaces the resource (RFC 7644 §3.5.1)."""

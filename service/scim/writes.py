@@ -1,14 +1,29 @@
-"""What every resource store does on a write: the uniqueness flush and the provisioning event.
+"""What every resource store does on a write: the uniqueness check, the provisioning event,
+and the answer to a lost race.
 
-The store flushes; the request boundary commits and then enqueues the event
-(the outbox row). ``changes`` is what the event, and later the audit trail, shows.
+The store writes; the request boundary commits, and the outbox relay publishes the
+event (the outbox row). ``changes`` is what the event, and later the audit trail, shows.
 """
 
-from sqlalchemy import select
+from contextlib import contextmanager
+
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models import ProvisioningEvent
 from service.scim.errors import Uniqueness
+
+_INSERT_EVENT = insert(ProvisioningEvent.__table__)
+
+
+class Stale(Exception):
+    """The resource changed between its read and this write (another request wrote it first):
+    nothing was written. ``current`` is the resource as it is now, read again under a row
+    lock, for the write to be made again on it (``service.scim.views.write``)."""
+
+    def __init__(self, current):
+        super().__init__("the resource changed since it was read")
+        self.current = current
 
 
 def taken(session, id_column, conditions, except_id=None):
@@ -27,28 +42,40 @@ def conflict(attribute, value, owner, rule):
     )
 
 
-def flush_unique(session, conflict):
-    """Flush; a concurrent insert of the same unique name surfaces here as ``conflict`` (a 409)."""
+@contextmanager
+def unique(session, conflict):
+    """Run a write; a concurrent insert of the same unique name surfaces here as ``conflict`` (a 409)."""
     try:
-        session.flush()
+        yield
     except IntegrityError:
         session.rollback()
         raise conflict from None
 
 
-def add_event(session, caller, resource_type, resource_id, action, change_set):
-    """Add the provisioning event (the outbox row) for one write by ``caller``."""
-    event = ProvisioningEvent(
-        company_id=caller.company.id,
-        resource_type=resource_type,
-        resource_id=resource_id,
-        action=action,
-        changes=change_set,
-        token_id=caller.token_id,
-        token_name=caller.token_name,
+def flush_unique(session, conflict):
+    """Flush; a concurrent insert of the same unique name surfaces here as ``conflict`` (a 409)."""
+    with unique(session, conflict):
+        session.flush()
+
+
+def add_event(session, caller, resource_type, resource_id, action, change_set, previous=None):
+    """Insert the provisioning event (the outbox row) for one write by ``caller``, in its transaction.
+
+    ``previous``: a learner's Smart Assign inputs before the change (``models.previous_inputs``).
+    """
+    session.execute(
+        _INSERT_EVENT,
+        {
+            "company_id": caller.company.id,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "action": action,
+            "changes": change_set,
+            "previous": previous,
+            "token_id": caller.token_id,
+            "token_name": caller.token_name,
+        },
     )
-    session.add(event)
-    return event
 
 
 def flatten(doc, prefix=""):

@@ -1,6 +1,6 @@
 """Group writes and reads for SCIM: every write also adds its provisioning event (the outbox).
 
-The store flushes; the request boundary commits and then enqueues the event.
+The store flushes; the request boundary commits, and the outbox relay publishes the event.
 Members are changed in SQL (``memberships``), never by loading the member
 list: a PATCH that adds one member to a 50,000-member group touches one row.
 """
@@ -57,12 +57,12 @@ def _event(session, caller, group, action, before, after, delta):
     if members:
         # Ignored ids are reported here so the audit trail shows them (entra.md: not a failure).
         change_set["members"] = members
-    return add_event(session, caller, "Group", group.id, action, change_set)
+    add_event(session, caller, "Group", group.id, action, change_set)
 
 
-def get(session, company_id, group_id):
-    """The company's group with this id, or 404."""
-    group = session.scalar(select(Group).where(Group.id == group_id, Group.company_id == company_id))
+def get(session, caller, group_id):
+    """The caller's company's group with this id, or 404."""
+    group = session.scalar(select(Group).where(Group.id == group_id, Group.company_id == caller.company.id))
     if group is None:
         raise NotFound(f"Group {group_id} not found.")
     return group
@@ -82,11 +82,13 @@ def create(session, caller, body):
     _flush_unique(session, attrs["displayName"])
     delta = memberships.MemberDelta()
     memberships.add(session, group, ids, delta)
-    return group, _event(session, caller, group, "create", {}, attrs, delta)
+    _event(session, caller, group, "create", {}, attrs, delta)
+    return group
 
 
 def _update(session, caller, group, attrs, apply_members, action):
-    """Rename check, membership SQL, attributes, version: one transaction; the event if anything happened."""
+    """Rename check, membership SQL, attributes, version: one transaction; the event if anything
+    happened. Returns the group."""
     before = attributes_of(group)
     if name_key(attrs["displayName"]) != group.display_name_key and _taken(
         session, group.company_id, attrs["displayName"], except_id=group.id
@@ -100,9 +102,9 @@ def _update(session, caller, group, attrs, apply_members, action):
         group.version += 1
         group.updated_at = utcnow()
     _flush_unique(session, attrs["displayName"])
-    if attrs == before and not delta.as_changes():
-        return None  # nothing changed and nothing to report: no event, as for Users
-    return _event(session, caller, group, action, before, attrs, delta)
+    if attrs != before or delta.as_changes():  # else nothing changed and nothing is reported: no event
+        _event(session, caller, group, action, before, attrs, delta)
+    return group
 
 
 def replace(session, caller, group, body):
@@ -134,7 +136,8 @@ def delete(session, caller, group):
     memberships.clear(session, group, delta)
     session.delete(group)
     session.flush()
-    return _event(session, caller, group, "delete", before, {}, delta)
+    _event(session, caller, group, "delete", before, {}, delta)
+    return group
 
 
 def search(session, company_id, filter_text, start_index, count):

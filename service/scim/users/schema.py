@@ -75,7 +75,10 @@ class CanonicalSchema(Schema):
     def _canonical_keys(self, data, **kwargs):
         if not isinstance(data, dict):
             raise ValidationError("must be a JSON object")
-        names = {name.lower(): name for name in self.fields}
+        names = self.__dict__.get("_names_by_lower")
+        if names is None:
+            # Once per instance (the instances are shared and their fields never change).
+            names = self.__dict__["_names_by_lower"] = {name.lower(): name for name in self.fields}
         return {names.get(k.lower(), k): v for k, v in data.items() if v is not None}
 
     @post_load

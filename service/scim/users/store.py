@@ -1,13 +1,14 @@
 """Learner writes and reads for SCIM: every write also adds its provisioning event.
 
-The store flushes; the request boundary commits and then enqueues the event.
+Learners are records and drafts, read and written in Core (``rows``). The store writes;
+the request boundary commits, and the outbox relay publishes the event.
 """
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from models import Learner, utcnow
-from models.learner import new_id
+from models import Company, Learner, utcnow
 from models.normalize import name_key
+from models.previous_inputs import inputs_of
 from service.auth import RowLookup, record_type
 from service.scim.errors import NotFound
 from service.scim.filter_match import matches
@@ -15,10 +16,11 @@ from service.scim.filter_sql import to_clause
 from service.scim.filters import Compare, ValuePath, eq_defaults, parse_filter
 from service.scim.groups.memberships import leave_all
 from service.scim.patch import apply_patch
+from service.scim.users import rows
 from service.scim.users.mapping import apply_document, custom_attribute_names, learner_extension
 from service.scim.users.resolver import UserResolver
 from service.scim.users.schema import PATCH_SCHEMA, clean_user
-from service.scim.writes import add_event, changes, conflict, flush_unique, taken
+from service.scim.writes import Stale, add_event, changes, conflict, taken, unique
 
 
 def _taken(session, company_id, user_name, except_id=None):
@@ -75,7 +77,7 @@ def _live_row(learner):
 
 
 def _holder(session, caller, user_name):
-    """The live learner holding ``user_name``, else the most recently DELETEd one, else None.
+    """The live learner holding ``user_name``, else the most recently DELETEd one, else None (a record).
 
     Read with the token when the request asked for it (``user_name_lookup``), else here.
     """
@@ -83,12 +85,14 @@ def _holder(session, caller, user_name):
     found = caller.rows_for(lookup)
     if found is None:
         # One statement answers both questions; live rows sort first.
-        return session.scalar(
-            select(Learner)
-            .where(Learner.company_id == caller.company.id, Learner.user_name_key == lookup.value)
-            .order_by(Learner.deleted_at.is_not(None), Learner.deleted_at.desc())
+        columns = Learner.__table__.columns
+        row = session.execute(
+            select(*columns)
+            .where(columns.company_id == caller.company.id, columns.user_name_key == lookup.value)
+            .order_by(columns.deleted_at.is_not(None), columns.deleted_at.desc())
             .limit(1)
-        )
+        ).first()
+        return None if row is None else record_type(Learner)._make(row)
     live = [learner for learner in found if learner.deleted_at is None]
     if live or not found:
         return live[0] if live else None
@@ -99,47 +103,53 @@ def _conflict(user_name):
     return conflict("userName", user_name, "learner", "userName")
 
 
-def _record_extension(company, urn, doc):
+def _record_extension(session, company, urn, doc):
     """Remember the learner-extension URN this company's IdP uses (for /Schemas) and its custom attributes.
 
     The undeclared attributes a company's IdP sends stay filterable (an IdP may look
     learners up by them); any other unknown attribute in a filter is a 400.
     """
+    values = {}
     if urn and company.extension_urn != urn:
-        company.extension_urn = urn
+        values["extension_urn"] = urn
     names = custom_attribute_names(doc)
     if names:
         known = {n.lower(): n for n in company.custom_attributes or ()}
         new = {n.lower(): n for n in names if n.lower() not in known}
         if new:
-            # Rare (a name never seen before), so the company row is written only then.
-            company.custom_attributes = sorted({**known, **new}.values())
+            values["custom_attributes"] = sorted({**known, **new}.values())
+    if values:
+        # Rare (a URN or a name never seen before), so the company row is written only then.
+        session.execute(update(Company).where(Company.id == company.id).values(values))
 
 
-def _event(session, caller, learner, action, before, after):
-    return add_event(session, caller, "User", learner.id, action, changes(before, after))
+def _event(session, caller, learner, action, before, after, previous):
+    add_event(session, caller, "User", learner.id, action, changes(before, after), previous)
 
 
-def _flush_unique(session, user_name):
-    """Flush; a concurrent insert of the same userName surfaces here as a 409."""
-    flush_unique(session, _conflict(user_name))
-
-
-def get(session, company_id, learner_id):
-    """The company's learner with this id, or 404 (deleted learners are gone from SCIM)."""
-    # A primary-key probe: the plan never depends on the planner's statistics (and no
-    # statement at all when authentication read the learner into the session).
-    return _live(session.get(Learner, learner_id), company_id, learner_id)
+def _update_row(session, learner, draft):
+    """Write ``draft`` over ``learner`` (the record read); Stale when another request wrote it first."""
+    with unique(session, _conflict(draft.user_name)):
+        written = rows.update_row(session, learner, draft)
+    if not written:
+        session.rollback()
+        # Read again under a row lock (held to the commit), so the write made again on it
+        # cannot lose a second race; a learner DELETEd meanwhile is a 404.
+        raise Stale(_live(rows.read(session, learner.id, lock=True), learner.company_id, learner.id))
 
 
 def read(caller, learner_id, get_session):
-    """GET: the learner as authentication read it with the token (a record), or 404.
-
-    ``get_session()`` is called only when the request made no such lookup.
-    """
+    """The learner (a record) as authentication read it with the token, or 404 (deleted
+    learners are gone from SCIM). ``get_session()`` is called only when the request made
+    no such lookup."""
     found = caller.rows_for(id_lookup(learner_id))
-    learner = get_session().get(Learner, learner_id) if found is None else (found[0] if found else None)
+    learner = rows.read(get_session(), learner_id) if found is None else (found[0] if found else None)
     return _live(learner, caller.company.id, learner_id)
+
+
+def get(session, caller, learner_id):
+    """The learner a write is about (a record), or 404: ``read`` in the write's session."""
+    return read(caller, learner_id, lambda: session)
 
 
 def _live(learner, company_id, learner_id):
@@ -155,62 +165,66 @@ def _with_defaults(doc):
 
 
 def create(session, caller, body):
-    """POST /Users: a new learner, or the DELETEd learner with this userName brought back."""
+    """POST /Users: a new learner, or the DELETEd learner with this userName brought back.
+
+    Returns the learner as written (a ``rows.Draft``).
+    """
     doc, urn = clean_user(body)
     _with_defaults(doc)
     company = caller.company
     # A live learner with this userName is a 409; a DELETEd one is brought back.
-    learner = _holder(session, caller, doc["userName"])
-    if learner is not None and learner.deleted_at is None:
+    holder = _holder(session, caller, doc["userName"])
+    if holder is not None and holder.deleted_at is None:
         raise _conflict(doc["userName"])
-    if learner is not None:
-        before = learner.resource
+    learner = rows.Draft.new(company.id) if holder is None else rows.Draft.of(holder)
+    apply_document(learner, doc, company.attribute_mapping)
+    if holder is not None:
         learner.deleted_at = None
         learner.version += 1
-        action = "restore"
+    _record_extension(session, company, urn, doc)
+    with unique(session, _conflict(doc["userName"])):
+        if holder is None:
+            rows.insert_row(session, learner)
+        elif not rows.update_row(session, holder, learner):
+            # Only a restore writes a DELETEd learner: another POST of this userName restored it first.
+            session.rollback()
+            raise _conflict(doc["userName"])
+    if holder is None:
+        _event(session, caller, learner, "create", {}, learner.resource, None)
     else:
-        # The id is set here, not at the flush: the event names the learner before it.
-        learner = Learner(id=new_id(), company_id=company.id, created_at=utcnow())
-        session.add(learner)
-        before = {}
-        action = "create"
-    apply_document(learner, doc, company.attribute_mapping)
-    _record_extension(company, urn, doc)
-    # One flush writes the learner and its event (the commit then has nothing left to flush).
-    event = _event(session, caller, learner, action, before, learner.resource)
-    _flush_unique(session, doc["userName"])
-    return learner, event
+        _event(session, caller, learner, "restore", holder.resource, learner.resource, inputs_of(holder))
+    return learner
 
 
 def _update(session, caller, learner, doc, urn, action):
-    before = learner.resource
-    if doc == before:
-        return None
+    if doc == learner.resource:
+        return learner
     if name_key(doc["userName"]) != learner.user_name_key and _taken(
         session, learner.company_id, doc["userName"], except_id=learner.id
     ):
         raise _conflict(doc["userName"])
-    was_active = learner.active
-    apply_document(learner, doc, caller.company.attribute_mapping)
-    learner.version += 1
-    if was_active and not learner.active:
+    draft = rows.Draft.of(learner)
+    apply_document(draft, doc, caller.company.attribute_mapping)
+    draft.version += 1
+    if learner.active and not draft.active:
         action = "deactivate"
-    elif not was_active and learner.active:
+    elif not learner.active and draft.active:
         action = "reactivate"
-    _record_extension(caller.company, urn, doc)
-    event = _event(session, caller, learner, action, before, learner.resource)
-    _flush_unique(session, doc["userName"])
-    return event
+    _update_row(session, learner, draft)
+    _record_extension(session, caller.company, urn, doc)
+    _event(session, caller, draft, action, learner.resource, draft.resource, inputs_of(learner))
+    return draft
 
 
 def replace(session, caller, learner, body):
-    """PUT: the body replaces every attribute (the id stays)."""
+    """PUT: the body replaces every attribute (the id stays). Returns the learner as written."""
     doc, urn = clean_user(body)
     return _update(session, caller, learner, _with_defaults(doc), urn, "replace")
 
 
 def patch(session, caller, learner, operations):
-    """PATCH: apply the operations in order, all or nothing, then validate the result."""
+    """PATCH: apply the operations in order, all or nothing, then validate the result.
+    Returns the learner as written."""
     patched = apply_patch(learner.resource, operations, PATCH_SCHEMA)
     doc, urn = clean_user(patched)
     return _update(session, caller, learner, doc, urn or learner_extension(doc)[0], "update")
@@ -218,16 +232,17 @@ def patch(session, caller, learner, operations):
 
 def delete(session, caller, learner):
     """DELETE: gone from SCIM, kept in the records (training history is never erased)."""
-    before = learner.resource
-    learner.deleted_at = utcnow()
-    learner.active = False
-    learner.version += 1
+    draft = rows.Draft.of(learner)
+    draft.deleted_at = utcnow()
+    draft.active = False
+    draft.version += 1
+    _update_row(session, learner, draft)
     left = leave_all(session, learner.id)  # a DELETEd learner leaves its groups (deactivation does not)
-    session.flush()
-    event = _event(session, caller, learner, "delete", before, {})
+    change_set = changes(learner.resource, {})
     if left:
-        event.changes = {**event.changes, "groups": {"before": left, "after": None}}
-    return event
+        change_set["groups"] = {"before": left, "after": None}
+    add_event(session, caller, "User", learner.id, "delete", change_set, inputs_of(learner))
+    return draft
 
 
 def search(get_session, company, filter_text, start_index, count, matching=None):
