@@ -80,3 +80,73 @@ def test_redis_down_counts_in_memory_tells_once_and_retries_after_the_back_off(c
     assert not down.redis_down  # the next call tries Redis again
     down.hit("company:1", (BURST,))
     assert down.redis_down and counter.found_down == [1, 1]
+
+
+BIG_BURST = RateLimitItemPerSecond(200)
+BIG_MINUTE = RateLimitItemPerMinute(6000)
+
+
+def _count(counter, e2e_redis_url, item):
+    window = int(counter.clock.now // item.get_expiry())
+    key = f"{counter.prefix}:company:1:{item.get_expiry()}:{window}"
+    return int(redis.Redis.from_url(e2e_redis_url).get(key) or 0)
+
+
+def test_a_lease_is_a_twentieth_of_the_smallest_limit_at_most_ten_calls():
+    assert window_counter.lease_size((BIG_BURST, BIG_MINUTE)) == 10
+    assert window_counter.lease_size((RateLimitItemPerSecond(100), BIG_MINUTE)) == 5
+    assert window_counter.lease_size((RateLimitItemPerSecond(39),)) == 1
+    assert window_counter.lease_size((BURST, MINUTE)) == 1  # small budgets: call by call
+
+
+def test_a_busy_bucket_takes_its_calls_from_redis_ten_at_a_time(counter, e2e_redis_url, monkeypatch):
+    round_trips = []
+    script = counter._script
+    monkeypatch.setattr(counter, "_script", lambda **kw: round_trips.append(1) or script(**kw))
+    assert all(counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None for _ in range(25))
+    assert len(round_trips) == 3
+    # Redis counts what was granted: 3 leases of 10, in both windows.
+    assert _count(counter, e2e_redis_url, BIG_BURST) == _count(counter, e2e_redis_url, BIG_MINUTE) == 30
+
+
+def test_a_leases_unused_calls_go_back_to_the_minute_when_its_second_ends(counter, e2e_redis_url):
+    assert counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None  # a lease of 10, 9 unused
+    assert _count(counter, e2e_redis_url, BIG_MINUTE) == 10
+    counter.clock.now += 1  # the next second: the 9 go back, a new lease of 10 is taken
+    assert counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None
+    assert _count(counter, e2e_redis_url, BIG_MINUTE) == 11
+    assert _count(counter, e2e_redis_url, BIG_BURST) == 10
+
+
+def test_processes_sharing_a_budget_in_leases_never_exceed_it(counter, e2e_redis_url):
+    burst = RateLimitItemPerSecond(102)  # leases of 5, and 2 for the last one
+    processes = [counter, WindowCounter(e2e_redis_url, prefix=counter.prefix)]
+    admitted = refused = 0
+    for n in range(300):
+        if processes[n % 2].hit("company:1", (burst,)) is None:
+            admitted += 1
+        else:
+            refused += 1
+    # Never more than the budget; fewer by at most what the other process's lease held unused.
+    assert 102 - (5 - 1) <= admitted <= 102
+    assert refused == 300 - admitted
+
+
+def test_two_leases_taken_at_once_by_one_process_are_both_used(counter, monkeypatch):
+    script = counter._script
+    round_trips = []
+
+    def another_call_meanwhile(**kw):
+        round_trips.append(1)
+        if len(round_trips) == 1:  # a second request of this process takes a lease meanwhile
+            assert counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None
+        return script(**kw)
+
+    monkeypatch.setattr(counter, "_script", another_call_meanwhile)
+    assert counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None
+    assert len(round_trips) == 2
+    # 9 + 9 calls left from the two leases: none of the next 18 needs Redis.
+    assert all(counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None for _ in range(18))
+    assert len(round_trips) == 2
+    counter.hit("company:1", (BIG_BURST, BIG_MINUTE))
+    assert len(round_trips) == 3
