@@ -79,11 +79,16 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
-    """In each gevent worker: let psycopg2 wait on the event loop instead of blocking it."""
+    """In each worker, before it serves: under gevent, let psycopg2 wait on the event loop
+    instead of blocking it; build the location indexes the first write would otherwise
+    build (pycountry's: 0.2 s of CPU)."""
     if "gevent" in str(worker.cfg.worker_class_str):
         from psycogreen.gevent import patch_psycopg
 
         patch_psycopg()
+    from models.normalize import load_indexes
+
+    load_indexes()
 
 
 def child_exit(server, worker):

@@ -5,8 +5,9 @@ normalized forms next to it for Smart Assign: ISO 3166-1 alpha-2 countries,
 ISO 3166-2 subdivisions, booleans, training-tag codes and learner roles.
 
 pycountry costs ~50 ms to import and ~40 ms to load subdivisions, so it is
-imported and indexed lazily, once per process, on the first lookup; importing
-this module stays free for processes that never normalize a location.
+imported and indexed lazily, once per process, on the first lookup (web workers
+build the indexes before they serve: ``load_indexes``); importing this module
+stays free for processes that never normalize a location.
 """
 
 from __future__ import annotations
@@ -127,6 +128,13 @@ def _subdivisions() -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
             index.setdefault(_key(value), sub.code)
         by_name.setdefault(_key(_clean_name(sub.name)), set()).add(sub.code)
     return per_country, by_name
+
+
+def load_indexes() -> None:
+    """Build the country and subdivision indexes now, not on the first lookup (a web worker
+    calls this before it serves, so no IdP call waits for it)."""
+    _countries()
+    _subdivisions()
 
 
 def normalize_country(text) -> str | None:
