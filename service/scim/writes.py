@@ -63,7 +63,7 @@ def add_event(session, caller, resource_type, resource_id, action, change_set, p
 
     ``previous``: a learner's Smart Assign inputs before the change (``models.previous_inputs``).
     """
-    session.execute(
+    session.connection().execute(
         _INSERT_EVENT,
         {
             "company_id": caller.company.id,

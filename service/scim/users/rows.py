@@ -4,11 +4,12 @@ A SCIM write reads its learner as a record (``service.auth.record_type``; usuall
 authentication's statement), builds a ``Draft`` of the columns it should have, and
 writes it with one INSERT, or one UPDATE of only the columns that differ. No ORM
 object, unit of work or flush is involved: on the write path they cost more CPU than
-the statements themselves.
+the statements themselves. The statements run on the session's connection (in its
+transaction) rather than through ``Session.execute``, whose ORM dispatch they do not need.
 
 The UPDATE is guarded by the version that was read, so a write never overwrites a
 change it did not see: when another request wrote the learner in between, it
-changes nothing and ``update`` says so (the store then reads the learner again and
+changes nothing and ``update_row`` says so (the store then reads the learner again and
 makes its write on that).
 """
 
@@ -66,14 +67,14 @@ def read(session, learner_id, lock=False):
     read is still the row's at this transaction's UPDATE.
     """
     if lock:
-        session.execute(_LOCK, {"learner_id": learner_id})
-    row = session.execute(_BY_ID, {"learner_id": learner_id}).first()
+        session.connection().execute(_LOCK, {"learner_id": learner_id})
+    row = session.connection().execute(_BY_ID, {"learner_id": learner_id}).first()
     return None if row is None else record_type(Learner)._make(row)
 
 
 def insert_row(session, draft):
     """INSERT the new learner ``draft``."""
-    session.execute(_INSERT, draft.values())
+    session.connection().execute(_INSERT, draft.values())
 
 
 def update_row(session, record, draft):
@@ -84,4 +85,4 @@ def update_row(session, record, draft):
     """
     changed = {name: value for name, value in draft.values().items() if value != getattr(record, name)}
     changed.update(w_id=record.id, w_version=record.version)
-    return session.execute(_UPDATE, changed).rowcount == 1
+    return session.connection().execute(_UPDATE, changed).rowcount == 1
