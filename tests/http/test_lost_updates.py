@@ -31,22 +31,30 @@ def learner(tenant):
     return resp.get_json()
 
 
-def _held_while(monkeypatch, run_a, run_b):
-    """Run ``run_a`` in a thread held just before its learner UPDATE until ``run_b`` has
-    answered; return (A's response, B's response)."""
-    b_answered = threading.Event()
-    real_update = rows.update_row
+def _race(monkeypatch, run_a, run_b):
+    """Run ``run_a`` in a thread (request A) and ``run_b`` here (request B), interleaved: B
+    starts once A has read the learner, and A writes only once B has answered.
+    Returns (A's response, B's response)."""
+    a_read, b_answered = threading.Event(), threading.Event()
+    real_of, real_update = rows.Draft.of, rows.update_row
+
+    def noted_read(record):
+        if threading.current_thread().name == "A":
+            a_read.set()
+        return real_of(record)
 
     def held_update(session, record, draft):
         if threading.current_thread().name == "A" and not b_answered.is_set():
             assert b_answered.wait(30), "request B never answered"
         return real_update(session, record, draft)
 
+    monkeypatch.setattr(rows.Draft, "of", staticmethod(noted_read))
     monkeypatch.setattr(rows, "update_row", held_update)
     answers = {}
     thread = threading.Thread(target=lambda: answers.setdefault("a", run_a()), name="A")
     thread.start()
     try:
+        assert a_read.wait(30), "request A never read the learner"
         answers["b"] = run_b()
     finally:
         b_answered.set()
@@ -54,29 +62,13 @@ def _held_while(monkeypatch, run_a, run_b):
     return answers["a"], answers["b"]
 
 
-def _wait_for_a_to_read(monkeypatch):
-    """An Event set once request A has read the learner (its authentication ran)."""
-    read = threading.Event()
-    real_read = rows.Draft.of
-
-    def noted(record):
-        if threading.current_thread().name == "A":
-            read.set()
-        return real_read(record)
-
-    monkeypatch.setattr(rows.Draft, "of", staticmethod(noted))
-    return read
-
-
 def test_a_patch_that_lost_a_race_is_applied_to_the_winners_result(tenant, learner, monkeypatch):
     url = f"Users/{learner['id']}"
-    a_read = _wait_for_a_to_read(monkeypatch)
-
-    def run_b():
-        assert a_read.wait(30)
-        return tenant.patch(url, json=_ops(_replace("title", "Head of Winning")))
-
-    a, b = _held_while(monkeypatch, lambda: tenant.patch(url, json=_ops(_replace("name.familyName", "Late"))), run_b)
+    a, b = _race(
+        monkeypatch,
+        lambda: tenant.patch(url, json=_ops(_replace("name.familyName", "Late"))),
+        lambda: tenant.patch(url, json=_ops(_replace("title", "Head of Winning"))),
+    )
     assert (a.status_code, b.status_code) == (200, 200)
     got = tenant.get(url).get_json()
     # Both changes are there: A was made again on B's result, not over the learner A read.
@@ -88,16 +80,11 @@ def test_a_patch_that_lost_a_race_is_applied_to_the_winners_result(tenant, learn
 
 def test_an_if_match_naming_the_version_read_is_412_when_another_write_won(tenant, learner, monkeypatch):
     url = f"Users/{learner['id']}"
-    a_read = _wait_for_a_to_read(monkeypatch)
-
-    def run_b():
-        assert a_read.wait(30)
-        return tenant.patch(url, json=_ops(_replace("title", "Head of Winning")))
-
-    def run_a():
-        return tenant.patch(url, json=_ops(_replace("name.familyName", "Late")), headers={"If-Match": 'W/"1"'})
-
-    a, b = _held_while(monkeypatch, run_a, run_b)
+    a, b = _race(
+        monkeypatch,
+        lambda: tenant.patch(url, json=_ops(_replace("name.familyName", "Late")), headers={"If-Match": 'W/"1"'}),
+        lambda: tenant.patch(url, json=_ops(_replace("title", "Head of Winning"))),
+    )
     assert (a.status_code, b.status_code) == (412, 200)
     assert a.get_json()["scimType"] == "invalidVers"
     got = tenant.get(url).get_json()
@@ -107,14 +94,8 @@ def test_an_if_match_naming_the_version_read_is_412_when_another_write_won(tenan
 
 def test_a_put_racing_a_delete_is_a_404_and_the_learner_stays_deleted(tenant, learner, monkeypatch):
     url = f"Users/{learner['id']}"
-    a_read = _wait_for_a_to_read(monkeypatch)
-
-    def run_b():
-        assert a_read.wait(30)
-        return tenant.delete(url)
-
     body = {**fixture("create_user.json"), "displayName": "Put Late"}
-    a, b = _held_while(monkeypatch, lambda: tenant.put(url, json=body), run_b)
+    a, b = _race(monkeypatch, lambda: tenant.put(url, json=body), lambda: tenant.delete(url))
     assert (a.status_code, b.status_code) == (404, 204)
     assert tenant.get(url).status_code == 404
     found = tenant.get("Users", query_string={"filter": f'userName eq "{learner["userName"]}"'}).get_json()
