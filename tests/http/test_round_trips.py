@@ -3,7 +3,7 @@ connection is lent (a dropped one must not fail the next request), one statement
 authenticate, SCIM reads outside a transaction."""
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text, update
 
 from tests.conftest import make_tenant
 from tests.helpers import app_statements
@@ -195,3 +195,29 @@ def test_external_id_and_work_email_lookups_are_answered_with_the_token(app, ses
     assert tenant.delete(f"Users/{work}").status_code == 204
     for filter_text in ('externalId eq "JO-1"', 'emails[type eq "work"].value eq "jo@acme.example"'):
         assert tenant.get("Users", query_string={"filter": filter_text}).get_json()["totalResults"] == 0, filter_text
+
+
+def test_a_revoked_token_is_refused_on_its_very_next_write(tenant, sessions):
+    # Writes authenticate in Core, with the learner read in the same statement: nothing of
+    # the token is kept between requests, so revoking it takes effect on the next call.
+    from models import AccessToken, Learner, ProvisioningEvent, utcnow
+    from tests.http.test_users_entra import fixture
+
+    body = fixture("create_user.json")
+    user = tenant.post("Users", json=body).get_json()
+    with sessions() as s:
+        s.execute(update(AccessToken).where(AccessToken.company_id == tenant.id).values(revoked_at=utcnow()))
+        s.commit()
+    url = f"Users/{user['id']}"
+    ops = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "title", "value": "x"}],
+    }
+    assert tenant.patch(url, json=ops).status_code == 401
+    assert tenant.put(url, json={**body, "title": "x"}).status_code == 401
+    assert tenant.delete(url).status_code == 401
+    assert tenant.post("Users", json={**body, "userName": "someone.else@acme.example"}).status_code == 401
+    with sessions() as s:
+        learners = s.scalars(select(Learner)).all()
+        assert [(lr.version, lr.deleted_at, lr.resource.get("title")) for lr in learners] == [(1, None, None)]
+        assert s.scalar(select(func.count()).select_from(ProvisioningEvent)) == 1
