@@ -109,6 +109,8 @@ def _with_rows(model, column, live_only):
 class Caller:
     """Who is calling: the token's company and the token (its id and name, never the secret).
 
+    ``company``: a record of its columns under SCIM (``authenticate``'s ``records``; a write
+    that changes the company row does so in SQL), the ORM object under ``/api/v1``.
     ``lookup`` and ``rows``: the rows read with the token (see ``RowLookup``), as records.
     """
 
