@@ -28,28 +28,9 @@ DETAIL_INVALID = (
 
 
 # Built once: the statement's SQL and its cache key are computed on first use, not per request.
-# The token's own columns (no ORM object for it) and its company (an ORM object: writes
-# record the IdP's extension URN and custom attribute names on it).
-_TOKEN_AND_COMPANY = (
-    select(
-        AccessToken.id,
-        AccessToken.name,
-        AccessToken.company_id,
-        AccessToken.token_hash,
-        AccessToken.last_used_at,
-        AccessToken.expires_at,
-        AccessToken.revoked_at,
-        Company,
-    )
-    .join(Company, Company.id == AccessToken.company_id)
-    .where(AccessToken.token_hash == bindparam("token_hash"))
-)
-
-
-# Read-only requests (SCIM GETs) get records instead of ORM objects: the same statement in
-# Core, each table's columns as a namedtuple with the ORM attributes' names. Nothing is
-# written through them, so they skip the session, its identity map and the ORM's loading,
-# which together cost a lookup more CPU than the statement itself.
+# The caller's token, company and rows come back as records: each table's columns as a
+# namedtuple with the ORM attributes' names. No ORM object is made for them: the session,
+# its identity map and the ORM's loading cost a request more CPU than the statement itself.
 _TOKEN_COLUMNS = tuple(
     getattr(AccessToken.__table__.c, name)
     for name in ("id", "name", "company_id", "token_hash", "last_used_at", "expires_at", "revoked_at")
@@ -59,13 +40,13 @@ _RECORDS = {}
 
 
 def record_type(model):
-    """The namedtuple a read-only request gets for a ``model`` row: its columns, by attribute name."""
+    """The namedtuple a request gets for a ``model`` row: its columns, by attribute name."""
     if model not in _RECORDS:
         _RECORDS[model] = namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.columns])
     return _RECORDS[model]
 
 
-_TOKEN_AND_COMPANY_RECORDS = (
+_TOKEN_AND_COMPANY = (
     select(*_TOKEN_COLUMNS, *Company.__table__.columns)
     .join_from(AccessToken.__table__, Company.__table__, Company.__table__.c.id == AccessToken.__table__.c.company_id)
     .where(AccessToken.__table__.c.token_hash == bindparam("token_hash"))
@@ -78,7 +59,7 @@ class RowLookup:
     ``model`` rows whose ``column`` equals ``value`` (a primary key, a unique name key).
 
     They cost no round trip of their own, and only the token's own company's rows are
-    ever read. Rows found by primary key are then found by ``session.get`` without SQL.
+    ever read. The request finds them with ``Caller.rows_for``.
     """
 
     model: type
@@ -93,7 +74,7 @@ _WITH_ROWS = {}
 
 
 def _with_rows(model, column, live_only):
-    """``_TOKEN_AND_COMPANY_RECORDS`` outer-joined with the company's ``model`` rows where
+    """``_TOKEN_AND_COMPANY`` outer-joined with the company's ``model`` rows where
     ``column = :row_value``."""
     key = (model, column, live_only)
     if key not in _WITH_ROWS:
@@ -101,7 +82,7 @@ def _with_rows(model, column, live_only):
         condition = and_(table.c[column] == bindparam("row_value"), table.c.company_id == AccessToken.company_id)
         if live_only:
             condition = and_(condition, table.c.deleted_at.is_(None))
-        _WITH_ROWS[key] = _TOKEN_AND_COMPANY_RECORDS.add_columns(*table.columns).outerjoin(table, condition)
+        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(*table.columns).outerjoin(table, condition)
     return _WITH_ROWS[key]
 
 
@@ -109,12 +90,12 @@ def _with_rows(model, column, live_only):
 class Caller:
     """Who is calling: the token's company and the token (its id and name, never the secret).
 
-    ``company``: a record of its columns under SCIM (``authenticate``'s ``records``; a write
-    that changes the company row does so in SQL), the ORM object under ``/api/v1``.
-    ``lookup`` and ``rows``: the rows read with the token (see ``RowLookup``), as records.
+    ``company``: a record of the company's columns (``record_type``); a write that changes
+    the company row does so in SQL. ``lookup`` and ``rows``: the rows read with the token
+    (see ``RowLookup``), as records.
     """
 
-    company: Company
+    company: tuple
     token_id: int
     token_name: str
     lookup: RowLookup | None = None
@@ -142,13 +123,10 @@ def bearer_secret():
     return secret.strip()
 
 
-def authenticate(company_id, lookup=None, records=False):
+def authenticate(company_id, lookup=None):
     """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause).
 
-    ``records``: the Caller holds records (``record_type``) of the token's company and of
-    ``lookup``'s rows, not ORM objects (SCIM: its stores read and write learners in Core).
-    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement
-    (records only).
+    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement.
     """
     secret = bearer_secret()
     if secret is None:
@@ -156,15 +134,11 @@ def authenticate(company_id, lookup=None, records=False):
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
     params = {"token_hash": hash_token(secret)}
-    if records:
-        statement = _TOKEN_AND_COMPANY_RECORDS
-        if lookup is not None:
-            statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
-            params["row_value"] = lookup.value
-        token, company, rows = _read_records(statement, params, lookup)
-    else:
-        found = first_statement(db.session(), _TOKEN_AND_COMPANY, params).first()
-        token, company, rows = found, (found.Company if found else None), ()
+    statement = _TOKEN_AND_COMPANY
+    if lookup is not None:
+        statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
+        params["row_value"] = lookup.value
+    token, company, rows = _read_records(statement, params, lookup)
     if lookup is not None and lookup.confirm is not None:
         rows = tuple(row for row in rows if lookup.confirm(row))
     now = utcnow()

@@ -41,7 +41,7 @@ def _authenticate():
     # The caller's company and rows are records, not ORM objects (service.auth): the
     # learner store reads and writes them in Core (service.scim.users.rows).
     lookup = ROW_LOOKUPS.get(request.endpoint)
-    authenticate(g.company_id, lookup() if lookup is not None else None, records=True)
+    authenticate(g.company_id, lookup() if lookup is not None else None)
 
 
 def routes():

@@ -41,7 +41,7 @@ def write(get, resource_id, change, read_body=None):
     named the version read is now a 412.
     """
     session = db.session()
-    resource = get(session, g.caller, resource_id)
+    resource = get(db.session, g.caller, resource_id)
     check_version(resource.version)
     args = () if read_body is None else (read_body(),)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -64,7 +64,9 @@ class ResourceView(MethodView):
     """GET, PUT, PATCH and DELETE of one resource (``/<Type>/<id>``), written once for every type.
 
     A resource type sets ``store`` (its module of ``get``, ``replace``,
-    ``patch``, ``delete``) and ``respond`` (its response for one resource).
+    ``patch``, ``delete``) and ``respond`` (its response for one resource). A store's
+    ``get(get_session, caller, id)`` calls ``get_session()`` only if it needs a query (Users
+    answer from the row authentication read).
     """
 
     store = None
@@ -79,7 +81,7 @@ class ResourceView(MethodView):
 
     def get(self, resource_id):
         """GET /<Type>/{id}."""
-        return self.respond(self.store.get(db.session(), g.caller, resource_id))
+        return self.respond(self.store.get(db.session, g.caller, resource_id))
 
     def put(self, resource_id):
         """PUT /<Type>/{id}: the body replaces the resource (RFC 7644 §3.5.1)."""

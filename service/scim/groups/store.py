@@ -60,9 +60,9 @@ def _event(session, caller, group, action, before, after, delta):
     add_event(session, caller, "Group", group.id, action, change_set)
 
 
-def get(session, caller, group_id):
+def get(get_session, caller, group_id):
     """The caller's company's group with this id, or 404."""
-    group = session.scalar(select(Group).where(Group.id == group_id, Group.company_id == caller.company.id))
+    group = get_session().scalar(select(Group).where(Group.id == group_id, Group.company_id == caller.company.id))
     if group is None:
         raise NotFound(f"Group {group_id} not found.")
     return group

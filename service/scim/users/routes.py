@@ -150,10 +150,6 @@ class UserView(ResourceView):
 
     store = store
 
-    def get(self, resource_id):
-        """GET /Users/{id}: the learner authentication read with the token."""
-        return self.respond(store.read(g.caller, resource_id, db.session))
-
     def respond(self, resource, status=200):
         return _resource_response(resource, status)
 

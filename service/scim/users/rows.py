@@ -21,6 +21,7 @@ from service.auth import record_type
 
 _TABLE = Learner.__table__
 COLUMNS = tuple(column.key for column in _TABLE.columns)
+record = record_type(Learner)._make  # a learner row (its columns, in table order) as a record
 # Built once. The UPDATE's SET clause is the columns named in its parameters (Core's rule
 # for a statement without values()), so one statement serves every set of changes.
 _INSERT = insert(_TABLE)
@@ -69,7 +70,7 @@ def read(session, learner_id, lock=False):
     if lock:
         session.connection().execute(_LOCK, {"learner_id": learner_id})
     row = session.connection().execute(_BY_ID, {"learner_id": learner_id}).first()
-    return None if row is None else record_type(Learner)._make(row)
+    return None if row is None else record(row)
 
 
 def insert_row(session, draft):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from models import Company, Learner, utcnow
 from models.normalize import name_key
 from models.previous_inputs import inputs_of
-from service.auth import RowLookup, record_type
+from service.auth import RowLookup
 from service.scim.errors import NotFound
 from service.scim.filter_match import matches
 from service.scim.filter_sql import to_clause
@@ -92,7 +92,7 @@ def _holder(session, caller, user_name):
             .order_by(columns.deleted_at.is_not(None), columns.deleted_at.desc())
             .limit(1)
         ).first()
-        return None if row is None else record_type(Learner)._make(row)
+        return None if row is None else rows.record(row)
     live = [learner for learner in found if learner.deleted_at is None]
     if live or not found:
         return live[0] if live else None
@@ -138,18 +138,13 @@ def _update_row(session, learner, draft):
         raise Stale(_live(rows.read(session, learner.id, lock=True), learner.company_id, learner.id))
 
 
-def read(caller, learner_id, get_session):
+def get(get_session, caller, learner_id):
     """The learner (a record) as authentication read it with the token, or 404 (deleted
     learners are gone from SCIM). ``get_session()`` is called only when the request made
     no such lookup."""
     found = caller.rows_for(id_lookup(learner_id))
     learner = rows.read(get_session(), learner_id) if found is None else (found[0] if found else None)
     return _live(learner, caller.company.id, learner_id)
-
-
-def get(session, caller, learner_id):
-    """The learner a write is about (a record), or 404: ``read`` in the write's session."""
-    return read(caller, learner_id, lambda: session)
 
 
 def _live(learner, company_id, learner_id):
@@ -248,7 +243,7 @@ def delete(session, caller, learner):
 def search(get_session, company, filter_text, start_index, count, matching=None):
     """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL).
 
-    The learners are records (``service.auth.record_type``): a list is only read.
+    The learners are records (``rows.record``): a list is only read.
     ``get_session()`` is called only when there is a query to run.
     ``matching``: every learner the filter matches, when they were already read (the IdPs'
     lookups, read with the token: ``filter_lookup``): the page is cut from them, no query.
@@ -264,9 +259,8 @@ def search(get_session, company, filter_text, start_index, count, matching=None)
         query = query.where(to_clause(parse_filter(filter_text), resolver))
     page = []
     if count:
-        record = record_type(Learner)._make
-        rows = session.execute(query.order_by(columns.created_at, columns.id).offset(start_index - 1).limit(count))
-        page = [record(row) for row in rows]
+        found = session.execute(query.order_by(columns.created_at, columns.id).offset(start_index - 1).limit(count))
+        page = [rows.record(row) for row in found]
     if count and len(page) < count and (page or start_index == 1):
         # A page that is not full ends the list: the total follows, no COUNT needed.
         # Entra's lookups (0 or 1 hit) thus cost one query instead of two.
