@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from sqlalchemy import and_, bindparam, select, update
 
 from models import AccessToken, Company, hash_token, utcnow
+from models.prebuilt import Prebuilt
 from service import db
 from service.db_retry import first_read, first_statement
 from service.errors import Unauthorized
@@ -51,6 +52,7 @@ _TOKEN_AND_COMPANY = (
     .join_from(AccessToken.__table__, Company.__table__, Company.__table__.c.id == AccessToken.__table__.c.company_id)
     .where(AccessToken.__table__.c.token_hash == bindparam("token_hash"))
 )
+_WITH_COMPANY = Prebuilt(_TOKEN_AND_COMPANY)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def _with_rows(model, column, live_only):
         condition = and_(table.c[column] == bindparam("row_value"), table.c.company_id == AccessToken.company_id)
         if live_only:
             condition = and_(condition, table.c.deleted_at.is_(None))
-        _WITH_ROWS[key] = _TOKEN_AND_COMPANY.add_columns(*table.columns).outerjoin(table, condition)
+        _WITH_ROWS[key] = Prebuilt(_TOKEN_AND_COMPANY.add_columns(*table.columns).outerjoin(table, condition))
     return _WITH_ROWS[key]
 
 
@@ -134,7 +136,7 @@ def authenticate(company_id, lookup=None):
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
     params = {"token_hash": hash_token(secret)}
-    statement = _TOKEN_AND_COMPANY
+    statement = _WITH_COMPANY
     if lookup is not None:
         statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
         params["row_value"] = lookup.value
@@ -163,7 +165,7 @@ def _read_records(statement, params, lookup):
     if db.is_read_only():
         found = first_read(db.read_engine(), statement, params)
     else:
-        found = first_statement(db.session(), statement, params).all()
+        found = first_statement(db.session(), statement, params)
     if not found:
         return None, None, ()
     n_token, n_company = len(_TOKEN_COLUMNS), len(Company.__table__.columns)

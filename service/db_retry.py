@@ -14,25 +14,27 @@ with a generic body, rolled back), and the next one gets a fresh connection.
 from sqlalchemy.exc import DBAPIError
 
 
-def first_read(engine, statement, params=None):
-    """Every row of ``statement``, on a connection of its own returned at once (autocommit
-    reads); once more on a fresh connection if the first was dead."""
+def first_read(engine, statement, params):
+    """Every row of ``statement`` (a ``models.prebuilt.Prebuilt`` SELECT), on a connection of
+    its own returned at once (autocommit reads); once more on a fresh connection if the
+    first was dead."""
     for attempt in (1, 2):
         try:
             with engine.connect() as connection:
-                return connection.execute(statement, params).all()
+                return statement.rows(connection, params)
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
     return None  # not reached: the second attempt returns or raises
 
 
-def first_statement(session, statement, params=None):
-    """``session.execute(statement, params)``; once more on a fresh connection if the first was dead."""
+def first_statement(session, statement, params):
+    """Every row of ``statement`` (a ``models.prebuilt.Prebuilt`` SELECT) as the first
+    statement of ``session``'s transaction; once more on a fresh connection if the first was dead."""
     try:
-        return session.execute(statement, params)
+        return statement.rows(session.connection(), params)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         session.rollback()
-        return session.execute(statement, params)
+        return statement.rows(session.connection(), params)

@@ -10,10 +10,16 @@ from contextlib import contextmanager
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from models import ProvisioningEvent
+from models import ProvisioningEvent, utcnow
+from models.prebuilt import Prebuilt
 from service.scim.errors import Uniqueness
 
-_INSERT_EVENT = insert(ProvisioningEvent.__table__)
+# inline(): no RETURNING of the new id, which nothing reads.
+_INSERT_EVENT = Prebuilt(insert(ProvisioningEvent.__table__).inline())
+_EVENT_COLUMNS = (
+    "company_id", "resource_type", "resource_id", "action", "changes", "previous", "token_id", "token_name",
+    "created_at", "attempts",
+)  # fmt: skip
 
 
 class Stale(Exception):
@@ -63,8 +69,8 @@ def add_event(session, caller, resource_type, resource_id, action, change_set, p
 
     ``previous``: a learner's Smart Assign inputs before the change (``models.previous_inputs``).
     """
-    session.connection().execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.write(
+        session.connection(),
         {
             "company_id": caller.company.id,
             "resource_type": resource_type,
@@ -74,7 +80,10 @@ def add_event(session, caller, resource_type, resource_id, action, change_set, p
             "previous": previous,
             "token_id": caller.token_id,
             "token_name": caller.token_name,
+            "created_at": utcnow(),
+            "attempts": 0,
         },
+        _EVENT_COLUMNS,
     )
 
 

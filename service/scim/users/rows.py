@@ -5,7 +5,7 @@ authentication's statement), builds a ``Draft`` of the columns it should have, a
 writes it with one INSERT, or one UPDATE of only the columns that differ. No ORM
 object, unit of work or flush is involved: on the write path they cost more CPU than
 the statements themselves. The statements run on the session's connection (in its
-transaction) rather than through ``Session.execute``, whose ORM dispatch they do not need.
+transaction) as ``models.prebuilt`` statements: one driver call each.
 
 The UPDATE is guarded by the version that was read, so a write never overwrites a
 change it did not see: when another request wrote the learner in between, it
@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from models import Learner, utcnow
 from models.learner import new_id
+from models.prebuilt import Prebuilt
 from service.auth import record_type
 
 _TABLE = Learner.__table__
@@ -24,12 +25,12 @@ COLUMNS = tuple(column.key for column in _TABLE.columns)
 record = record_type(Learner)._make  # a learner row (its columns, in table order) as a record
 # Built once. The UPDATE's SET clause is the columns named in its parameters (Core's rule
 # for a statement without values()), so one statement serves every set of changes.
-_INSERT = insert(_TABLE)
-_BY_ID = select(*_TABLE.columns).where(_TABLE.c.id == bindparam("learner_id"))
+_INSERT = Prebuilt(insert(_TABLE))
+_BY_ID = Prebuilt(select(*_TABLE.columns).where(_TABLE.c.id == bindparam("learner_id")))
 # A no-op write: it takes PostgreSQL's row lock and SQLite's database write lock alike
 # (SQLite has no row locks and ignores FOR UPDATE), held until the transaction ends.
-_LOCK = update(_TABLE).where(_TABLE.c.id == bindparam("learner_id")).values(version=_TABLE.c.version)
-_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version"))
+_LOCK = Prebuilt(update(_TABLE).where(_TABLE.c.id == bindparam("learner_id")).values(version=_TABLE.c.version))
+_UPDATE = Prebuilt(update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version")))
 
 
 class Draft:
@@ -67,15 +68,16 @@ def read(session, learner_id, lock=False):
     ``lock``: no other transaction can write the row until this one ends, so the version
     read is still the row's at this transaction's UPDATE.
     """
+    connection = session.connection()
     if lock:
-        session.connection().execute(_LOCK, {"learner_id": learner_id})
-    row = session.connection().execute(_BY_ID, {"learner_id": learner_id}).first()
-    return None if row is None else record(row)
+        _LOCK.write(connection, {"learner_id": learner_id})
+    found = _BY_ID.rows(connection, {"learner_id": learner_id})
+    return record(found[0]) if found else None
 
 
 def insert_row(session, draft):
     """INSERT the new learner ``draft``."""
-    session.connection().execute(_INSERT, draft.values())
+    _INSERT.write(session.connection(), draft.values(), COLUMNS)
 
 
 def update_row(session, record, draft):
@@ -85,5 +87,6 @@ def update_row(session, record, draft):
     read (another request wrote it in between).
     """
     changed = {name: value for name, value in draft.values().items() if value != getattr(record, name)}
+    columns = tuple(changed)
     changed.update(w_id=record.id, w_version=record.version)
-    return session.connection().execute(_UPDATE, changed).rowcount == 1
+    return _UPDATE.write(session.connection(), changed, columns) == 1

@@ -1,0 +1,114 @@
+"""Prebuilt statements (models.prebuilt) against the real database: on PostgreSQL they run on
+psycopg2's cursor, elsewhere through Connection.execute; either way a caller sees what Core
+would give it: the same rows and types, the same rowcounts, the same exceptions, and every
+statement reaches the ``before_cursor_execute`` listeners."""
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from models import Learner
+from models.prebuilt import Prebuilt
+from service.cli import create_company
+
+_TABLE = Learner.__table__
+_BY_COMPANY = select(*_TABLE.columns).where(_TABLE.c.company_id == bindparam("company_id")).order_by(_TABLE.c.id)
+_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version"))
+_INSERT = insert(_TABLE)
+
+
+def _row(company_id, learner_id, user_name, **extra):
+    values = dict.fromkeys(c.key for c in _TABLE.columns)
+    values.update(
+        id=learner_id,
+        company_id=company_id,
+        resource={"userName": user_name, "name": {"givenName": "Jo"}, "emails": [{"value": user_name}]},
+        user_name=user_name,
+        user_name_lower=user_name.lower(),
+        user_name_key=user_name.lower(),
+        active=True,
+        training_tags=["forklift", "night shift"],
+        version=1,
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 600000),
+        updated_at=datetime(2026, 1, 2, 3, 4, 5, 600000),
+    )
+    values.update(extra)
+    return values
+
+
+@pytest.fixture()
+def company_id(sessions):
+    with sessions() as s:
+        company = create_company(s, "Acme", 7)
+        s.commit()
+        return company.id
+
+
+def test_rows_are_the_rows_core_reads_with_their_types(engine, company_id):
+    with engine.begin() as conn:
+        Prebuilt(_INSERT).write(conn, _row(company_id, "a" * 36, "jo@example.com"), tuple(_row(0, "", "x")))
+        conn.execute(
+            _INSERT, _row(company_id, "b" * 36, "al@example.com", active=False, deleted_at=datetime(2026, 5, 1))
+        )
+    with engine.connect() as conn:
+        fast = Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id})
+        core = conn.execute(_BY_COMPANY, {"company_id": company_id}).all()
+    assert [tuple(r) for r in fast] == [tuple(r) for r in core]
+    first = dict(zip((c.key for c in _TABLE.columns), fast[0], strict=True))
+    assert first["resource"]["name"] == {"givenName": "Jo"}  # JSON comes back parsed
+    assert first["training_tags"] == ["forklift", "night shift"]
+    assert first["active"] is True and first["created_at"] == datetime(2026, 1, 2, 3, 4, 5, 600000)
+    assert fast[1][list(_TABLE.columns.keys()).index("active")] is False
+
+
+def test_an_update_counts_the_rows_it_changed_and_sets_only_the_columns_given(engine, company_id):
+    statement = Prebuilt(_UPDATE)
+    with engine.begin() as conn:
+        conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com", display_name="Jo"))
+        changed = {"given_name": "Joanna", "version": 2, "w_id": "a" * 36, "w_version": 1}
+        assert statement.write(conn, changed, ("given_name", "version")) == 1
+        # The version moved on: the same guarded write now changes nothing.
+        assert statement.write(conn, {**changed, "given_name": "Stale"}, ("given_name", "version")) == 0
+        row = conn.execute(select(_TABLE).where(_TABLE.c.id == "a" * 36)).one()
+    assert (row.given_name, row.display_name, row.version) == ("Joanna", "Jo", 2)
+
+
+def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_connection_lives_on(engine, company_id):
+    statement = Prebuilt(_INSERT)
+    columns = tuple(_row(0, "", "x"))
+    with engine.connect() as conn:
+        with conn.begin():
+            statement.write(conn, _row(company_id, "a" * 36, "jo@example.com"), columns)
+        with pytest.raises(IntegrityError), conn.begin():
+            statement.write(conn, _row(company_id, "a" * 36, "al@example.com"), columns)  # same primary key
+        assert not conn.invalidated
+        found = Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id})
+    assert [r[list(_TABLE.columns.keys()).index("user_name")] for r in found] == ["jo@example.com"]
+
+
+def test_listeners_see_each_statement_with_its_sql(engine, company_id):
+    seen = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with engine.connect() as conn:
+            Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(seen) == 1 and seen[0].startswith("select learners.id") and "from learners" in seen[0]
+
+
+def test_values_built_into_the_statement_are_bound_with_the_callers(engine, company_id):
+    with engine.begin() as conn:
+        conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
+        conn.execute(_INSERT, _row(company_id, "b" * 36, "al@example.com", version=2))
+    first_version = select(_TABLE.c.user_name).where(
+        _TABLE.c.company_id == bindparam("company_id"), _TABLE.c.version == 1
+    )
+    with engine.connect() as conn:
+        assert Prebuilt(first_version).rows(conn, {"company_id": company_id}) == [("jo@example.com",)]
