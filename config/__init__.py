@@ -23,6 +23,15 @@ def _int(env, name):
         raise ConfigError(f"{name} must be a whole number, not {env[name]!r}") from None
 
 
+def _switch(env, name):
+    value = env[name].strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {env[name]!r}")
+
+
 def _default_database_url():
     return f"sqlite:///{INSTANCE / 'herd.db'}"
 
@@ -55,6 +64,10 @@ class Settings:
     trusted_proxies: int = 0
     # True when PUBLIC_BASE_URL came from the environment (production requires it).
     public_base_url_set: bool = False
+    # The web's hot statements are prepared once per PostgreSQL connection (models.prebuilt).
+    # Off for a pooler in transaction mode (PgBouncer's default), which hands a client's
+    # statements to whichever server connection is free.
+    prepared_statements: bool = True
 
     @property
     def broker_url(self):
@@ -121,6 +134,8 @@ class Settings:
         for name in ("RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_MINUTE", "RETENTION_DAYS"):
             if env.get(name):
                 values[name.lower()] = _int(env, name)
+        if env.get("DATABASE_PREPARED_STATEMENTS"):
+            values["prepared_statements"] = _switch(env, "DATABASE_PREPARED_STATEMENTS")
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
         values.update(overrides)

@@ -6,6 +6,8 @@ from sqlalchemy import JSON, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
+from models.prebuilt import PREPARE_OPTION
+
 # Stable constraint names so Alembic migrations are reproducible on every database.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -36,12 +38,14 @@ def driver_url(url):
     return url
 
 
-def make_engine(url, autocommit=False, pool_size=10, max_overflow=20):
+def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_statements=False):
     """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it.
 
     ``hide_parameters``: a failed statement's error (and so its log line) never carries the
     bound values, which are learners' names and emails. ``autocommit`` (PostgreSQL): every
     connection of the pool runs each statement on its own, set once when it connects.
+    ``prepared_statements`` (PostgreSQL): ``models.prebuilt`` statements are prepared once
+    per connection and then only executed.
     """
     url = driver_url(url)
     if url.startswith("sqlite"):
@@ -72,6 +76,7 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20):
         pool_recycle=600,
         hide_parameters=True,
         isolation_level="AUTOCOMMIT" if autocommit else None,
+        execution_options={PREPARE_OPTION: True} if prepared_statements else {},
     )
 
 

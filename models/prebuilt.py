@@ -1,4 +1,4 @@
-"""Hot statements run straight on the driver's cursor, compiled once per dialect.
+"""Hot statements run straight on the driver's cursor, compiled once, planned once.
 
 ``Connection.execute`` costs about 80 µs of Python per statement on top of psycopg2's own
 work (the compiled-cache lookup, an execution context, bind processing through the
@@ -9,16 +9,57 @@ result processors, wrapping driver errors and invalidating dead connections) and
 the rest: its SQL string and processors are worked out once per dialect and set of
 columns, and each call is one ``cursor.execute``.
 
+On PostgreSQL the statement is also a server-side prepared statement (``PREPARE`` once
+per connection, then ``EXECUTE``): PostgreSQL otherwise plans every statement again, and
+planning authentication's three-table join cost the database more CPU than running it.
+An engine made with ``prepared_statements=False`` (``DATABASE_PREPARED_STATEMENTS=off``,
+for a pooler in transaction mode, where a connection's prepared statements are not the
+next transaction's) sends the plain statement instead.
+
 Only drivers with named parameters get the short path (psycopg2's ``%(name)s``); any
 other (SQLite's ``?``) runs the same statement through ``Connection.execute``, so both
-paths return the same rows. ``before_cursor_execute`` listeners (the tests') still see
-every statement; a driver error is raised exactly as ``Connection.execute`` raises it.
+paths return the same rows. ``before_cursor_execute`` listeners (the tests') see every
+statement as its SQL (not the ``EXECUTE``); a driver error is raised exactly as
+``Connection.execute`` raises it.
 """
 
+import itertools
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 # Each distinct set of columns an UPDATE sets is compiled once; in practice a handful.
 _COMPILED_PER_STATEMENT = 256
+# The engine execution option that turns server-side prepared statements on (models.db).
+PREPARE_OPTION = "herd_prepared_statements"
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str  # with the driver's %(name)s placeholders
+    processors: tuple  # (name, bind processor) for the parameters whose type converts them
+    fixed: dict  # values compiled into the statement, bound like the caller's
+    results: tuple | None  # a result processor per column, or None when no column needs one
+    name: str | None  # the prepared statement's name (PostgreSQL), or None
+    prepare: str | None  # PREPARE <name> AS <sql with $1, $2 ...>
+    execute: str | None  # EXECUTE <name>(%(a)s, %(b)s ...)
+
+
+def _prepared_forms(name, sql):
+    """``(PREPARE ..., EXECUTE ...)`` for ``sql``: each named parameter becomes $n in
+    order of first appearance, and EXECUTE passes them in that order."""
+    order = []
+
+    def number(match):
+        if match.group(1) not in order:
+            order.append(match.group(1))
+        return f"${order.index(match.group(1)) + 1}"
+
+    body = _PLACEHOLDER.sub(number, sql).replace("%%", "%")  # %% is psycopg2's escape of %
+    arguments = ", ".join(f"%({key})s" for key in order)
+    return f"PREPARE {name} AS {body}", f"EXECUTE {name}({arguments})" if order else f"EXECUTE {name}"
 
 
 class Prebuilt:
@@ -30,11 +71,11 @@ class Prebuilt:
 
     def __init__(self, statement):
         self.statement = statement
-        self._compile = lru_cache(maxsize=_COMPILED_PER_STATEMENT)(self._compiled)
+        self._compile = lru_cache(maxsize=_COMPILED_PER_STATEMENT)(self._plan)
 
-    def _compiled(self, dialect, column_keys):
-        """``(sql, bind processors, fixed bind values, result processors)``, or None where the
-        driver's parameter style needs ``Connection.execute``."""
+    def _plan(self, dialect, column_keys):
+        """The statement's ``_Plan`` on ``dialect``, or None where the driver's parameter
+        style needs ``Connection.execute``."""
         if dialect.positional:
             return None
         compiled = self.statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
@@ -46,36 +87,49 @@ class Prebuilt:
             for name, bind in binds.items()
             if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         )
-        fixed = {name: bind.value for name, bind in binds.items() if not bind.required}
         results = None
         if self.statement.is_select:
             found = [
                 c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self.statement.selected_columns
             ]
             results = tuple(found) if any(found) else None
-        return compiled.string, processors, fixed, results
+        fixed = {key: bind.value for key, bind in binds.items() if not bind.required}
+        name = prepare = execute = None
+        if dialect.name == "postgresql":
+            name = f"herd_{next(_names)}"
+            prepare, execute = _prepared_forms(name, compiled.string)
+        return _Plan(compiled.string, processors, fixed, results, name, prepare, execute)
 
     def _run(self, connection, params, column_keys):
         plan = self._compile(connection.dialect, column_keys)
         if plan is None:
             return None, connection.execute(self.statement, params)
-        sql, processors, fixed, results = plan
-        values = {**fixed, **params} if fixed else dict(params)
-        for name, process in processors:
+        values = {**plan.fixed, **params} if plan.fixed else dict(params)
+        for name, process in plan.processors:
             if name in values:
                 values[name] = process(values[name])
-        cursor = connection.connection.cursor()
+        sql = plan.sql
+        pooled = connection.connection  # the pool's connection: its info lives as long as the driver's
+        cursor = pooled.cursor()
         try:
             if connection.dispatch.before_cursor_execute:
                 for listener in connection.dispatch.before_cursor_execute:
                     listener(connection, cursor, sql, values, None, False)
+            if plan.name is not None and connection.get_execution_options().get(PREPARE_OPTION):
+                prepared = pooled.info.setdefault(PREPARE_OPTION, set())
+                if plan.name not in prepared:
+                    # A statement of its own: PREPARE outlives a rollback, so once it
+                    # succeeded the name is this connection's until it closes.
+                    cursor.execute(plan.prepare)
+                    prepared.add(plan.name)
+                sql = plan.execute
             cursor.execute(sql, values)
         except Exception as exc:
             # SQLAlchemy's own handling: the error wrapped as Connection.execute would raise
             # it (IntegrityError, DBAPIError.connection_invalidated), a dead connection and
             # the pool's older ones invalidated.
             connection._handle_dbapi_exception(exc, sql, values, cursor, None)
-        return (cursor, results), None
+        return (cursor, plan.results), None
 
     def rows(self, connection, params):
         """Every row a SELECT returns, as tuples (``Row`` on the generic path)."""

@@ -81,7 +81,13 @@ def _with_rows(model, column, live_only):
     key = (model, column, live_only)
     if key not in _WITH_ROWS:
         table = model.__table__
-        condition = and_(table.c[column] == bindparam("row_value"), table.c.company_id == AccessToken.company_id)
+        # The tenant URL's company id, bound as a value, lets the (company_id, column) index
+        # find the row directly; the token's own company (the join) still bounds what is read.
+        condition = and_(
+            table.c[column] == bindparam("row_value"),
+            table.c.company_id == bindparam("company_id"),
+            table.c.company_id == AccessToken.company_id,
+        )
         if live_only:
             condition = and_(condition, table.c.deleted_at.is_(None))
         _WITH_ROWS[key] = Prebuilt(_TOKEN_AND_COMPANY.add_columns(*table.columns).outerjoin(table, condition))
@@ -139,7 +145,7 @@ def authenticate(company_id, lookup=None):
     statement = _WITH_COMPANY
     if lookup is not None:
         statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
-        params["row_value"] = lookup.value
+        params.update(row_value=lookup.value, company_id=company_id)
     token, company, rows = _read_records(statement, params, lookup)
     if lookup is not None and lookup.confirm is not None:
         rows = tuple(row for row in rows if lookup.confirm(row))

@@ -9,8 +9,9 @@ def init_app(app, settings):
     """Create the engines and session factories for this app and close sessions on teardown."""
     postgres = settings.database_url.startswith("postgres")
     # Writes: 20 connections; reads: 10 more (30 per process, as models.db explains).
+    prepared = settings.prepared_statements
     engine = (
-        make_engine(settings.database_url, pool_size=10, max_overflow=10)
+        make_engine(settings.database_url, pool_size=10, max_overflow=10, prepared_statements=prepared)
         if postgres
         else make_engine(settings.database_url)
     )
@@ -21,7 +22,11 @@ def init_app(app, settings):
     # read-only request sees exactly what it would inside a transaction. A pool of its
     # own, in autocommit from the moment each connection opens: switching a pooled
     # connection in and out of autocommit costs psycopg2 a round trip on every return.
-    readers = make_engine(settings.database_url, autocommit=True, pool_size=5, max_overflow=5) if postgres else engine
+    readers = (
+        make_engine(settings.database_url, autocommit=True, pool_size=5, max_overflow=5, prepared_statements=prepared)
+        if postgres
+        else engine
+    )
     app.extensions["herd.read_engine"] = readers
     app.extensions["herd.read_sessions"] = make_session_factory(readers)
     app.teardown_appcontext(_close_session)

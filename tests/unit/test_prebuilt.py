@@ -1,15 +1,17 @@
 """Prebuilt statements (models.prebuilt) against the real database: on PostgreSQL they run on
-psycopg2's cursor, elsewhere through Connection.execute; either way a caller sees what Core
-would give it: the same rows and types, the same rowcounts, the same exceptions, and every
-statement reaches the ``before_cursor_execute`` listeners."""
+psycopg2's cursor (prepared once per connection, or not), elsewhere through
+Connection.execute; either way a caller sees what Core would give it: the same rows and
+types, the same rowcounts, the same exceptions, and every statement reaches the
+``before_cursor_execute`` listeners."""
 
 from datetime import datetime
 
 import pytest
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from models import Learner
+from config import ConfigError, Settings
+from models import Learner, make_engine
 from models.prebuilt import Prebuilt
 from service.cli import create_company
 
@@ -38,6 +40,19 @@ def _row(company_id, learner_id, user_name, **extra):
     return values
 
 
+@pytest.fixture(params=["plain", "prepared"])
+def each_engine(request, db_url, sessions):
+    """The database's engine, with and without prepared statements (the same on SQLite)."""
+    made = make_engine(db_url, prepared_statements=request.param == "prepared")
+    yield made
+    made.dispose()
+
+
+def _prepared(conn):
+    """The names of the statements prepared on this connection (PostgreSQL)."""
+    return sorted(conn.execute(text("SELECT name FROM pg_prepared_statements")).scalars())
+
+
 @pytest.fixture()
 def company_id(sessions):
     with sessions() as s:
@@ -46,13 +61,13 @@ def company_id(sessions):
         return company.id
 
 
-def test_rows_are_the_rows_core_reads_with_their_types(engine, company_id):
-    with engine.begin() as conn:
+def test_rows_are_the_rows_core_reads_with_their_types(each_engine, company_id):
+    with each_engine.begin() as conn:
         Prebuilt(_INSERT).write(conn, _row(company_id, "a" * 36, "jo@example.com"), tuple(_row(0, "", "x")))
         conn.execute(
             _INSERT, _row(company_id, "b" * 36, "al@example.com", active=False, deleted_at=datetime(2026, 5, 1))
         )
-    with engine.connect() as conn:
+    with each_engine.connect() as conn:
         fast = Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id})
         core = conn.execute(_BY_COMPANY, {"company_id": company_id}).all()
     assert [tuple(r) for r in fast] == [tuple(r) for r in core]
@@ -63,9 +78,9 @@ def test_rows_are_the_rows_core_reads_with_their_types(engine, company_id):
     assert fast[1][list(_TABLE.columns.keys()).index("active")] is False
 
 
-def test_an_update_counts_the_rows_it_changed_and_sets_only_the_columns_given(engine, company_id):
+def test_an_update_counts_the_rows_it_changed_and_sets_only_the_columns_given(each_engine, company_id):
     statement = Prebuilt(_UPDATE)
-    with engine.begin() as conn:
+    with each_engine.begin() as conn:
         conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com", display_name="Jo"))
         changed = {"given_name": "Joanna", "version": 2, "w_id": "a" * 36, "w_version": 1}
         assert statement.write(conn, changed, ("given_name", "version")) == 1
@@ -75,10 +90,10 @@ def test_an_update_counts_the_rows_it_changed_and_sets_only_the_columns_given(en
     assert (row.given_name, row.display_name, row.version) == ("Joanna", "Jo", 2)
 
 
-def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_connection_lives_on(engine, company_id):
+def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_connection_lives_on(each_engine, company_id):
     statement = Prebuilt(_INSERT)
     columns = tuple(_row(0, "", "x"))
-    with engine.connect() as conn:
+    with each_engine.connect() as conn:
         with conn.begin():
             statement.write(conn, _row(company_id, "a" * 36, "jo@example.com"), columns)
         with pytest.raises(IntegrityError), conn.begin():
@@ -88,27 +103,99 @@ def test_a_unique_violation_is_sqlalchemys_integrity_error_and_the_connection_li
     assert [r[list(_TABLE.columns.keys()).index("user_name")] for r in found] == ["jo@example.com"]
 
 
-def test_listeners_see_each_statement_with_its_sql(engine, company_id):
+def test_listeners_see_each_statement_with_its_sql(each_engine, company_id):
     seen = []
 
     def note(_conn, _cursor, statement, *_args):
         seen.append(" ".join(statement.split()).lower())
 
-    event.listen(engine, "before_cursor_execute", note)
+    event.listen(each_engine, "before_cursor_execute", note)
     try:
-        with engine.connect() as conn:
+        with each_engine.connect() as conn:
             Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id})
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(each_engine, "before_cursor_execute", note)
     assert len(seen) == 1 and seen[0].startswith("select learners.id") and "from learners" in seen[0]
 
 
-def test_values_built_into_the_statement_are_bound_with_the_callers(engine, company_id):
-    with engine.begin() as conn:
+def test_values_built_into_the_statement_are_bound_with_the_callers(each_engine, company_id):
+    with each_engine.begin() as conn:
         conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
         conn.execute(_INSERT, _row(company_id, "b" * 36, "al@example.com", version=2))
     first_version = select(_TABLE.c.user_name).where(
         _TABLE.c.company_id == bindparam("company_id"), _TABLE.c.version == 1
     )
-    with engine.connect() as conn:
+    with each_engine.connect() as conn:
         assert Prebuilt(first_version).rows(conn, {"company_id": company_id}) == [("jo@example.com",)]
+
+
+def test_a_statement_is_prepared_once_per_connection_and_again_on_a_new_one(db_url, company_id):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's")
+    engine = make_engine(db_url, prepared_statements=True)
+    statement = Prebuilt(_BY_COMPANY)
+    try:
+        with engine.connect() as conn:
+            conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
+            conn.commit()
+            for _ in range(3):
+                assert len(statement.rows(conn, {"company_id": company_id})) == 1
+            names = _prepared(conn)
+            assert len(names) == 1 and names[0].startswith("herd_")
+            conn.invalidate()  # the database connection is gone: the next one starts with nothing prepared
+            conn.rollback()
+            assert _prepared(conn) == []
+            assert len(statement.rows(conn, {"company_id": company_id})) == 1
+            assert _prepared(conn) == names
+    finally:
+        engine.dispose()
+
+
+def test_a_failed_transaction_leaves_the_prepared_statement_usable(db_url, company_id):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's")
+    engine = make_engine(db_url, prepared_statements=True)
+    statement, columns = Prebuilt(_INSERT), tuple(_row(0, "", "x"))
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(IntegrityError), conn.begin():
+                statement.write(conn, _row(company_id, "a" * 36, "jo@example.com"), columns)
+                statement.write(conn, _row(company_id, "a" * 36, "al@example.com"), columns)
+            with conn.begin():  # the rollback kept the statement: it is executed, not prepared again
+                statement.write(conn, _row(company_id, "b" * 36, "al@example.com"), columns)
+            assert len(_prepared(conn)) == 1
+            assert conn.execute(select(_TABLE.c.user_name)).scalars().all() == ["al@example.com"]
+    finally:
+        engine.dispose()
+
+
+def test_without_prepared_statements_nothing_is_prepared(db_url, company_id):
+    """DATABASE_PREPARED_STATEMENTS=off: what a pooler in transaction mode needs."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("prepared statements are PostgreSQL's")
+    engine = make_engine(db_url, prepared_statements=False)
+    try:
+        with engine.connect() as conn:
+            assert Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id}) == []
+            assert _prepared(conn) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_setting_reads_on_and_off():
+    assert Settings.from_env({}).prepared_statements is True
+    assert Settings.from_env({"DATABASE_PREPARED_STATEMENTS": "off"}).prepared_statements is False
+    assert Settings.from_env({"DATABASE_PREPARED_STATEMENTS": "On"}).prepared_statements is True
+    with pytest.raises(ConfigError, match="DATABASE_PREPARED_STATEMENTS must be on or off"):
+        Settings.from_env({"DATABASE_PREPARED_STATEMENTS": "sometimes"})
+
+
+def test_prepared_forms_number_each_parameter_once_in_order_of_appearance():
+    from models.prebuilt import _prepared_forms
+
+    prepare, execute = _prepared_forms(
+        "herd_9", "SELECT a FROM t WHERE b = %(x)s AND c LIKE 'p%%' AND (d = %(y)s OR e = %(x)s)"
+    )
+    assert prepare == "PREPARE herd_9 AS SELECT a FROM t WHERE b = $1 AND c LIKE 'p%' AND (d = $2 OR e = $1)"
+    assert execute == "EXECUTE herd_9(%(x)s, %(y)s)"
+    assert _prepared_forms("herd_10", "SELECT 1") == ("PREPARE herd_10 AS SELECT 1", "EXECUTE herd_10")
