@@ -38,7 +38,7 @@ BUCKETS = [
     ("broker publish inside the request", ["Enqueuer.send", "celery/", "kombu/"]),
     ("commit (flush + COMMIT)", ["do_commit", "Session.commit", "_connection_commit_impl"]),
     ("SQL statements (ORM + driver)", ["Session.execute", "Session.scalar", "Session.get", "Session.flush",
-                                        "do_execute", "Connection._execute", "Query."]),
+                                        "do_execute", "Connection._execute", "Query.", "Prebuilt."]),
     (
         "rate limiter (its counters, Flask-Limiter, its storage)",
         ["flask_limiter/", "limits/", "service/ratelimit.py", "service/window_counter.py"],
