@@ -38,14 +38,15 @@ def driver_url(url):
     return url
 
 
-def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_statements=False):
+def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_statements=False, pre_ping=False):
     """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it.
 
     ``hide_parameters``: a failed statement's error (and so its log line) never carries the
     bound values, which are learners' names and emails. ``autocommit`` (PostgreSQL): every
     connection of the pool runs each statement on its own, set once when it connects.
     ``prepared_statements`` (PostgreSQL): ``models.prebuilt`` statements are prepared once
-    per connection and then only executed.
+    per connection and then only executed. ``pre_ping``: a round trip checks each
+    connection as it leaves the pool (for a pool whose callers do not retry).
     """
     url = driver_url(url)
     if url.startswith("sqlite"):
@@ -60,7 +61,7 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
             cur.close()
 
         return engine
-    # No pool_pre_ping: it cost a round trip on every checkout. A connection the server
+    # No pool_pre_ping by default: it cost a round trip on every checkout. A connection the server
     # dropped is detected on use instead (SQLAlchemy then discards it and every older
     # one); the web retries a request's first statement once (service/db_retry.py) and
     # the workers' tasks retry database errors. pool_recycle replaces connections before
@@ -74,6 +75,7 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=600,
+        pool_pre_ping=pre_ping,
         hide_parameters=True,
         isolation_level="AUTOCOMMIT" if autocommit else None,
         execution_options={PREPARE_OPTION: True} if prepared_statements else {},

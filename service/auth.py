@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import and_, bindparam, select, update
 
 from models import AccessToken, Company, hash_token, utcnow
@@ -166,10 +166,16 @@ def authenticate(company_id, lookup=None):
 
 
 def _read_records(statement, params, lookup):
-    """``(token, company, rows)`` as records. A read-only request reads them on an autocommit
-    connection of its own (``db.read_only``); a write, as the first statement of its transaction."""
-    if db.is_read_only():
-        found = first_read(db.read_engine(), statement, params)
+    """``(token, company, rows)`` as records, read on an autocommit connection of their own
+    (PostgreSQL; a read-only request's, ``db.read_only``, on SQLite too); on SQLite a write
+    reads them as the first statement of its transaction.
+
+    A write needs no transaction around them: what it writes is guarded by the version it
+    read (``service.scim.writes.Stale``), and a token revoked before this read is refused
+    (inside a READ COMMITTED transaction, a revocation committed after it was not seen either)."""
+    engine = db.read_engine() if db.is_read_only() else db.autocommit_engine()
+    if engine is not None:
+        found = first_read(engine, statement, params)
     else:
         found = first_statement(db.session(), statement, params)
     if not found:
@@ -188,11 +194,13 @@ def _read_records(statement, params, lookup):
 
 
 def _touch(token_id, now):
-    """Record ``last_used_at`` in a short transaction of its own.
+    """Record ``last_used_at``, committed at once, on the request's session.
 
-    The request's own transaction is committed only at the request boundary
-    (with its provisioning event), so the token's bookkeeping must not commit it.
+    Authentication comes before anything the request writes, so this commits nothing
+    else. The request's own session, not one of its own: a request must never hold one
+    pooled connection while it waits for another, or a burst of requests empties the pool
+    and each then waits for the others until the pool's timeout.
     """
-    with current_app.extensions["herd.sessions"]() as session:
-        session.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
-        session.commit()
+    session = db.session()
+    session.execute(update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=now))
+    session.commit()

@@ -8,22 +8,31 @@ from models import make_engine, make_session_factory
 def init_app(app, settings):
     """Create the engines and session factories for this app and close sessions on teardown."""
     postgres = settings.database_url.startswith("postgres")
-    # Writes: 20 connections; reads: 10 more (30 per process, as models.db explains).
+    # Transactions: 10 connections; autocommit: 20 more (30 per process, as models.db
+    # explains). Each is opened when first needed and then kept (no overflow): a connection
+    # closed after a burst would cost the next burst a new PostgreSQL backend and its
+    # prepared statements.
+    # The transaction pool pings each connection it lends: its first statement is no longer
+    # authentication's read, which is retried on a dead connection (service/db_retry.py),
+    # and a write must not be. The round trip is paid only here: SCIM's common requests
+    # run on the autocommit pool.
     prepared = settings.prepared_statements
     engine = (
-        make_engine(settings.database_url, pool_size=10, max_overflow=10, prepared_statements=prepared)
+        make_engine(settings.database_url, pool_size=10, max_overflow=0, prepared_statements=prepared, pre_ping=True)
         if postgres
         else make_engine(settings.database_url)
     )
     app.extensions["herd.engine"] = engine
     app.extensions["herd.sessions"] = make_session_factory(engine)
-    # Reads without BEGIN and ROLLBACK: two round trips fewer for a SCIM GET. Under
+    # Statements without BEGIN and COMMIT/ROLLBACK: authentication, every SCIM read, and a
+    # learner written with its event in one statement (atomic by itself). Under
     # PostgreSQL's READ COMMITTED every statement sees its own snapshot anyway, so a
-    # read-only request sees exactly what it would inside a transaction. A pool of its
-    # own, in autocommit from the moment each connection opens: switching a pooled
-    # connection in and out of autocommit costs psycopg2 a round trip on every return.
+    # read sees exactly what it would inside a transaction. Most SCIM traffic runs here,
+    # hence the larger pool. In autocommit from the moment each connection opens:
+    # switching a pooled connection in and out of autocommit costs psycopg2 a round trip
+    # on every return.
     readers = (
-        make_engine(settings.database_url, autocommit=True, pool_size=5, max_overflow=5, prepared_statements=prepared)
+        make_engine(settings.database_url, autocommit=True, pool_size=20, max_overflow=0, prepared_statements=prepared)
         if postgres
         else engine
     )
@@ -39,8 +48,15 @@ def dispose_engines(app):
 
 
 def read_engine():
-    """The engine of autocommit reads (on SQLite, the one engine)."""
+    """The engine of autocommit statements (on SQLite, the one engine, in transactions)."""
     return current_app.extensions["herd.read_engine"]
+
+
+def autocommit_engine():
+    """The engine whose connections run each statement on its own (PostgreSQL's), or None
+    where there is none (SQLite: one engine, transactions only)."""
+    readers = current_app.extensions["herd.read_engine"]
+    return None if readers is current_app.extensions["herd.engine"] else readers
 
 
 def read_only():

@@ -18,6 +18,7 @@ in-memory counters and never turn into a 5xx; the enqueuer is told (``mark_down`
 same request does not wait for the dead Redis a second time.
 """
 
+import contextlib
 import functools
 import hashlib
 import math
@@ -65,9 +66,11 @@ class _TokenCompanies:
         hit = self._entries.get(token_hash)
         if hit is not None and hit[0] > now:
             return hit[1]
-        row = (
-            db.session()
-            .execute(
+        # On a connection of its own, returned at once: through the request's session it
+        # held a pooled connection for the whole request, and authentication's last_used_at
+        # write, which takes another, then waited for a pool that such requests had emptied.
+        with db.read_engine().connect() as connection:
+            row = connection.execute(
                 select(
                     AccessToken.company_id,
                     AccessToken.revoked_at,
@@ -77,9 +80,7 @@ class _TokenCompanies:
                 )
                 .join(Company, Company.id == AccessToken.company_id)
                 .where(AccessToken.token_hash == token_hash)
-            )
-            .first()
-        )
+            ).first()
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
             return None
         value = (row.company_id, row.rate_limit_per_second, row.rate_limit_per_minute)
@@ -104,11 +105,9 @@ def _caller_company():
     # The same reading of the header as authentication: a bare token counts too (Okta).
     secret = bearer_secret()
     if secret is not None:
-        try:
+        # Database trouble: count the call by address; authentication will answer it.
+        with contextlib.suppress(SQLAlchemyError):
             found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
-        except SQLAlchemyError:
-            # Database trouble: count the call by address; authentication will answer it.
-            db.session().rollback()
     url_company = (request.view_args or {}).get("company_id")
     if found is not None and url_company is not None and found[0] != url_company:
         return None

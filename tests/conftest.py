@@ -45,15 +45,14 @@ def engine(db_url):
 # alone (most tests touch four or five of the twenty tables). Every INSERT of this
 # process is seen here, whichever engine ran it (the app builds its own); tests whose
 # writes come from other processes (tests/e2e) call ``mark_all_dirty``.
-_INSERT = re.compile(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?(\w+)", re.IGNORECASE)
+# Anywhere in the statement: a learner and its event are one INSERT ... WITH (service.scim.users.rows).
+_INSERT = re.compile(r"\bINSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?(\w+)", re.IGNORECASE)
 _dirty = {"*"}  # the first test starts from an emptied database (migrations may seed rows)
 
 
 @event.listens_for(Engine, "before_cursor_execute")
 def _note_insert(_conn, _cursor, statement, _params, _context, _executemany):
-    match = _INSERT.match(statement)
-    if match:
-        _dirty.add(match.group(1))
+    _dirty.update(_INSERT.findall(statement))
 
 
 def mark_all_dirty():

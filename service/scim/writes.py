@@ -14,12 +14,13 @@ from models import ProvisioningEvent, utcnow
 from models.prebuilt import Prebuilt
 from service.scim.errors import Uniqueness
 
-# inline(): no RETURNING of the new id, which nothing reads.
-_INSERT_EVENT = Prebuilt(insert(ProvisioningEvent.__table__).inline())
-_EVENT_COLUMNS = (
+EVENTS = ProvisioningEvent.__table__
+EVENT_COLUMNS = (
     "company_id", "resource_type", "resource_id", "action", "changes", "previous", "token_id", "token_name",
     "created_at", "attempts",
 )  # fmt: skip
+# inline(): no RETURNING of the new id, which nothing reads.
+_INSERT_EVENT = Prebuilt(insert(EVENTS).inline())
 
 
 class Stale(Exception):
@@ -64,27 +65,33 @@ def flush_unique(session, conflict):
         session.flush()
 
 
-def add_event(session, caller, resource_type, resource_id, action, change_set, previous=None):
-    """Insert the provisioning event (the outbox row) for one write by ``caller``, in its transaction.
+def event_row(caller, resource_type, resource_id, action, change_set, previous=None):
+    """The provisioning event (the outbox row) of one write by ``caller``: ``EVENT_COLUMNS``' values.
 
     ``previous``: a learner's Smart Assign inputs before the change (``models.previous_inputs``).
     """
-    _INSERT_EVENT.write(
-        session.connection(),
-        {
-            "company_id": caller.company.id,
-            "resource_type": resource_type,
-            "resource_id": resource_id,
-            "action": action,
-            "changes": change_set,
-            "previous": previous,
-            "token_id": caller.token_id,
-            "token_name": caller.token_name,
-            "created_at": utcnow(),
-            "attempts": 0,
-        },
-        _EVENT_COLUMNS,
-    )
+    return {
+        "company_id": caller.company.id,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "action": action,
+        "changes": change_set,
+        "previous": previous,
+        "token_id": caller.token_id,
+        "token_name": caller.token_name,
+        "created_at": utcnow(),
+        "attempts": 0,
+    }
+
+
+def insert_event(session, row):
+    """Insert an ``event_row`` in the session's transaction."""
+    _INSERT_EVENT.write(session.connection(), row, EVENT_COLUMNS)
+
+
+def add_event(session, caller, resource_type, resource_id, action, change_set, previous=None):
+    """Insert the provisioning event for one write by ``caller``, in its transaction (``event_row``)."""
+    insert_event(session, event_row(caller, resource_type, resource_id, action, change_set, previous))
 
 
 def flatten(doc, prefix=""):

@@ -19,7 +19,7 @@ from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.e2e
 
-SLOW_CONNECTIONS = 48  # more than the database pool holds (10 + 20 overflow per process)
+SLOW_CONNECTIONS = 48  # more than the database pools hold (20 autocommit + 10 for transactions per process)
 # What a normal request may take while the slow connections are held (a loaded 2-core CI box).
 ANSWER_WITHIN_SECONDS = 3.0
 # gunicorn.conf.py: a request's headers must arrive within `keepalive` (5 s); allow slack.

@@ -36,20 +36,20 @@ def _race(monkeypatch, run_a, run_b):
     starts once A has read the learner, and A writes only once B has answered.
     Returns (A's response, B's response)."""
     a_read, b_answered = threading.Event(), threading.Event()
-    real_of, real_update = rows.Draft.of, rows.update_row
+    real_of, real_write = rows.Draft.of, rows.write
 
     def noted_read(record):
         if threading.current_thread().name == "A":
             a_read.set()
         return real_of(record)
 
-    def held_update(session, record, draft):
+    def held_write(session, record, draft, event):
         if threading.current_thread().name == "A" and not b_answered.is_set():
             assert b_answered.wait(30), "request B never answered"
-        return real_update(session, record, draft)
+        return real_write(session, record, draft, event)
 
     monkeypatch.setattr(rows.Draft, "of", staticmethod(noted_read))
-    monkeypatch.setattr(rows, "update_row", held_update)
+    monkeypatch.setattr(rows, "write", held_write)
     answers = {}
     thread = threading.Thread(target=lambda: answers.setdefault("a", run_a()), name="A")
     thread.start()
@@ -129,7 +129,7 @@ def test_ten_concurrent_patches_of_one_learner_all_land(tenant, learner, app):
 def test_a_write_that_keeps_losing_is_a_409_and_changes_nothing(tenant, learner, monkeypatch):
     # The store re-reads under a lock, so a second loss cannot happen in practice; if the
     # database ever said so anyway, the IdP gets an answer it retries, not a loop or a 500.
-    monkeypatch.setattr(rows, "update_row", lambda *_args: False)
+    monkeypatch.setattr(rows, "write", lambda *_args: False)
     url = f"Users/{learner['id']}"
     resp = tenant.patch(url, json=_ops(_replace("title", "Never")))
     assert resp.status_code == 409

@@ -5,8 +5,11 @@ authenticate, SCIM reads outside a transaction."""
 import pytest
 from sqlalchemy import event, func, select, text, update
 
+from models import ProvisioningEvent
 from tests.conftest import make_tenant
 from tests.helpers import app_statements
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def _backend_pids(engine):
@@ -24,8 +27,11 @@ def test_a_connection_killed_by_the_database_does_not_fail_the_next_request(app,
     if engine.dialect.name != "postgresql":
         pytest.skip("terminating a backend needs PostgreSQL")
     tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
-    assert tenant.get("Users").status_code == 200  # the read pool now holds an idle connection
-    assert tenant.post("Users", json={"userName": "jo@example.com"}).status_code == 201  # and the write pool
+    assert tenant.get("Users").status_code == 200  # the autocommit pool now holds an idle connection
+    # A userName change is checked in a transaction: the transaction pool holds one too.
+    learner_id = tenant.post("Users", json={"userName": "jo@example.com"}).get_json()["id"]
+    rename = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "jo2@example.com"}]}
+    assert tenant.patch(f"Users/{learner_id}", json=rename).status_code == 200
     pids = _backend_pids(app.extensions["herd.engine"]) + _backend_pids(app.extensions["herd.read_engine"])
     assert len(pids) >= 2
     with engine.connect() as admin:
@@ -36,6 +42,9 @@ def test_a_connection_killed_by_the_database_does_not_fail_the_next_request(app,
     assert resp.status_code == 200, resp.get_data(as_text=True)
     resp = tenant.post("Users", json={"userName": "al@example.com"})
     assert resp.status_code == 201, resp.get_data(as_text=True)
+    rename["Operations"][0]["value"] = "jo3@example.com"
+    resp = tenant.patch(f"Users/{learner_id}", json=rename)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
     # And the requests after them too (the dead connections were all replaced).
     assert tenant.get("Users").status_code == 200
     assert tenant.post("Users", json={"userName": "bo@example.com"}).status_code == 201
@@ -50,12 +59,8 @@ def test_authentication_is_one_statement(app, sessions, engine):
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1, statements
 
 
-def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine):
-    """GETs run in autocommit (no BEGIN / ROLLBACK round trips); writes stay one transaction."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("autocommit reads are a PostgreSQL setting")
-    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
-    tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
+def _statements_of(app, request):
+    """(first word, autocommit?) of each statement ``request()`` sends, on either engine."""
     seen = []
 
     def note(conn, _cursor, statement, *_args):
@@ -65,17 +70,54 @@ def test_a_scim_read_opens_no_transaction_and_a_write_does(app, sessions, engine
     for e in engines:
         event.listen(e, "before_cursor_execute", note)
     try:
-        assert tenant.get("Users", query_string={"filter": 'userName eq "nobody"'}).status_code == 200
-        reads, seen[:] = list(seen), []
-        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jo@example.com"}
-        assert tenant.post("Users", json=body).status_code == 201
-        writes = list(seen)
+        request()
     finally:
         for e in engines:
             event.remove(e, "before_cursor_execute", note)
-    assert reads and all(autocommit for _, autocommit in reads), reads
-    inserts = [autocommit for kind, autocommit in writes if kind == "INSERT"]
-    assert inserts and not any(inserts), writes
+    return seen
+
+
+def test_a_scim_read_opens_no_transaction_and_a_learner_write_is_one_statement(app, sessions, engine):
+    """GETs run in autocommit (no BEGIN / ROLLBACK round trips); a learner and its event are
+    written by one statement, atomic by itself (no BEGIN / COMMIT round trips either)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("autocommit is a PostgreSQL setting")
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    tenant.get("ServiceProviderConfig")  # the token's last_used_at is written here, once a minute
+    reads = _statements_of(app, lambda: tenant.get("Users", query_string={"filter": 'userName eq "nobody"'}))
+    assert reads == [("SELECT", True)], reads
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jo@example.com"}
+    answers = []
+    writes = _statements_of(app, lambda: answers.append(tenant.post("Users", json=body)))
+    assert answers[0].status_code == 201
+    assert writes == [("SELECT", True), ("WITH", True)], writes
+    learner_id = answers[0].get_json()["id"]
+    with engine.connect() as conn:
+        events = conn.execute(
+            select(func.count()).select_from(ProvisioningEvent).where(ProvisioningEvent.resource_id == learner_id)
+        ).scalar()
+    assert events == 1
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]}
+    writes = _statements_of(app, lambda: answers.append(tenant.patch(f"Users/{learner_id}", json=patch)))
+    assert answers[1].status_code == 200
+    assert writes == [("SELECT", True), ("WITH", True)], writes
+
+
+def test_a_learner_write_that_also_writes_its_company_is_one_transaction(app, sessions, engine):
+    """The first learner in a new extension URN also records the URN on the company: all of it
+    in one transaction, never the learner without the company's change or the other way round."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("autocommit is a PostgreSQL setting")
+    tenant = make_tenant(sessions, app.test_client(), "Acme", 7)
+    tenant.get("ServiceProviderConfig")
+    urn = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    body = {"userName": "jo@example.com", urn: {"state": "Ontario"}}
+    answers = []
+    writes = _statements_of(app, lambda: answers.append(tenant.post("Users", json=body)))
+    assert answers[0].status_code == 201
+    assert writes[0] == ("SELECT", True)
+    assert [kind for kind, _ in writes[1:]] == ["UPDATE", "INSERT", "INSERT"], writes
+    assert not any(autocommit for _, autocommit in writes[1:]), writes
 
 
 def test_a_scim_read_costs_no_round_trip_besides_its_statements(app, sessions, engine):

@@ -2,23 +2,28 @@
 
 A SCIM write reads its learner as a record (``service.auth.record_type``; usually in
 authentication's statement), builds a ``Draft`` of the columns it should have, and
-writes it with one INSERT, or one UPDATE of only the columns that differ. No ORM
-object, unit of work or flush is involved: on the write path they cost more CPU than
-the statements themselves. The statements run on the session's connection (in its
-transaction) as ``models.prebuilt`` statements: one driver call each.
+writes it with one INSERT, or one UPDATE of only the columns that differ, together
+with its provisioning event (``write``). No ORM object, unit of work or flush is
+involved: on the write path they cost more CPU than the statements themselves. The
+statements are ``models.prebuilt`` statements: one driver call each. On PostgreSQL the
+learner and its event are one statement in autocommit when nothing else is written;
+otherwise they join the session's transaction.
 
 The UPDATE is guarded by the version that was read, so a write never overwrites a
 change it did not see: when another request wrote the learner in between, it
-changes nothing and ``update_row`` says so (the store then reads the learner again and
-makes its write on that).
-"""
+changes nothing and ``write`` says so (the store then reads the learner again under a
+lock, in a transaction, and makes its write on that)"""
+
+from functools import lru_cache
 
 from sqlalchemy import bindparam, insert, select, update
 
 from models import Learner, utcnow
 from models.learner import new_id
 from models.prebuilt import Prebuilt
+from service import db
 from service.auth import record_type
+from service.scim.writes import EVENT_COLUMNS, EVENTS, insert_event
 
 _TABLE = Learner.__table__
 COLUMNS = tuple(column.key for column in _TABLE.columns)
@@ -76,8 +81,68 @@ def read(session, learner_id, lock=False):
 
 
 def insert_row(session, draft):
-    """INSERT the new learner ``draft``."""
+    """INSERT the new learner ``draft`` (True: it was written)."""
     _INSERT.write(session.connection(), draft.values(), COLUMNS)
+    return True
+
+
+def _with_event(dml):
+    """``dml`` (an INSERT or UPDATE of one learner) and its event row as one statement: the
+    event is inserted only if the learner row was written (``WITH written AS (...) INSERT
+    INTO provisioning_events SELECT ... FROM written``). PostgreSQL only."""
+    written = dml.returning(_TABLE.c.id).cte("written")
+    values = [bindparam(f"e_{name}", type_=EVENTS.c[name].type) for name in EVENT_COLUMNS]
+    return Prebuilt(insert(EVENTS).from_select(EVENT_COLUMNS, select(*values).select_from(written)))
+
+
+def _set(columns):
+    """SET (or VALUES) ``columns`` from parameters named ``s_<column>`` (the event's are ``e_<column>``)."""
+    return {name: bindparam(f"s_{name}", type_=_TABLE.c[name].type) for name in columns}
+
+
+@lru_cache(maxsize=256)
+def _update_with_event(columns):
+    """The UPDATE of ``columns`` guarded by id and version, with its event (``_with_event``)."""
+    guarded = update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version"))
+    return _with_event(guarded.values(_set(columns)))
+
+
+_INSERT_WITH_EVENT = _with_event(insert(_TABLE).values(_set(COLUMNS)))
+
+
+def write(session, record, draft, event):
+    """Write the learner ``draft`` and its provisioning ``event`` (``writes.event_row``),
+    both or neither: an INSERT when ``record`` is None, else an UPDATE of the columns that
+    differ from ``record`` (as read), guarded by its version.
+
+    Returns False, having written nothing, when the row no longer has the version that was
+    read. On PostgreSQL, when the request has written nothing else yet, the learner and
+    its event are one statement on an autocommit connection: no transaction to begin and
+    commit, one round trip where a transaction took four. Otherwise (SQLite, or the
+    request's transaction already holds a write or a lock) two statements in the session's
+    transaction.
+    """
+    engine = None if session.in_transaction() else db.autocommit_engine()
+    if engine is None:
+        written = insert_row(session, draft) if record is None else update_row(session, record, draft)
+        if written:
+            insert_event(session, event)
+        return written
+    params = {f"e_{name}": value for name, value in event.items()}
+    if record is None:
+        params.update((f"s_{name}", value) for name, value in draft.values().items())
+        statement = _INSERT_WITH_EVENT
+    else:
+        changed = _changed(record, draft)
+        params.update((f"s_{name}", value) for name, value in changed.items())
+        params.update(w_id=record.id, w_version=record.version)
+        statement = _update_with_event(tuple(changed))
+    with engine.connect() as connection:
+        return statement.write(connection, params) == 1
+
+
+def _changed(record, draft):
+    return {name: value for name, value in draft.values().items() if value != getattr(record, name)}
 
 
 def update_row(session, record, draft):
@@ -86,7 +151,7 @@ def update_row(session, record, draft):
     Returns False, having written nothing, when the row no longer has the version that was
     read (another request wrote it in between).
     """
-    changed = {name: value for name, value in draft.values().items() if value != getattr(record, name)}
+    changed = _changed(record, draft)
     columns = tuple(changed)
     changed.update(w_id=record.id, w_version=record.version)
     return _UPDATE.write(session.connection(), changed, columns) == 1

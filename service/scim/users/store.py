@@ -20,7 +20,7 @@ from service.scim.users import rows
 from service.scim.users.mapping import apply_document, custom_attribute_names, learner_extension
 from service.scim.users.resolver import UserResolver
 from service.scim.users.schema import PATCH_SCHEMA, clean_user
-from service.scim.writes import Stale, add_event, changes, conflict, taken, unique
+from service.scim.writes import Stale, changes, conflict, event_row, taken, unique
 
 
 def _taken(session, company_id, user_name, except_id=None):
@@ -123,14 +123,15 @@ def _record_extension(session, company, urn, doc):
         session.execute(update(Company).where(Company.id == company.id).values(values))
 
 
-def _event(session, caller, learner, action, before, after, previous):
-    add_event(session, caller, "User", learner.id, action, changes(before, after), previous)
+def _event(caller, learner, action, before, after, previous):
+    return event_row(caller, "User", learner.id, action, changes(before, after), previous)
 
 
-def _update_row(session, learner, draft):
-    """Write ``draft`` over ``learner`` (the record read); Stale when another request wrote it first."""
+def _update_row(session, learner, draft, event):
+    """Write ``draft`` over ``learner`` (the record read), with its ``event``; Stale when
+    another request wrote it first."""
     with unique(session, _conflict(draft.user_name)):
-        written = rows.update_row(session, learner, draft)
+        written = rows.write(session, learner, draft, event)
     if not written:
         session.rollback()
         # Read again under a row lock (held to the commit), so the write made again on it
@@ -176,18 +177,17 @@ def create(session, caller, body):
     if holder is not None:
         learner.deleted_at = None
         learner.version += 1
+    # Before the learner: a company row written here (rare) makes the request a transaction.
     _record_extension(session, company, urn, doc)
+    if holder is None:
+        event = _event(caller, learner, "create", {}, learner.resource, None)
+    else:
+        event = _event(caller, learner, "restore", holder.resource, learner.resource, inputs_of(holder))
     with unique(session, _conflict(doc["userName"])):
-        if holder is None:
-            rows.insert_row(session, learner)
-        elif not rows.update_row(session, holder, learner):
+        if not rows.write(session, holder, learner, event):
             # Only a restore writes a DELETEd learner: another POST of this userName restored it first.
             session.rollback()
             raise _conflict(doc["userName"])
-    if holder is None:
-        _event(session, caller, learner, "create", {}, learner.resource, None)
-    else:
-        _event(session, caller, learner, "restore", holder.resource, learner.resource, inputs_of(holder))
     return learner
 
 
@@ -205,9 +205,11 @@ def _update(session, caller, learner, doc, urn, action):
         action = "deactivate"
     elif not learner.active and draft.active:
         action = "reactivate"
-    _update_row(session, learner, draft)
+    # Before the learner: a company row written here (rare) makes the request a transaction.
     _record_extension(session, caller.company, urn, doc)
-    _event(session, caller, draft, action, learner.resource, draft.resource, inputs_of(learner))
+    _update_row(
+        session, learner, draft, _event(caller, draft, action, learner.resource, draft.resource, inputs_of(learner))
+    )
     return draft
 
 
@@ -231,12 +233,13 @@ def delete(session, caller, learner):
     draft.deleted_at = utcnow()
     draft.active = False
     draft.version += 1
-    _update_row(session, learner, draft)
     left = leave_all(session, learner.id)  # a DELETEd learner leaves its groups (deactivation does not)
     change_set = changes(learner.resource, {})
     if left:
         change_set["groups"] = {"before": left, "after": None}
-    add_event(session, caller, "User", learner.id, "delete", change_set, inputs_of(learner))
+    _update_row(
+        session, learner, draft, event_row(caller, "User", learner.id, "delete", change_set, inputs_of(learner))
+    )
     return draft
 
 
