@@ -4,6 +4,7 @@ Connection.execute; either way a caller sees what Core would give it: the same r
 types, the same rowcounts, the same exceptions, and every statement reaches the
 ``before_cursor_execute`` listeners."""
 
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -129,57 +130,51 @@ def test_values_built_into_the_statement_are_bound_with_the_callers(each_engine,
         assert Prebuilt(first_version).rows(conn, {"company_id": company_id}) == [("jo@example.com",)]
 
 
-def test_a_statement_is_prepared_once_per_connection_and_again_on_a_new_one(db_url, company_id):
+@contextmanager
+def _postgres_engine(db_url, prepared):
+    """An engine of its own, with or without prepared statements (PostgreSQL only), disposed after."""
     if not db_url.startswith("postgresql"):
         pytest.skip("prepared statements are PostgreSQL's")
-    engine = make_engine(db_url, prepared_statements=True)
-    statement = Prebuilt(_BY_COMPANY)
+    made = make_engine(db_url, prepared_statements=prepared)
     try:
-        with engine.connect() as conn:
-            conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
-            conn.commit()
-            for _ in range(3):
-                assert len(statement.rows(conn, {"company_id": company_id})) == 1
-            names = _prepared(conn)
-            assert len(names) == 1 and names[0].startswith("herd_")
-            conn.invalidate()  # the database connection is gone: the next one starts with nothing prepared
-            conn.rollback()
-            assert _prepared(conn) == []
-            assert len(statement.rows(conn, {"company_id": company_id})) == 1
-            assert _prepared(conn) == names
+        yield made
     finally:
-        engine.dispose()
+        made.dispose()
+
+
+def test_a_statement_is_prepared_once_per_connection_and_again_on_a_new_one(db_url, company_id):
+    statement = Prebuilt(_BY_COMPANY)
+    with _postgres_engine(db_url, prepared=True) as engine, engine.connect() as conn:
+        conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
+        conn.commit()
+        for _ in range(3):
+            assert len(statement.rows(conn, {"company_id": company_id})) == 1
+        names = _prepared(conn)
+        assert len(names) == 1 and names[0].startswith("herd_")
+        conn.invalidate()  # the database connection is gone: the next one starts with nothing prepared
+        conn.rollback()
+        assert _prepared(conn) == []
+        assert len(statement.rows(conn, {"company_id": company_id})) == 1
+        assert _prepared(conn) == names
 
 
 def test_a_failed_transaction_leaves_the_prepared_statement_usable(db_url, company_id):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("prepared statements are PostgreSQL's")
-    engine = make_engine(db_url, prepared_statements=True)
     statement, columns = Prebuilt(_INSERT), tuple(_row(0, "", "x"))
-    try:
-        with engine.connect() as conn:
-            with pytest.raises(IntegrityError), conn.begin():
-                statement.write(conn, _row(company_id, "a" * 36, "jo@example.com"), columns)
-                statement.write(conn, _row(company_id, "a" * 36, "al@example.com"), columns)
-            with conn.begin():  # the rollback kept the statement: it is executed, not prepared again
-                statement.write(conn, _row(company_id, "b" * 36, "al@example.com"), columns)
-            assert len(_prepared(conn)) == 1
-            assert conn.execute(select(_TABLE.c.user_name)).scalars().all() == ["al@example.com"]
-    finally:
-        engine.dispose()
+    with _postgres_engine(db_url, prepared=True) as engine, engine.connect() as conn:
+        with pytest.raises(IntegrityError), conn.begin():
+            statement.write(conn, _row(company_id, "a" * 36, "jo@example.com"), columns)
+            statement.write(conn, _row(company_id, "a" * 36, "al@example.com"), columns)
+        with conn.begin():  # the rollback kept the statement: it is executed, not prepared again
+            statement.write(conn, _row(company_id, "b" * 36, "al@example.com"), columns)
+        assert len(_prepared(conn)) == 1
+        assert conn.execute(select(_TABLE.c.user_name)).scalars().all() == ["al@example.com"]
 
 
 def test_without_prepared_statements_nothing_is_prepared(db_url, company_id):
     """DATABASE_PREPARED_STATEMENTS=off: what a pooler in transaction mode needs."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("prepared statements are PostgreSQL's")
-    engine = make_engine(db_url, prepared_statements=False)
-    try:
-        with engine.connect() as conn:
-            assert Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id}) == []
-            assert _prepared(conn) == []
-    finally:
-        engine.dispose()
+    with _postgres_engine(db_url, prepared=False) as engine, engine.connect() as conn:
+        assert Prebuilt(_BY_COMPANY).rows(conn, {"company_id": company_id}) == []
+        assert _prepared(conn) == []
 
 
 def test_the_setting_reads_on_and_off():
