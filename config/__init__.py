@@ -68,6 +68,9 @@ class Settings:
     # Off for a pooler in transaction mode (PgBouncer's default), which hands a client's
     # statements to whichever server connection is free.
     prepared_statements: bool = True
+    # Bearer token /metrics requires (unset: /metrics answers anyone; production requires it,
+    # since Herd serves /metrics on its public port).
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def broker_url(self):
@@ -100,6 +103,11 @@ class Settings:
             problems.append("DATABASE_URL must point at PostgreSQL (postgresql://user:password@host/db)")
         if not self.redis_url:
             problems.append("REDIS_URL must point at your Redis (the embedded one is for development)")
+        if len(self.metrics_token) < 32:
+            problems.append(
+                "METRICS_TOKEN is not set (or shorter than 32 characters): /metrics shares the public port, "
+                "so it answers only this bearer token; generate one like SECRET_KEY and give it to Prometheus"
+            )
         return problems
 
     def check_production(self):
@@ -138,6 +146,8 @@ class Settings:
             values["prepared_statements"] = _switch(env, "DATABASE_PREPARED_STATEMENTS")
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
+        if env.get("METRICS_TOKEN"):
+            values["metrics_token"] = env["METRICS_TOKEN"].strip()
         values.update(overrides)
         return cls(**values)
 

@@ -210,6 +210,15 @@ class Herd:
         self.procs = []
         self.url = None
         self.tag = uuid.uuid4().hex[:8]
+        self.metrics_token = uuid.uuid4().hex
+
+    def metrics(self, timeout=10):
+        """The web's ``/metrics`` text, scraped with the bearer token as Prometheus would."""
+        resp = requests.get(
+            f"{self.url}/metrics", headers={"Authorization": f"Bearer {self.metrics_token}"}, timeout=timeout
+        )
+        resp.raise_for_status()
+        return resp.text
 
     def env(self):
         env = os.environ.copy()
@@ -218,6 +227,8 @@ class Herd:
             REDIS_URL=self.redis_url,
             RELAY_AFTER_SECONDS=str(self.relay_after_seconds),
             SECRET_KEY="e2e-secret",
+            # /metrics behind a bearer token, as production requires.
+            METRICS_TOKEN=self.metrics_token,
             PYTHONUNBUFFERED="1",
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
         )

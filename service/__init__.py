@@ -41,7 +41,7 @@ def create_app(settings=None):
     ratelimit.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
     ratelimit.limit_sign_in(app)
     frontdoor.init_app(app, settings)
-    metrics.init_app(app)
+    metrics.init_app(app, settings)
     # Outermost: the request id and nosniff cover every response, ProxyFix's included.
     middleware.init_app(app)
     register_cli(app)

@@ -1,7 +1,10 @@
 """Prometheus metrics of the web processes and of the outbox, served at ``GET /metrics``.
 
 Requests are counted by route template (``/scim/v2/<int:company_id>/Users``, never
-the raw path, so the series stay few), method and status, with a latency histogram.
+the raw path; ``<unmatched>`` for a URL no route serves), method and status, with a
+latency histogram. Every label comes from a closed set: a method outside the standard
+ones counts as ``OTHER`` (anyone can invent methods, and each new label value would be
+a new series in every scrape, for ever).
 Across gunicorn workers: when ``PROMETHEUS_MULTIPROC_DIR`` is set (``gunicorn.conf.py``
 gives each gunicorn master a private one) every worker writes its samples there and
 whichever worker answers ``/metrics`` adds them all up (prometheus_client's
@@ -10,12 +13,17 @@ registry is served.
 
 The outbox figures (events waiting, age of the oldest, relay runs) and whether the
 database and broker answer are read when ``/metrics`` is scraped, not counted.
+
+With ``METRICS_TOKEN`` set, ``/metrics`` answers only ``Authorization: Bearer <token>``
+(compared by hash, in constant time); production requires it (``config.Settings``).
 """
 
+import hashlib
+import hmac
 import os
 import time
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -54,12 +62,21 @@ RATE_LIMITED = Counter(
     ["route"],
 )
 UNMATCHED = "<unmatched>"
+# The methods counted by name (RFC 9110's and PATCH); any other is counted as OTHER.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"})
+OTHER_METHOD = "OTHER"
 
 
 def route_label():
     """The current request's route template (``<unmatched>`` for a URL no route serves)."""
     rule = request.url_rule
     return rule.rule if rule is not None else UNMATCHED
+
+
+def method_label():
+    """The current request's method, or ``OTHER`` for one outside ``METHODS``."""
+    method = request.method
+    return method if method in METHODS else OTHER_METHOD
 
 
 def count_rate_limited():
@@ -79,10 +96,11 @@ def _start_timer():
 def _count(response):
     route = route_label()
     status = response.status_code
-    REQUESTS.labels(route, request.method, str(status)).inc()
+    method = method_label()
+    REQUESTS.labels(route, method, str(status)).inc()
     started = g.get("herd_started")
     if started is not None:
-        LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        LATENCY.labels(route, method).observe(time.perf_counter() - started)
     if status == 429 and not g.get("herd_rate_limit_counted"):
         RATE_LIMITED.labels(route).inc()
     if status >= 400 and request.path.startswith(("/scim/", "/api/")):
@@ -170,8 +188,30 @@ def _relay_families():
     return families
 
 
+def _token_hash(token):
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _authorized():
+    """True when no METRICS_TOKEN is set or the request carries it as a bearer token."""
+    expected = current_app.extensions.get("herd.metrics_token_hash")
+    if expected is None:
+        return True
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    # Hashes of equal length compared in constant time: neither the token nor its length leaks.
+    given = _token_hash(token.strip()) if scheme.lower() == "bearer" else b""
+    return hmac.compare_digest(given, expected)
+
+
 def metrics_view():
     """The Prometheus text exposition of every web process plus the scrape-time figures."""
+    if not _authorized():
+        return Response(
+            "Send the METRICS_TOKEN as 'Authorization: Bearer <token>'.\n",
+            status=401,
+            mimetype="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"', "Cache-Control": "no-store"},
+        )
     extra = CollectorRegistry(auto_describe=False)
     extra.register(_ScrapeTimeCollector(_scrape_time_families()))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -184,8 +224,11 @@ def metrics_view():
     return Response(body, mimetype=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 
-def init_app(app):
-    """Time and count every request; serve ``/metrics``."""
+def init_app(app, settings):
+    """Time and count every request; serve ``/metrics`` (behind ``settings.metrics_token`` when set)."""
+    if settings.metrics_token:
+        # Only the hash is kept: the token itself stays in the settings it was read from.
+        app.extensions["herd.metrics_token_hash"] = _token_hash(settings.metrics_token)
     app.before_request(_start_timer)
     app.after_request(_count)
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])

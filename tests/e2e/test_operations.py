@@ -54,12 +54,14 @@ def test_metrics_add_up_across_two_gunicorn_workers(herd_stack, sessions, tmp_pa
         if len(worker_pids()) == 2:
             break
     assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=30).status_code == 401
+    # /metrics itself answers only its token (METRICS_TOKEN, set by the harness).
+    assert requests.get(f"{herd.url}/metrics", timeout=30).status_code == 401
 
     # Each worker keeps its own file of samples ...
     assert len(worker_pids()) == 2, sorted(p.name for p in metrics_dir.iterdir())
     # ... and whichever worker answers /metrics reports the sum of both.
     for _ in range(4):
-        text = requests.get(f"{herd.url}/metrics", timeout=30).text
+        text = herd.metrics(timeout=30)
         assert sample(text, "herd_http_requests_total", route=ROUTE, method="GET", status="200") == sent
         assert sample(text, "herd_http_requests_total", route=ROUTE, method="GET", status="401") == 1
         assert sample(text, "herd_http_request_duration_seconds_count", route=ROUTE, method="GET") == sent + 1
@@ -88,7 +90,7 @@ def test_readyz_reports_the_broker_apart_and_scim_keeps_working(herd_stack, own_
     assert "SCIM keeps working" in body["checks"]["broker"]["detail"]
     # ... and it is true: Entra's calls succeed while the broker is down.
     assert herd.post_user(tenant, learner_body(1)).status_code == 201
-    text = requests.get(f"{herd.url}/metrics", timeout=10).text
+    text = herd.metrics()
     assert sample(text, "herd_dependency_up", dependency="broker") == 0
     assert sample(text, "herd_outbox_pending_events") == 1
 
@@ -126,7 +128,7 @@ def test_relay_runs_show_in_metrics(herd_stack, e2e_redis_url, sessions):
     herd.start_beat()
 
     def relay_ran():
-        text = requests.get(f"{herd.url}/metrics", timeout=10).text
+        text = herd.metrics()
         return text if sample(text, "herd_outbox_relay_runs_total") >= 1 else None
 
     text = wait_for(relay_ran, 60, interval=1, message="a relay run in /metrics", on_timeout=herd.tails)

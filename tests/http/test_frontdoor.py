@@ -112,6 +112,53 @@ def test_metrics_count_requests_by_route_template_and_status(client, tenant):
     assert f"/scim/v2/{tenant.id}/Users" not in text
 
 
+def test_invented_methods_and_unknown_paths_add_no_series(client):
+    """Anyone can send `curl -X QRNERXYCRSGN`: every label stays in a closed set, so /metrics
+    does not grow with what strangers invent (300 such calls once added 500 KB to it)."""
+    for i in range(5):
+        client.open("/healthz", method=f"INVENTED{i}")
+        client.open(f"/no/such/page/{i}", method=f"MADEUP{i}")
+        client.get(f"/scim/v2/1/nothing-here-{i}")
+    first = client.get("/metrics").get_data(as_text=True)
+    for i in range(5, 60):
+        client.open("/healthz", method=f"INVENTED{i}")
+        client.open(f"/no/such/page/{i}", method=f"MADEUP{i}")
+        client.get(f"/scim/v2/1/nothing-here-{i}")
+    text = client.get("/metrics").get_data(as_text=True)
+    series = {line.split(" ")[0] for line in text.splitlines() if line.startswith("herd_http_")}
+    assert series == {line.split(" ")[0] for line in first.splitlines() if line.startswith("herd_http_")}
+    assert "INVENTED" not in text and "MADEUP" not in text and "nothing-here" not in text
+    assert _sample(text, "herd_http_requests_total", route="<unmatched>", method="OTHER", status="405") > 0
+    assert (
+        _sample(text, "herd_http_requests_total", route="<unmatched>", method="OTHER", status="405")
+        - _sample(first, "herd_http_requests_total", route="<unmatched>", method="OTHER", status="405")
+        == 55
+    )
+
+
+def test_metrics_answer_only_the_metrics_token_when_one_is_set(settings):
+    token = "m" * 40
+    client = create_app(dataclasses.replace(settings, metrics_token=token)).test_client()
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Basic {token}"},
+        {"Authorization": token},
+    ):
+        refused = client.get("/metrics", headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+        assert "herd_http" not in refused.get_data(as_text=True) and token not in refused.get_data(as_text=True)
+    scraped = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert scraped.status_code == 200 and "herd_http_requests_total" in scraped.get_data(as_text=True)
+
+
+def test_metrics_token_is_read_from_the_environment_and_never_shown():
+    settings = Settings.from_env({"METRICS_TOKEN": "secret-token-for-prometheus"})
+    assert settings.metrics_token == "secret-token-for-prometheus"
+    assert "secret-token-for-prometheus" not in repr(settings)
+
+
 def test_metrics_report_the_outbox_and_dependencies(client, tenant):
     from tests.dashboard.helpers import user_body
 
@@ -156,6 +203,7 @@ PRODUCTION = {
     "PUBLIC_BASE_URL": "https://herd.example.com",
     "DATABASE_URL": "postgresql://herd@db.internal/herd",
     "REDIS_URL": "redis://redis.internal:6379/0",
+    "METRICS_TOKEN": "p" * 40,
 }
 
 
@@ -164,6 +212,17 @@ def test_production_refuses_to_start_without_secret_key():
     with pytest.raises(ConfigError, match="SECRET_KEY is not set") as err:
         create_app(Settings.from_env(env))
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("token", [None, "tiny-tok"])
+def test_production_refuses_to_start_without_a_metrics_token(token):
+    """/metrics shares the public port: in production it must not answer strangers."""
+    env = {k: v for k, v in PRODUCTION.items() if k != "METRICS_TOKEN"}
+    if token:
+        env["METRICS_TOKEN"] = token
+    with pytest.raises(ConfigError, match="METRICS_TOKEN is not set") as err:
+        create_app(Settings.from_env(env))
+    assert "\n" not in str(err.value) and "tiny-tok" not in str(err.value)
 
 
 def test_production_starts_with_everything_set():
