@@ -5,7 +5,9 @@ the values taken from the URL path, every query parameter and, on the
 dashboard, every form field are checked once. A refusal is a 400 naming the
 parameter and the limit, rendered for the surface by ``service.error_handlers``.
 JSON bodies are checked where they are read (``load_json``), so they are
-decoded once.
+decoded once. Integer ids in the path are range-checked even earlier
+(``check_path_ids``), before a blueprint takes its own out of the view arguments
+(the SCIM blueprint's ``company_id``).
 """
 
 from flask import request
@@ -27,6 +29,13 @@ def check_request() -> None:
                 limits.check_text(f"form field {name[:40]}", value)
 
 
+def check_path_ids(_endpoint, values) -> None:
+    """Refuse (404) an integer id in the path that no row can have, whatever the token."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int):
+            limits.check_path_value(name, value)
+
+
 def json_from_request(error=None):
     """The request body decoded as JSON through ``limits.load_json`` (depth, control characters)."""
     raw = request.get_data(cache=True)
@@ -34,5 +43,8 @@ def json_from_request(error=None):
 
 
 def init_app(app) -> None:
-    """Run ``check_request`` before every request, ahead of authentication and every view."""
+    """Run ``check_path_ids`` and ``check_request`` before every request, ahead of
+    authentication and every view."""
+    # The app's own URL value preprocessors run before any blueprint's.
+    app.url_value_preprocessor(check_path_ids)
     app.before_request(check_request)

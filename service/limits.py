@@ -11,7 +11,8 @@ dashboard):
   surrogates (not encodable as UTF-8), in bodies, path ids, query strings, forms;
 - string lengths matching the database columns they are copied into;
 - JSON nesting depth, number of PATCH operations and values per operation;
-- paging bounds (``startIndex``, ``count``) and path ids that fit their columns.
+- paging bounds (``startIndex``, ``count``) and path ids that fit their columns
+  (an integer id out of range is a 404, whatever the token).
 
 ``service.boundary`` applies the request-wide checks (path, query string,
 form, JSON parsing); the resource schemas call ``check_user``/``check_group``.
@@ -25,6 +26,7 @@ import json
 import re
 
 from models.normalize import name_key as fold
+from service.errors import NotFound
 from service.scim.errors import InvalidSyntax, InvalidValue
 
 # -- the limits ---------------------------------------------------------------------
@@ -44,6 +46,8 @@ MAX_MULTI_VALUES = 100
 MAX_START_INDEX = 10_000_000
 # Query parameter values (filter, attributes, dashboard search, cursors...).
 MAX_QUERY_VALUE = 4_096
+# Integer ids in URL paths (company, token, job, assignment, rule): PostgreSQL's integer.
+MAX_PATH_ID = 2**31 - 1
 
 # String attributes copied into columns: (where in the document, limit). The
 # limits are the columns' sizes (models/learner.py, models/group.py,
@@ -216,13 +220,19 @@ def check_query(name: str, value: str) -> None:
 
 
 def check_path_value(name: str, value) -> None:
-    """A string taken from the URL path (an id): no control characters.
+    """A value taken from the URL path (an id): a string without control characters, a
+    number within ``MAX_PATH_ID``.
 
-    Ids too long or integers out of range are left to the views: no row has
-    them, so they are a 404 (the database compares them safely).
+    A number out of range names no row (every integer id is a PostgreSQL ``integer``
+    from 1), so it is a 404 here, for every caller whatever its token: the database
+    never sees it (PostgreSQL refuses it as "integer out of range", SQLite's driver past
+    64 bits). Strings too long are left to the views: no row has them, so they are a
+    404 too (the database compares them safely).
     """
     if isinstance(value, str):
         check_text(name, value, strict=True)
+    elif isinstance(value, int) and not 1 <= value <= MAX_PATH_ID:
+        raise NotFound(f"No such resource: the id in the URL ('{name}') must be between 1 and {MAX_PATH_ID}.")
 
 
 # -- resources ---------------------------------------------------------------------------

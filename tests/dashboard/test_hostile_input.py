@@ -48,3 +48,18 @@ def test_the_refusal_page_escapes_what_the_client_sent(dash):
     resp = dash.get("/dashboard/learners?%3Cscript%3E=%00")
     text = _refused(resp)
     assert "<script>" not in text and "&lt;script&gt;" in text
+
+
+@pytest.mark.parametrize("number", ["0", str(2**31), str(2**63), str(2**64), "9" * 60])
+def test_ids_out_of_range_in_dashboard_urls_are_a_404(dash, anon, number):
+    """No row has such an id: a 404 page, signed in or not (PostgreSQL refused them with a 500)."""
+    for who in (dash, anon):
+        assert who.get(f"/dashboard/smart-assign/jobs/{number}").status_code == 404
+    for path in (
+        f"/dashboard/settings/integrations/api/tokens/{number}/revoke",
+        f"/dashboard/smart-assign/group-rules/{number}/delete",
+    ):
+        resp = dash.post(path)
+        assert resp.status_code == 404, resp.get_data(as_text=True)[:300]
+        assert "between 1 and 2147483647" in resp.get_data(as_text=True)
+    assert dash.get("/dashboard/learners").status_code == 200

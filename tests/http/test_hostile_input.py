@@ -351,3 +351,34 @@ def test_a_number_out_of_range_in_a_filter_is_invalid_filter(tenant, number):
     err = _scim_error(tenant.get(f'Users?filter=emails[type eq "work"].value eq {number}'))
     assert err["scimType"] == "invalidFilter"
     assert "out of range" in err["detail"]
+
+
+# -- ids in the URL path of every size (issue 21) ----------------------------------------------
+
+OUT_OF_RANGE_IDS = ["0", str(2**31), str(2**63), str(2**64), "9" * 60]
+
+
+@pytest.mark.parametrize("company_id", OUT_OF_RANGE_IDS)
+@pytest.mark.parametrize("path", ["Users/x", "Users", "Groups/x", "ServiceProviderConfig"])
+def test_a_tenant_id_out_of_range_is_a_404_whatever_the_token(client, tenant, company_id, path):
+    """`/scim/v2/2147483648/Users/x` with any bogus token was a 500 ("integer out of range" on
+    PostgreSQL, OverflowError past 64 bits on SQLite): no company has such an id."""
+    for headers in ({}, {"Authorization": "Bearer bogus"}, {"Authorization": f"Bearer {tenant.token}"}):
+        err = _scim_error(client.get(f"/scim/v2/{company_id}/{path}", headers=headers), 404)
+        assert "between 1 and 2147483647" in err["detail"]
+    _still_serves(tenant)
+
+
+@pytest.mark.parametrize("company_id", ["1", str(2**31 - 1)])
+def test_a_tenant_id_in_range_with_a_bogus_token_is_a_401(client, tenant, company_id):
+    resp = client.get(f"/scim/v2/{company_id}/Users/x", headers={"Authorization": "Bearer bogus"})
+    _scim_error(resp, 401)
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+@pytest.mark.parametrize("number", OUT_OF_RANGE_IDS)
+def test_an_api_id_out_of_range_is_a_404(client, tenant, method, number):
+    for headers in ({"Authorization": "Bearer bogus"}, {"Authorization": f"Bearer {tenant.token}"}):
+        resp = client.open(f"/api/v1/learner_trainings/{number}", method=method, headers=headers, json={})
+        assert resp.status_code == 404, resp.get_data(as_text=True)[:300]
+        assert "between 1 and 2147483647" in resp.get_json()["error"]
