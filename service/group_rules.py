@@ -13,6 +13,9 @@ from models import GroupRule
 from models.catalog import by_code
 from models.company_training import company_catalog
 
+# The size of group_name and of its lower-cased key, group_name_lower (models/group.py).
+GROUP_NAME_MAX = 300
+
 
 class RuleError(ValueError):
     """A rule that cannot be saved; the message says why."""
@@ -33,6 +36,9 @@ def add_rule(session, company_id, group_name, training_code):
     code = (training_code or "").strip().upper()
     if not name:
         raise RuleError("the group name is empty")
+    if len(name.lower()) > GROUP_NAME_MAX:
+        # Lower-casing may lengthen a name (U+0130 becomes two characters): the key column holds 300.
+        raise RuleError(f"the group name is longer than {GROUP_NAME_MAX} characters once lower-cased")
     if code not in by_code(company_catalog(session, company_id)):
         raise RuleError(f"unknown training code {training_code!r}; use a code of the catalog, e.g. HP-ALL-SUP")
     existing = session.scalar(

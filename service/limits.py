@@ -9,7 +9,8 @@ dashboard):
 
 - control characters (NUL first: PostgreSQL cannot store it) and lone UTF-16
   surrogates (not encodable as UTF-8), in bodies, path ids, query strings, forms;
-- string lengths matching the database columns they are copied into;
+- string lengths matching the database columns they are copied into, lower-cased
+  lookup keys included (``check_lowered``);
 - JSON nesting depth, number of PATCH operations and values per operation;
 - paging bounds (``startIndex``, ``count``) and path ids that fit their columns
   (an integer id out of range is a 404, whatever the token).
@@ -69,6 +70,14 @@ GROUP_COLUMNS = {"displayName": 300, "externalId": 300}
 # and a btree entry must stay well under PostgreSQL's ~2,700-byte limit.
 MAX_KEY_CHARS = 900
 MAX_KEY_BYTES = 2_000
+# Attributes also stored lower-cased, for case-insensitive lookups, in a column of the
+# same size (learners.user_name_lower, external_id_lower, email_lower; groups'
+# display_name_lower, external_id_lower). Lower-casing may lengthen a string
+# ("İ", U+0130, becomes "i̇", two characters): a value whose lower-cased form does not
+# fit is refused (400 invalidValue), never cut, since a cut key would no longer find
+# its learner by that attribute.
+USER_LOWERED = frozenset({"userName", "externalId", "emails.value"})
+GROUP_LOWERED = frozenset({"displayName", "externalId"})
 
 # Identifiers are compared and indexed: no control character at all, not even a
 # tab or newline. Free text (a formatted address) may hold tab, CR and LF.
@@ -249,10 +258,23 @@ def _values_at(doc: dict, dotted: str):
             yield found
 
 
-def _check_columns(doc: dict, columns: dict, prefix: str = "") -> None:
+def _check_columns(doc: dict, columns: dict, prefix: str = "", lowered: frozenset = frozenset()) -> None:
     for dotted, limit in columns.items():
         for text in _values_at(doc, dotted):
             check_text(prefix + dotted, text, limit, strict=dotted in _STRICT)
+            if dotted in lowered:
+                check_lowered(prefix + dotted, text, limit)
+
+
+def check_lowered(name: str, text: str, limit: int) -> str:
+    """Refuse ``text`` when its lower-cased form (the lookup key stored next to it) exceeds ``limit``."""
+    length = len(text.lower())
+    if length > limit:
+        raise InvalidValue(
+            f"'{name}' is {length} characters long once lower-cased for lookups "
+            f"(some letters, such as U+0130, lower-case to two); the limit is {limit}."
+        )
+    return text
 
 
 _STRICT = frozenset({"userName", "externalId", "emails.value", "displayName"})
@@ -263,7 +285,7 @@ def check_user(doc: dict, enterprise_urn: str, learner_urn: str | None) -> None:
 
     Multi-valued attributes hold at most MAX_MULTI_VALUES values.
     """
-    _check_columns(doc, USER_COLUMNS)
+    _check_columns(doc, USER_COLUMNS, lowered=USER_LOWERED)
     check_key("userName", doc["userName"])
     for key, value in doc.items():
         if isinstance(value, list) and len(value) > MAX_MULTI_VALUES:
@@ -278,7 +300,7 @@ def check_user(doc: dict, enterprise_urn: str, learner_urn: str | None) -> None:
 
 def check_group(attrs: dict) -> None:
     """A cleaned Group's displayName and externalId within their columns."""
-    _check_columns(attrs, GROUP_COLUMNS)
+    _check_columns(attrs, GROUP_COLUMNS, lowered=GROUP_LOWERED)
     check_key("displayName", attrs["displayName"])
 
 

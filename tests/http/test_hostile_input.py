@@ -173,6 +173,45 @@ def test_a_patch_that_makes_a_string_too_long_is_a_400_and_changes_nothing(tenan
     assert tenant.get(f"Users/{user['id']}").get_json()["userName"] == "kim@acme.example"
 
 
+DOTTED_I = "\u0130"  # "İ": one character, lower-cased to two ("i" and a combining dot)
+
+
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        ({"userName": DOTTED_I * 300}, "userName"),
+        ({"userName": "kim@acme.example", "externalId": DOTTED_I * 300}, "externalId"),
+        ({"userName": "kim@acme.example", "emails": [{"value": DOTTED_I * 300, "type": "work"}]}, "emails.value"),
+    ],
+)
+def test_a_value_too_long_once_lower_cased_is_a_400(tenant, body, named):
+    """300 × U+0130 fits its column but not the lower-cased lookup key next to it (a 500 on
+    PostgreSQL): refused with invalidValue, naming the attribute and the limit."""
+    err = _scim_error(tenant.post("Users", json=body))
+    assert err["scimType"] == "invalidValue"
+    assert named in err["detail"] and "lower-cased" in err["detail"] and "the limit is 300" in err["detail"]
+    user = _user(tenant)
+    resp = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": "replace", "value": {k: v for k, v in body.items() if k != "userName"} or body}]},
+    )
+    assert "lower-cased" in _scim_error(resp)["detail"]
+    assert tenant.get(f"Users/{user['id']}").get_json()["userName"] == "kim@acme.example"
+    # Half as many still fit once lower-cased, and are found by their lower-cased key.
+    fits = _user(tenant, DOTTED_I * 150, externalId=DOTTED_I * 150)
+    found = tenant.get(f'Users?filter=externalId eq "{DOTTED_I.lower() * 150}"').get_json()
+    assert [r["id"] for r in found["Resources"]] == [fits["id"]]
+
+
+@pytest.mark.parametrize(
+    "attrs", [{"displayName": DOTTED_I * 300}, {"displayName": "Ops", "externalId": DOTTED_I * 300}]
+)
+def test_a_group_value_too_long_once_lower_cased_is_a_400(groups_on, attrs):
+    err = _scim_error(groups_on.post("Groups", json=attrs))
+    assert err["scimType"] == "invalidValue" and "lower-cased" in err["detail"]
+    assert groups_on.post("Groups", json={"displayName": DOTTED_I * 150}).status_code == 201
+
+
 def test_a_group_displayName_longer_than_its_column_is_a_400(tenant, sessions):
     from models import Company
 

@@ -130,6 +130,15 @@ def test_a_removed_member_is_re_evaluated(app, acme, sessions):
     assert "HP-ALL-SUP" in codes(sessions, a)
 
 
+def test_a_group_rule_name_too_long_once_lower_cased_is_refused(app, tenant, sessions):
+    """300 × U+0130 fits group_name but not its lower-cased key (a 500 on PostgreSQL)."""
+    refused = cli(app, "companies", "group-rule", tenant.id, "\u0130" * 300, "HP-ALL-SUP")
+    assert refused.exit_code != 0 and "once lower-cased" in refused.output
+    assert cli(app, "companies", "group-rule", tenant.id, "\u0130" * 150, "HP-ALL-SUP").exit_code == 0
+    with sessions() as s:
+        assert [r.group_name for r in s.scalars(select(GroupRule))] == ["\u0130" * 150]
+
+
 def test_group_rule_cli_adds_lists_and_removes(app, tenant, sessions):
     assert cli(app, "companies", "group-rule", tenant.id, "Managers", "HP-ALL-SUP").exit_code == 0
     again = cli(app, "companies", "group-rule", tenant.id, "MANAGERS", "HP-ALL-SUP")
