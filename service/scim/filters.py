@@ -33,6 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import NoReturn
 
+from service.limits import bad_character
 from service.scim.errors import InvalidFilter, InvalidPath, ScimError
 from service.scim.paths import AttrPath, parse_attr_path
 
@@ -308,6 +309,11 @@ class _Parser:
                 value, self.pos = _JSON.raw_decode(self.text, self.pos)
             except json.JSONDecodeError as exc:
                 self.fail(f"bad string value ({exc.msg})", exc.pos)
+            # The escapes are decoded only now: "\u0000" passed the query string's check as
+            # six plain characters, and PostgreSQL cannot store or compare a NUL.
+            bad = bad_character(value)
+            if bad is not None:
+                self.fail(f"the string value contains {bad}", value_at, "remove it")
         elif char == "-" or char.isdigit():
             value = self.parse_number()
         else:

@@ -100,6 +100,43 @@ def test_nul_in_a_query_parameter_is_a_400(tenant, query):
     _still_serves(tenant)
 
 
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        'userName eq "a\\u0000b"',
+        'externalId eq "\\u0000"',
+        'emails[type eq "work"].value eq "a\\u0000b"',
+        'displayName co "\\u0007"',
+        'userName eq "\\ud800"',
+        'name.givenName sw "x" or userName eq "\\u0000"',
+    ],
+)
+def test_an_escaped_control_character_in_a_filter_string_is_invalid_filter(tenant, filter_text):
+    """`\\u0000` is six harmless characters in the query string and a NUL once the filter's JSON
+    string is decoded: it reached PostgreSQL (a 500) until decoded strings were checked too."""
+    assert "\\u" in filter_text
+    err = _scim_error(tenant.get("Users", query_string={"filter": filter_text}))
+    assert err["scimType"] == "invalidFilter"
+    assert "U+" in err["detail"]
+    _still_serves(tenant)
+
+
+def test_an_escaped_nul_in_a_patch_path_filter_is_a_400(tenant):
+    user = _user(tenant, emails=[{"value": "kim@acme.example", "type": "work"}])
+    resp = tenant.patch(
+        f"Users/{user['id']}",
+        json={"Operations": [{"op": "remove", "path": 'emails[value eq "kim\\u0000@acme.example"]'}]},
+    )
+    assert "U+0000" in _scim_error(resp)["detail"]
+    assert tenant.get(f"Users/{user['id']}").get_json()["emails"][0]["value"] == "kim@acme.example"
+
+
+def test_escaped_characters_that_are_not_controls_still_filter(tenant):
+    user = _user(tenant, "kim\u00e9@acme.example")
+    found = tenant.get("Users", query_string={"filter": 'userName eq "kim\\u00e9@acme.example"'}).get_json()
+    assert [r["id"] for r in found["Resources"]] == [user["id"]]
+
+
 def test_nul_in_a_group_member_id_is_a_400(tenant, sessions):
     from models import Company
 
