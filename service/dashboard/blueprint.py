@@ -61,7 +61,8 @@ def _init_app(state):
     # for dashboard requests only.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", int(SESSION_LIFETIME.total_seconds()))
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_LIFETIME)
+    # Assigned, not setdefault: Flask's own default (31 days) is always in the config already.
+    app.config["PERMANENT_SESSION_LIFETIME"] = SESSION_LIFETIME
     csrf.init_app(app)
 
 

@@ -1,5 +1,7 @@
 """Admin accounts: the CLI's one-time password, sign-in, lockout, sessions and cookies."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -154,6 +156,18 @@ def test_session_cookie_is_httponly_samesite_and_secure_over_https(app, admin_a)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     # The test settings' PUBLIC_BASE_URL is https://herd.test.
     assert "Secure" in cookie
+
+
+def test_the_session_cookie_lives_twelve_hours_not_flasks_31_days(app, admin_a):
+    """Flask's own default (31 days) used to win over the dashboard's 12 hours."""
+    from datetime import UTC, datetime, timedelta
+    from email.utils import parsedate_to_datetime
+
+    before = datetime.now(UTC)
+    resp = Dashboard(app.test_client()).login(admin_a)
+    expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", resp.headers["Set-Cookie"]).group(1))
+    # Whole seconds in the header, and however long the sign-in itself took.
+    assert before + timedelta(hours=12) - timedelta(seconds=1) <= expires <= datetime.now(UTC) + timedelta(hours=12)
 
 
 def test_sign_out_needs_a_post_with_csrf_and_ends_the_session(dash):
