@@ -6,6 +6,11 @@ what Herd answered and the path are kept: never the token, the query string
 (it can carry secrets) or the body. Recording never changes the response: a
 failure to record is logged and dropped.
 
+Only calls made with a token valid for the company in the URL are recorded: anyone
+can send a call without one to any tenant URL, and its path (``/Users/<any text>``)
+would put a stranger's words on the company's Activity page. A call refused before
+authentication (a 429, a path no route serves) has its token checked here.
+
 It runs as an ``after_request`` hook on the SCIM error that
 ``service.error_handlers`` noted in ``g.scim_error``: rendering writes nothing.
 """
@@ -17,15 +22,17 @@ import threading
 import time
 
 from flask import current_app, g, request
+from sqlalchemy import select
 
-from models import Company, ScimFailure, utcnow
+from models import AccessToken, ScimFailure, hash_token, utcnow
+from service.auth import bearer_secret
 
 log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"^/scim/v2/(\d{1,9})(?:/|$)")
 _USER_ID = re.compile(r"/Users/([0-9a-fA-F-]{36})(?:/|$)")
-# Unauthenticated failures and 429s are recorded at most this often per company and
-# process: anyone can send the former, the latter come in floods; neither may fill the table.
+# 429s are recorded at most this often per company and process: they come in floods and
+# must not fill the table.
 ANONYMOUS_EVERY = 10.0
 _last_anonymous = {}
 _lock = threading.Lock()
@@ -48,6 +55,18 @@ def _throttled(company_id):
         return False
 
 
+def _token_name(session, company_id):
+    """The name of the request's token when it is valid for ``company_id``, else None
+    (for a call refused before authentication; looked up by hash like ``service.auth``)."""
+    secret = bearer_secret()
+    if secret is None:
+        return None
+    token = session.scalar(select(AccessToken).where(AccessToken.token_hash == hash_token(secret)))
+    if token is None or token.company_id != company_id or not token.matches(secret) or not token.usable():
+        return None
+    return token.name
+
+
 def init_app(app):
     """Record every failed SCIM call after its response is built."""
 
@@ -60,7 +79,7 @@ def init_app(app):
 
 
 def record(status, scim_type, detail):
-    """Store one failed SCIM call (4xx/5xx under /scim/ for a company that exists)."""
+    """Store one failed SCIM call (4xx/5xx under /scim/ made with a token valid for its company)."""
     if status < 400 or not request.path.startswith("/scim/"):
         return
     company_id = _company_id()
@@ -74,9 +93,16 @@ def record(status, scim_type, detail):
             g.db_session = session
         # Whatever the failed request wrote is abandoned first (and SQLite's write lock released).
         session.rollback()
-        if caller is None and session.get(Company, company_id) is None:
+        if caller is not None:
+            token_name = caller.token_name
+        else:
+            # Refused before authentication (a 429, a path no route serves): one indexed
+            # read, as authentication costs any call that carries a token.
+            token_name = _token_name(session, company_id)
+        if token_name is None:
+            # No valid token for this company: nothing of this call reaches its pages.
             return
-        if (caller is None or status == 429) and _throttled(company_id):
+        if status == 429 and _throttled(company_id):
             return
         match = _USER_ID.search(request.path)
         session.add(
@@ -88,7 +114,7 @@ def record(status, scim_type, detail):
                 status=status,
                 scim_type=(scim_type or None) and scim_type[:40],
                 detail=(detail or "")[:1000],
-                token_name=caller.token_name[:200] if caller else None,
+                token_name=token_name[:200],
                 occurred_at=utcnow(),
             )
         )

@@ -238,7 +238,12 @@ def learner(learner_id):
     audit = sorted(audit, key=lambda e: (e.occurred_at, e.id), reverse=True)
     failures = session.scalars(
         select(ScimFailure)
-        .where(ScimFailure.company_id == company_id, ScimFailure.resource_id == row.id)
+        # Without a token name: a call without a valid token (see service.failures), never shown.
+        .where(
+            ScimFailure.company_id == company_id,
+            ScimFailure.resource_id == row.id,
+            ScimFailure.token_name.is_not(None),
+        )
         .order_by(ScimFailure.occurred_at.desc())
         .limit(20)
     ).all()

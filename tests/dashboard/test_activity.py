@@ -67,12 +67,57 @@ def test_failures_on_a_learner_show_on_its_page(dash, tenant, sessions):
     assert "Failed 400" in text
 
 
-def test_a_bad_token_is_recorded_without_it_and_throttled(tenant, client, sessions):
-    for _ in range(3):
-        resp = client.get(f"/scim/v2/{tenant.id}/Users", headers={"Authorization": "Bearer herd_wrong_secret"})
+PLANTED = "Your-account-is-locked.Call-+1-555-0100-now"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer herd_wrong_secret"}, {"Authorization": "Basic x"}])
+def test_calls_without_a_valid_token_never_reach_the_companys_pages(
+    dash, tenant, other_tenant, client, sessions, headers
+):
+    """An outsider's `/scim/v2/{id}/Users/<text>` put that text on company {id}'s Activity page."""
+    for method in ("GET", "DELETE", "PATCH"):
+        resp = client.open(f"/scim/v2/{tenant.id}/Users/{PLANTED}", method=method, headers=headers, json={})
         assert resp.status_code == 401
+    # Another company's valid token is no valid token for this company either.
+    wrong = client.get(
+        f"/scim/v2/{tenant.id}/Users/{PLANTED}", headers={"Authorization": f"Bearer {other_tenant.token}"}
+    )
+    assert wrong.status_code == 401
+    assert recorded(sessions) == []
+    assert PLANTED not in dash.get(PAGE).get_data(as_text=True)
+    assert PLANTED not in dash.get(PAGE, query_string={"kind": "failed"}).get_data(as_text=True)
+
+
+def test_failures_recorded_without_a_token_before_are_not_shown(dash, tenant, sessions):
+    """Rows such calls left in the table before the fix stay off the pages (until retention prunes them)."""
+    learner_id = post_learner(tenant, "kept@acme.example")
+    with sessions() as s:
+        for token_name, path in ((None, f"/scim/v2/{tenant.id}/Users/{PLANTED}"), ("Acme token", "/shown")):
+            s.add(
+                ScimFailure(
+                    company_id=tenant.id,
+                    method="GET",
+                    path=path,
+                    resource_id=learner_id,
+                    status=401 if token_name is None else 400,
+                    detail="x",
+                    token_name=token_name,
+                    occurred_at=utcnow(),
+                )
+            )
+        s.commit()
+    for page in (PAGE, f"{PAGE}?kind=failed", f"/dashboard/learners/{learner_id}"):
+        text = dash.get(page).get_data(as_text=True)
+        assert PLANTED not in text and "/shown" in text
+
+
+def test_a_429_of_a_valid_token_is_recorded_with_its_name_and_throttled(app, tenant, sessions):
+    """A 429 is decided before authentication: its token is checked when it is recorded."""
+    result = app.test_cli_runner().invoke(args=["companies", "rate-limit", str(tenant.id), "--per-minute", "1"])
+    assert result.exit_code == 0, result.output
+    assert [tenant.get("Users").status_code for _ in range(4)] == [200, 429, 429, 429]
     [row] = recorded(sessions)
-    assert row.status == 401 and row.token_name is None and "herd_wrong_secret" not in repr(vars(row))
+    assert (row.status, row.token_name) == (429, "Acme token")
 
 
 def test_failures_for_a_company_that_does_not_exist_are_not_recorded(client, sessions, tenant):
@@ -138,6 +183,7 @@ def test_activity_pages_through_equal_timestamps_without_loss(dash, tenant, sess
                     path=f"/scim/v2/7/Users/{i}",
                     status=404,
                     detail="nope",
+                    token_name="Acme token",
                     occurred_at=when,
                 )
                 for i in range(45)
