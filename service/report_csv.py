@@ -1,8 +1,11 @@
 """CSV rendering of the compliance report's per-learner rows, streamed in chunks.
 
 Values come from identity providers and admins, so a cell that a spreadsheet
-would run as a formula (starting with = + - @, tab or carriage return) is
-prefixed with an apostrophe (OWASP's advice on CSV injection).
+would run as a formula is prefixed with an apostrophe (OWASP's advice on CSV
+injection): one starting with = + - @, tab or carriage return, also after
+leading whitespace (spaces, line feeds: spreadsheets skip them) and in the
+full-width forms ＝ ＋ － ＠ (which spreadsheets with East Asian input read as
+the ASCII signs).
 """
 
 import csv
@@ -12,7 +15,10 @@ from datetime import datetime
 from models import utcnow
 from service.compliance_report import CSV_COLUMNS, iter_rows
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("\t", "\r")
+# What starts a formula once leading whitespace is skipped: the ASCII signs and their
+# full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20).
+FORMULA_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 ROWS_PER_CHUNK = 500
 
 
@@ -23,7 +29,7 @@ def cell(value):
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds") + "Z"
     text = str(value)
-    if text.startswith(FORMULA_START):
+    if text.startswith(FORMULA_START) or text.lstrip()[:1] in FORMULA_SIGNS:
         return "'" + text
     return text
 
