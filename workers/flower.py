@@ -2,7 +2,8 @@
 
 Flower can revoke tasks and shows task arguments, so outside development it must
 not start unprotected: with ``HERD_ENV=production`` it refuses to start (one line)
-unless ``FLOWER_BASIC_AUTH=user:password`` is set. Flower reads its own ``FLOWER_*``
+unless ``FLOWER_BASIC_AUTH=user:password`` is set (several pairs comma-separated, each
+with a strong password). Flower reads its own ``FLOWER_*``
 variables (``FLOWER_PORT``, default 5555; ``FLOWER_BASIC_AUTH``); it listens on
 127.0.0.1 unless ``FLOWER_ADDRESS`` says otherwise. It also serves Celery's metrics
 for Prometheus at ``/metrics``.
@@ -14,15 +15,29 @@ import sys
 from config import ConfigError, Settings
 
 
+def _strong_pairs(value):
+    """True when ``value`` holds at least one ``user:password`` pair and every pair has a user
+    and a password of 12 characters or more.
+
+    Flower reads several comma-separated pairs and lets in whoever matches any of them (its
+    own constant-time comparison), so each pair must be as strong as the first.
+    """
+    pairs = value.split(",")
+    for pair in pairs:
+        user, sep, password = pair.partition(":")
+        if not (user.strip() and sep and len(password) >= 12):
+            return False
+    return True
+
+
 def flower_problem(settings, env):
     """Why Flower must not start with these settings, or None."""
     if not settings.is_production:
         return None
-    user, sep, password = env.get("FLOWER_BASIC_AUTH", "").partition(":")
-    if not (user and sep and len(password) >= 12):
+    if not _strong_pairs(env.get("FLOWER_BASIC_AUTH", "")):
         return (
             f"refusing to start Flower with HERD_ENV={settings.herd_env}: set FLOWER_BASIC_AUTH=user:password "
-            "(a password of 12 characters or more); Flower can revoke tasks and shows their arguments"
+            "(a password of 12 characters or more; every pair when several are comma-separated); Flower can revoke tasks and shows their arguments"
         )
     return None
 

@@ -257,10 +257,34 @@ def test_flower_refuses_to_start_in_production_without_credentials():
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "herd: refusing to start Flower with HERD_ENV=production: set FLOWER_BASIC_AUTH=user:password "
-        "(a password of 12 characters or more); Flower can revoke tasks and shows their arguments."
+        "(a password of 12 characters or more; every pair when several are comma-separated); "
+        "Flower can revoke tasks and shows their arguments."
     )
     weak = _run([sys.executable, "-m", "workers.flower"], {**PRODUCTION, "FLOWER_BASIC_AUTH": "admin:admin"})
     assert weak.returncode == 1 and "FLOWER_BASIC_AUTH" in weak.stderr
+
+
+@pytest.mark.parametrize(
+    "value, refused",
+    [
+        ("admin:a-long-password", False),
+        ("admin:a-long-password,ops:another-long-one", False),
+        # Flower lets in whoever matches any pair: the weak second one was let through.
+        ("admin:a-long-password,guest:guest", True),
+        ("admin:a-long-password,guest:", True),
+        ("admin:a-long-password,:a-long-password", True),
+        ("admin:a-long-password,", True),
+        ("admin:a-long-password,nocolon-long-enough", True),
+        ("", True),
+    ],
+)
+def test_flower_checks_every_credential_pair(value, refused):
+    from workers.flower import flower_problem
+
+    problem = flower_problem(Settings.from_env(PRODUCTION), {"FLOWER_BASIC_AUTH": value})
+    assert (problem is not None) == refused
+    if problem:
+        assert "FLOWER_BASIC_AUTH" in problem and "guest" not in problem and "a-long-password" not in problem
 
 
 def test_grafana_dashboard_uses_only_metrics_herd_exposes(client, tenant, monkeypatch):
