@@ -7,6 +7,7 @@ operations. Ordinary values are drawn too, so the same properties also hold
 for what an IdP really sends.
 """
 
+import re
 from urllib.parse import quote
 
 from hypothesis import strategies as st
@@ -17,7 +18,24 @@ CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 # Characters that broke (or could break) the database, the JSON encoder or a header.
-NASTY_CHARS = ["\x00", "\x01", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff", "\t", "\n", "\r", '"', "\\", "%"]
+NASTY_CHARS = [
+    "\x00",
+    "\x01",
+    "\x07",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\ud800",
+    "\udfff",
+    "\t",
+    "\n",
+    "\r",
+    '"',
+    "\\",
+    "%",
+    "\u0130",
+    "\ufb01",
+]
 NASTY_STRINGS = [
     "",
     " ",
@@ -34,7 +52,16 @@ NASTY_STRINGS = [
     "%_\\",
     "9999-12-31T23:59:59-14:00",
     "0001-01-01T00:00:00+14:00",
+    # Case-expanding characters at a column's length (issue 21): "İ" lower-cases to two
+    # characters, "ß", "ﬁ" and "ŉ" upper-case (or fold) to two.
+    "\u0130" * 300,
+    "\u00df" * 300,
+    "\ufb01" * 300,
+    "\u0149" * 300,
+    "\u0130" * 150 + "@acme.example",
 ]
+# Characters whose case mapping lengthens the text (str.lower, str.upper or casefold).
+CASE_EXPANDING = ["\u0130", "\u00df", "\ufb01", "\u0149", "\u0390", "\u1e9e"]
 
 
 def hostile_text(max_size=400):
@@ -47,7 +74,9 @@ def hostile_text(max_size=400):
         ordinary,
     )
     long = st.builds(
-        lambda c, n: c * n, st.sampled_from(["a", "\u00e9", "\u00df", "x@"]), st.integers(min(95, max_size), max_size)
+        lambda c, n: c * n,
+        st.sampled_from(["a", "\u00e9", "x@", *CASE_EXPANDING]),
+        st.integers(min(95, max_size), max_size),
     )
     return st.one_of(ordinary, spiked, long, st.sampled_from(NASTY_STRINGS))
 
@@ -59,6 +88,49 @@ def huge_int():
         st.sampled_from([2**31, 2**63, 10**20, -(10**20), limits.MAX_START_INDEX, limits.MAX_START_INDEX + 1]),
         st.integers(-(10**30), 10**30),
     ).map(str)
+
+
+# Ids in URL paths of every size: in and out of PostgreSQL's integer, past 64 bits, and not numbers.
+TENANT_IDS = [
+    "0",
+    "-1",
+    "1",
+    str(2**31 - 1),
+    str(2**31),
+    str(2**63 - 1),
+    str(2**63),
+    str(2**64),
+    "9" * 100,
+    "0" * 30 + "7",
+    "007",
+    "1e3",
+    "0x10",
+    "７",  # a full-width digit
+    "%2B1",
+    " 1",
+    "abc",
+]
+
+
+def path_ids():
+    """Integer ids for a URL path, as text: the sizes above and any integer at all."""
+    return st.one_of(
+        st.sampled_from(TENANT_IDS), st.integers(-(10**40), 10**40).map(str), st.integers(0, 2**31).map(str)
+    )
+
+
+def in_range_id(text):
+    """True when ``text`` routes as an id a row can have: digits (Werkzeug's ``int`` converter
+    takes any Unicode digits and leading zeros) whose value is 1 to 2**31 - 1."""
+    return re.fullmatch(r"\d+", text) is not None and 1 <= int(text) <= limits.MAX_PATH_ID
+
+
+# Methods nobody standardised, as scanners send them.
+def invented_methods():
+    return st.one_of(
+        st.sampled_from(["QRNERXYCRSGN", "PROPFIND", "FOO", "get", "Patch", "MKCOL", "BREW"]),
+        st.text(st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), min_size=1, max_size=20),
+    )
 
 
 def json_scalars():
@@ -167,6 +239,15 @@ def filters():
     value = st.one_of(
         hostile_text(200).map(lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'),
         st.sampled_from(["true", "false", "null", "1e400", "-0", str(10**30)]),
+        # JSON escapes, decoded only by the filter parser: NUL, other controls, surrogates, İ.
+        st.builds(
+            lambda head, escape, tail: f'"{head}{escape}{tail}"',
+            st.text("abc@.", max_size=5),
+            st.sampled_from(
+                ["\\u0000", "\\u0007", "\\u001f", "\\u007f", "\\ud800", "\\udfff", "\\u0130", "\\u0000\\u0000"]
+            ),
+            st.text("abc@.", max_size=5),
+        ),
     )
     compare = st.builds(
         lambda a, o, v: f"{a} {o} {v}",
