@@ -198,9 +198,10 @@ def _authorized():
     if expected is None:
         return True
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return False
     # Hashes of equal length compared in constant time: neither the token nor its length leaks.
-    given = _token_hash(token.strip()) if scheme.lower() == "bearer" else b""
-    return hmac.compare_digest(given, expected)
+    return hmac.compare_digest(_token_hash(token.strip()), expected)
 
 
 def metrics_view():
