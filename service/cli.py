@@ -300,7 +300,8 @@ def _one_line_database_errors(command):
 def register_cli(app):
     """Attach the operator commands to the app."""
     from service.catalog_cli import catalog
+    from service.oauth_cli import oauth_clients_cli
 
-    for group in (companies, tokens, database, demo, admins, catalog):
+    for group in (companies, tokens, database, demo, admins, catalog, oauth_clients_cli):
         _one_line_database_errors(group)
         app.cli.add_command(group)
