@@ -276,3 +276,11 @@ def test_a_client_cannot_mint_tokens_without_end(client, app, oauth):
         http.environ_base["REMOTE_ADDR"] = f"198.51.100.{i + 1}"
         statuses.append(http.post(TOKEN_URL, data=GRANT, headers=basic(client_id, secret)).status_code)
     assert statuses[:20] == [200] * 20 and statuses[20] == 429
+
+
+def test_plain_http_is_refused_except_on_loopback(client, oauth):
+    # Behind a TLS proxy (TRUSTED_PROXIES) the request is https; bare http to a public name is not.
+    resp = client.post(TOKEN_URL, data=GRANT, headers=basic(*oauth), base_url="http://herd.example")
+    assert resp.status_code == 400 and resp.get_json()["error"] == "insecure_transport"
+    resp = client.post(TOKEN_URL, data=GRANT, headers=basic(*oauth), base_url="https://herd.example")
+    assert resp.status_code == 200
