@@ -147,12 +147,17 @@ def _save_token(token, oauth_request):
     it was checked: the secret and client rows are locked (PostgreSQL) until the token is
     committed, so a revocation either sees the new token and revokes it, or is seen here."""
     client = oauth_request.client
+    company_id, client_pk, secret_pk = client.row.company_id, client.row.id, client.secret.id
+    name = f"OAuth client {client.row.name}"[:200]
     session = db.session()
+    # A fresh transaction: the one that read the client may hold a snapshot (SQLite) older
+    # than a revocation committed since.
+    session.rollback()
     now = utcnow()
     locked = session.execute(
         select(OAuthSecret.revoked_at, OAuthSecret.expires_at, OAuthClient.disabled_at)
         .join(OAuthClient, OAuthClient.id == OAuthSecret.client_id)
-        .where(OAuthSecret.id == client.secret.id)
+        .where(OAuthSecret.id == secret_pk)
         .with_for_update()
     ).first()
     if locked is None or locked.revoked_at is not None or locked.expires_at <= now or locked.disabled_at is not None:
@@ -161,20 +166,20 @@ def _save_token(token, oauth_request):
     plain = token["access_token"]
     session.add(
         AccessToken(
-            company_id=client.row.company_id,
-            name=f"OAuth client {client.row.name}"[:200],
+            company_id=company_id,
+            name=name,
             token_hash=hash_token(plain),
             display_prefix=plain[:DISPLAY_CHARS],
             created_at=now,
             expires_at=now + _seconds(token["expires_in"]),
-            oauth_client_id=client.row.id,
-            oauth_secret_id=client.secret.id,
+            oauth_client_id=client_pk,
+            oauth_secret_id=secret_pk,
         )
     )
     # Issued tokens pile up (one an hour per client): drop the client's long-expired ones.
     session.execute(
         delete(AccessToken).where(
-            AccessToken.oauth_client_id == client.row.id,
+            AccessToken.oauth_client_id == client_pk,
             AccessToken.expires_at < now - _seconds(EXPIRED_TOKENS_KEPT_SECONDS),
         )
     )

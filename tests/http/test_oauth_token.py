@@ -284,3 +284,39 @@ def test_plain_http_is_refused_except_on_loopback(client, oauth):
     assert resp.status_code == 400 and resp.get_json()["error"] == "insecure_transport"
     resp = client.post(TOKEN_URL, data=GRANT, headers=basic(*oauth), base_url="https://herd.example")
     assert resp.status_code == 200
+
+
+def test_a_secret_revoked_while_a_token_is_being_issued_gets_no_token(client, oauth, sessions, monkeypatch):
+    from service import oauth_token
+
+    client_id, secret = oauth
+    checked = oauth_token._Client.check_client_secret
+
+    def check_then_revoke(self, presented):
+        ok = checked(self, presented)
+        # The operator revokes the secret just after it was found good.
+        with sessions() as s:
+            oauth_clients.revoke_secret(s, oauth_clients.find_client(s, client_id), secret[:8])
+            s.commit()
+        return ok
+
+    monkeypatch.setattr(oauth_token._Client, "check_client_secret", check_then_revoke)
+    assert_invalid_client(client.post(TOKEN_URL, data=GRANT, headers=basic(client_id, secret)))
+    with sessions() as s:
+        assert s.scalars(select(AccessToken).where(AccessToken.oauth_client_id.is_not(None))).all() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": "Basic"},
+        {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
+        {"Authorization": "Basic " + base64.b64encode(b":").decode()},
+        {"Authorization": "Bearer herd_x"},
+        {"Authorization": "Basic " + base64.b64encode(("a" * 3000 + ":" + "b" * 3000).encode()).decode()},
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    ],
+)
+def test_malformed_requests_get_an_oauth_error_never_a_500(client, headers):
+    resp = client.post(TOKEN_URL, data="grant_type=client_credentials", headers=headers)
+    assert resp.status_code in (400, 401) and resp.is_json and "error" in resp.get_json()
