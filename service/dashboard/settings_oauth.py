@@ -14,7 +14,7 @@ from flask import render_template as render
 from models import OAuthClient, OAuthSecret
 from service import db, oauth_clients
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, OAuthClientForm, OAuthModeForm, OAuthSecretForm
+from service.dashboard.forms import ConfirmForm, OAuthClientForm, OAuthModeForm, OAuthSecretForm, TokenForm
 from service.dashboard.settings_api import _page
 from service.oauth_clients import ClientError
 
@@ -46,9 +46,12 @@ def oauth_section(client_form=None, new_client=None, new_client_secret=None, new
     return {
         "token_endpoint": _token_endpoint(),
         "oauth_clients": clients,
-        "client_form": client_form or OAuthClientForm(name="Entra ID gallery app", secret_days="730"),
-        "secret_form": OAuthSecretForm(secret_days="730"),
-        "mode_form": OAuthModeForm(oauth_only=company.oauth_only, token_minutes=company.access_token_minutes),
+        # formdata=None: on the answer to another form's POST, these show their defaults, not its fields.
+        "client_form": client_form or OAuthClientForm(formdata=None, name="Entra ID gallery app", secret_days="730"),
+        "secret_form": OAuthSecretForm(formdata=None, secret_days="730"),
+        "mode_form": OAuthModeForm(
+            formdata=None, oauth_only=company.oauth_only, token_minutes=company.access_token_minutes
+        ),
         "new_client": new_client,
         "new_client_secret": new_client_secret,
         "new_secret_for": new_secret_for,
@@ -79,7 +82,7 @@ def create_oauth_client():
     """Create a client and its first secret; the secret is in this response only."""
     form = OAuthClientForm()
     if not form.validate():
-        return _page(client_form=form, status=400)
+        return _page(token_form=_blank_token_form(), client_form=form, status=400)
     if not _spend_once(form.once.data):
         return _already_sent()
     try:
@@ -88,9 +91,15 @@ def create_oauth_client():
         )
     except ClientError as exc:
         form.name.errors = [str(exc)]
-        return _page(client_form=form, status=400)
+        return _page(token_form=_blank_token_form(), client_form=form, status=400)
     db.session().commit()
-    return _page(new_client=client, new_client_secret=plain, new_secret_for=client.id, status=201)
+    return _page(
+        token_form=_blank_token_form(),
+        new_client=client,
+        new_client_secret=plain,
+        new_secret_for=client.id,
+        status=201,
+    )
 
 
 @bp.post("/settings/integrations/api/oauth/clients/<int:client_pk>/secrets")
@@ -108,7 +117,13 @@ def add_oauth_secret(client_pk):
         flash(str(exc), "error")
         return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
     db.session().commit()
-    return _page(new_client=client, new_client_secret=plain, new_secret_for=client.id, status=201)
+    return _page(
+        token_form=_blank_token_form(),
+        new_client=client,
+        new_client_secret=plain,
+        new_secret_for=client.id,
+        status=201,
+    )
 
 
 @bp.get("/settings/integrations/api/oauth/clients/<int:client_pk>/secrets/<int:secret_pk>/revoke")
@@ -179,6 +194,11 @@ def set_oauth_mode():
     else:
         flash("Static access tokens are accepted again (OAuth clients keep working).", "success")
     return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
+
+
+def _blank_token_form():
+    """The static-token form with its defaults (not this POST's fields, which are the client's)."""
+    return TokenForm(formdata=None, name="Entra ID provisioning")
 
 
 def _secret(client, secret_pk):

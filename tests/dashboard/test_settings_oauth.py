@@ -152,3 +152,14 @@ def test_forms_need_csrf(dash, sessions):
     assert resp.status_code == 400
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(OAuthClient)) == 0
+
+
+def test_each_form_keeps_its_own_fields(dash):
+    # Creating a client fills nothing into the static-token form, and the other way round.
+    _client_id, _secret, resp, _ = create_client(dash, name="Gallery client X")
+    text = resp.get_data(as_text=True)
+    token_input = re.search(r'<input id="token-name"[^>]*>', text).group(0)
+    assert "Gallery client X" not in token_input
+    resp = dash.post(f"{PAGE}/tokens", {"name": "Static token Y", "expires": ""})
+    client_input = re.search(r'<input id="client-name"[^>]*>', resp.get_data(as_text=True)).group(0)
+    assert "Static token Y" not in client_input
