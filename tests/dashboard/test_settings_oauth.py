@@ -115,7 +115,8 @@ def test_oauth_only_switch_and_lifetime(dash, tenant, sessions):
         company = s.get(Company, tenant.id)
         assert company.oauth_only is True and company.access_token_minutes == 240
     assert tenant.get("Users").status_code == 401
-    assert "static access tokens are refused" in dash.get(PAGE).get_data(as_text=True)
+    text = dash.get(PAGE).get_data(as_text=True)
+    assert "static access tokens are refused" in text and 'id="oauth-only-note"' in text
     dash.post(f"{PAGE}/oauth/mode", {"token_minutes": "999"})
     with sessions() as s:
         assert s.get(Company, tenant.id).access_token_minutes == 240

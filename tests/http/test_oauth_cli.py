@@ -78,8 +78,14 @@ def test_oauth_only_and_lifetime(app, client, tenant):
     resp = token(client, client_id, secret)
     assert resp.get_json()["expires_in"] == 7200
     assert scim(client, tenant.id, resp.get_json()["access_token"]).status_code == 200
+    # A static token made now says it will be refused; its last line is still the token.
+    made = app.test_cli_runner().invoke(args=["tokens", "create", str(tenant.id)])
+    assert "is OAuth only" in made.output
+    static = made.output.strip().splitlines()[-1]
+    assert scim(client, tenant.id, static).status_code == 401
     run(app, "oauth-only", str(tenant.id), "--off")
     assert tenant.get("Users").status_code == 200
+    assert scim(client, tenant.id, static).status_code == 200
 
 
 def test_mistakes_fail_clearly(app, tenant):
