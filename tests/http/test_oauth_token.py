@@ -320,3 +320,19 @@ def test_a_secret_revoked_while_a_token_is_being_issued_gets_no_token(client, oa
 def test_malformed_requests_get_an_oauth_error_never_a_500(client, headers):
     resp = client.post(TOKEN_URL, data="grant_type=client_credentials", headers=headers)
     assert resp.status_code in (400, 401) and resp.is_json and "error" in resp.get_json()
+
+
+def test_a_scim_call_with_an_access_token_is_the_same_one_statement_as_with_a_static_token(client, tenant, oauth):
+    from tests.helpers import app_statements
+
+    learner_id = tenant.post("Users", json={"userName": "jo@example.com"}).get_json()["id"]
+    access = token_for(client, *oauth)
+    # Both tokens used once already: last_used_at is written at most once a minute.
+    assert client.get(f"{tenant.base}/Users/{learner_id}", headers=bearer(access)).status_code == 200
+    assert tenant.get(f"Users/{learner_id}").status_code == 200
+    app = client.application
+    with app_statements(app) as with_static:
+        assert tenant.get(f"Users/{learner_id}").status_code == 200
+    with app_statements(app) as with_access:
+        assert client.get(f"{tenant.base}/Users/{learner_id}", headers=bearer(access)).status_code == 200
+    assert len(with_access) == len(with_static) == 1 and with_access == with_static
