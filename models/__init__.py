@@ -8,6 +8,7 @@ from models.event import ProvisioningEvent
 from models.group import Group, GroupMember, GroupRule
 from models.job import Job, JobPart
 from models.learner import Learner
+from models.oauth import OAuthClient, OAuthSecret
 from models.scim_failure import ScimFailure
 from models.training import AuditEvent, LearnerTraining
 
@@ -25,6 +26,8 @@ __all__ = [
     "JobPart",
     "Learner",
     "LearnerTraining",
+    "OAuthClient",
+    "OAuthSecret",
     "ProvisioningEvent",
     "ScimFailure",
     "hash_token",

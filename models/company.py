@@ -38,6 +38,10 @@ class Company(Base):
     # Lower-cased names of the attributes Herd does not declare that this company's IdP has
     # sent (``easyllamarole``, ``urn:...:user:costcode``): these stay filterable.
     custom_attributes: Mapped[list | None] = mapped_column(Document)
+    # "OAuth only": static bearer tokens are refused; only access tokens from /oauth/token open it.
+    oauth_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Lifetime of the access tokens /oauth/token issues for this company (60 to 360 minutes).
+    access_token_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
 
     tokens = relationship("AccessToken", back_populates="company")
 
@@ -61,6 +65,10 @@ class AccessToken(Base):
     last_used_at: Mapped[object | None] = mapped_column(DateTime)
     expires_at: Mapped[object | None] = mapped_column(DateTime)
     revoked_at: Mapped[object | None] = mapped_column(DateTime)
+    # Set on the tokens /oauth/token issues (None: a static token made by an operator or admin).
+    # Revoking the secret or disabling the client revokes these rows in the same transaction.
+    oauth_client_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_clients.id"), index=True)
+    oauth_secret_id: Mapped[int | None] = mapped_column(ForeignKey("oauth_client_secrets.id"), index=True)
 
     company = relationship("Company", back_populates="tokens")
 

@@ -25,6 +25,7 @@ def create_app(settings=None):
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
     from service.health import bp as health_bp
+    from service.oauth_token import init_app as init_token_endpoint
     from service.scim.blueprint import routes as scim_routes
 
     db.init_app(app, settings)
@@ -40,6 +41,7 @@ def create_app(settings=None):
     app.register_blueprint(health_bp)
     ratelimit.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
     ratelimit.limit_sign_in(app)
+    init_token_endpoint(app)
     frontdoor.init_app(app, settings)
     metrics.init_app(app, settings)
     # Outermost: the request id and nosniff cover every response, ProxyFix's included.

@@ -34,7 +34,16 @@ DETAIL_INVALID = (
 # its identity map and the ORM's loading cost a request more CPU than the statement itself.
 _TOKEN_COLUMNS = tuple(
     getattr(AccessToken.__table__.c, name)
-    for name in ("id", "name", "company_id", "token_hash", "last_used_at", "expires_at", "revoked_at")
+    for name in (
+        "id",
+        "name",
+        "company_id",
+        "token_hash",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "oauth_client_id",
+    )
 )
 _TokenRecord = namedtuple("TokenRecord", [c.key for c in _TOKEN_COLUMNS])
 _RECORDS = {}
@@ -156,6 +165,8 @@ def authenticate(company_id, lookup=None):
         or not AccessToken.matches(token, secret)
         or not AccessToken.usable(token, now)
         or token.company_id != company_id
+        # "OAuth only": a static token (one not issued by /oauth/token) no longer opens the company.
+        or (company.oauth_only and token.oauth_client_id is None)
     ):
         raise Unauthorized(DETAIL_INVALID, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

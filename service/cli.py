@@ -210,8 +210,11 @@ def companies_rate_limit(company_id, per_second, per_minute, use_default):
 def tokens_create(company_id, name, expires_days):
     """Create an access token; prints the token (shown once) as the last line."""
     with _session() as session:
-        if session.get(Company, company_id) is None:
+        company = session.get(Company, company_id)
+        if company is None:
             raise click.ClickException(f"no company {company_id}")
+        if company.oauth_only:
+            click.echo(f"Company {company_id} is OAuth only: this token is refused until that is switched off.")
         expires = utcnow() + timedelta(days=expires_days) if expires_days else None
         row, secret = AccessToken.issue(company_id, name, expires)
         session.add(row)
@@ -300,7 +303,8 @@ def _one_line_database_errors(command):
 def register_cli(app):
     """Attach the operator commands to the app."""
     from service.catalog_cli import catalog
+    from service.oauth_cli import oauth_clients_cli
 
-    for group in (companies, tokens, database, demo, admins, catalog):
+    for group in (companies, tokens, database, demo, admins, catalog, oauth_clients_cli):
         _one_line_database_errors(group)
         app.cli.add_command(group)

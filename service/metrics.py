@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 from config.celery import RELAY_STATS_KEY
 from models import ProvisioningEvent, utcnow
 from service import db, health
+from service.oauth_clients import expiring_secret_count
 
 REQUESTS = Counter(
     "herd_http_requests_total",
@@ -158,6 +159,13 @@ def _scrape_time_families():
                 "herd_outbox_oldest_pending_age_seconds",
                 "Age of the oldest event not yet processed (0 when none waits).",
                 value=age,
+            )
+        )
+        families.append(
+            GaugeMetricFamily(
+                "herd_oauth_client_secrets_expiring",
+                "OAuth client secrets still valid that expire within 30 days (rotate them).",
+                value=expiring_secret_count(db.session()),
             )
         )
     if broker_ok:

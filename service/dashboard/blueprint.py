@@ -48,6 +48,7 @@ def routes():
         login,
         reports,
         settings_api,
+        settings_oauth,
         smart_assign,
     )
 

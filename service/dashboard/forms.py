@@ -66,3 +66,27 @@ class GroupRuleForm(FlaskForm):
     training_code = SelectField(
         "Training", choices=choices((t.code, f"{t.code}: {t.title}") for t in DEFAULT_CATALOG), validate_choice=True
     )
+
+
+SECRET_DAYS_CHOICES = [("365", "1 year"), ("730", "2 years"), ("1095", "3 years")]
+
+
+class OAuthClientForm(FlaskForm):
+    """A new OAuth client; ``once`` makes a resubmitted form (a reload) create nothing."""
+
+    name = StringField("Client name", validators=[DataRequired("Give the client a name."), Length(max=200)])
+    secret_days = SelectField("Secret expires after", choices=choices(SECRET_DAYS_CHOICES), validate_choice=True)
+    once = StringField(validators=[Optional(), Length(max=64)])
+
+
+class OAuthSecretForm(FlaskForm):
+    secret_days = SelectField("Secret expires after", choices=choices(SECRET_DAYS_CHOICES), validate_choice=True)
+    once = StringField(validators=[Optional(), Length(max=64)])
+
+
+class OAuthModeForm(FlaskForm):
+    oauth_only = BooleanField("OAuth only: refuse static access tokens")
+    token_minutes = IntegerField(
+        "Access-token lifetime (minutes)",
+        validators=[DataRequired("Enter 60 to 360 minutes."), NumberRange(60, 360, "Enter 60 to 360 minutes.")],
+    )

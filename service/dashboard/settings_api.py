@@ -15,7 +15,12 @@ from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
 def _tokens():
     return (
         db.session()
-        .scalars(select(AccessToken).where(AccessToken.company_id == g.company.id).order_by(AccessToken.id.desc()))
+        .scalars(
+            # Static tokens only: the ones /oauth/token issues are listed with their client.
+            select(AccessToken)
+            .where(AccessToken.company_id == g.company.id, AccessToken.oauth_client_id.is_(None))
+            .order_by(AccessToken.id.desc())
+        )
         .all()
     )
 
@@ -30,7 +35,9 @@ def _token(token_id):
     return token
 
 
-def _page(token_form=None, new_secret=None, new_token=None, status=200):
+def _page(token_form=None, new_secret=None, new_token=None, status=200, **oauth):
+    from service.dashboard.settings_oauth import oauth_section
+
     groups_form = GroupsForm(enabled=g.company.groups_enabled)
     return render_template(
         "dashboard/settings_api.html",
@@ -41,6 +48,7 @@ def _page(token_form=None, new_secret=None, new_token=None, status=200):
         new_secret=new_secret,
         new_token=new_token,
         now=utcnow(),
+        **oauth_section(**oauth),
     ), status
 
 

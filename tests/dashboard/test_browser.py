@@ -171,8 +171,8 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(page.locator("#company-id")).to_have_text("7")
     tenant_url = page.get_by_label("SCIM tenant URL").input_value()
     assert tenant_url == f"{url}/scim/v2/7"
-    page.get_by_label("Name").fill("Entra ID production")
-    page.get_by_label("Expires").select_option(label="1 year")
+    page.get_by_label("Name", exact=True).fill("Entra ID production")
+    page.get_by_label("Expires", exact=True).select_option(label="1 year")
     page.get_by_role("button", name="Create access token").click()
     expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
     secret = page.get_by_label("Secret token").input_value()
@@ -253,6 +253,29 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(page.get_by_role("row").filter(has_text="Entra ID production")).to_contain_text("Revoked")
     refused = requests.get(f"{tenant_url}/Users", headers=headers, timeout=10)
     assert refused.status_code == 401 and "not valid" in refused.json()["detail"]
+
+    # The gallery app's way in: an OAuth client, its secret shown once, a token from the endpoint.
+    page.get_by_label("Client name").fill("Entra ID gallery")
+    page.get_by_label("Secret expires after", exact=True).select_option(label="1 year")
+    page.get_by_role("button", name="Create OAuth client").click()
+    expect(page.get_by_text("Copy it now: it will not be shown again.")).to_be_visible()
+    client_id = page.locator("#new-client-id").input_value()
+    client_secret = page.locator("#new-client-secret").input_value()
+    token_endpoint = page.get_by_label("Token endpoint").input_value()
+    assert token_endpoint == f"{url}/oauth/token"
+    page.get_by_role("button", name="Copy secret").click()
+    expect(page.locator('[data-copy-status="new-client-secret"]')).to_have_text("Copied to the clipboard.")
+    shot(page, "settings-api-oauth", shots_dir)
+    granted = requests.post(
+        token_endpoint, data={"grant_type": "client_credentials"}, auth=(client_id, client_secret), timeout=10
+    )
+    assert granted.status_code == 200, granted.text
+    oauth_headers = {"Authorization": f"Bearer {granted.json()['access_token']}"}
+    assert requests.get(f"{tenant_url}/Users", headers=oauth_headers, timeout=10).status_code == 200
+    # A reload sends the form again: nothing new is created, and the secret is not shown again.
+    page.reload()
+    expect(page.get_by_text("That form was already sent")).to_be_visible()
+    assert client_secret not in page.content() and client_secret[:8] in page.content()
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Herd")).to_be_visible()
