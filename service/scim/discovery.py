@@ -4,6 +4,7 @@ from flask import current_app, g
 
 from service import limits
 from service.scim.blueprint import bp
+from service.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD_BYTES
 from service.scim.errors import NotFound, NotImplementedFeature
 from service.scim.groups.schema import GROUP_ATTRS
 from service.scim.http import list_response, scim_response
@@ -37,7 +38,7 @@ def service_provider_config(company_id):
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": DOCS,
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {"supported": True, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
         "filter": {"supported": True, "maxResults": current_app.extensions["herd.settings"].scim_max_page},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
@@ -147,7 +148,6 @@ def get_schema(schema_id):
     raise NotFound(f"Schema {schema_id} not found.")
 
 
-@bp.route("/Bulk", methods=["GET", "POST"])
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/.search", methods=["POST"])
 def not_offered():
