@@ -391,10 +391,3 @@ def test_the_rate_limit_counts_each_operation(tenant, sessions):
     assert results(resp)[-1]["response"]["status"] == "429"
     assert count(sessions, Learner) == 4
     assert tenant.get("Users").status_code == 429
-
-
-def test_without_a_valid_token_nothing_runs(tenant, sessions):
-    tenant.token = "herd_wrong"
-    resp = bulk(tenant, [user_op("a", "Alice")])
-    assert resp.status_code == 401
-    assert count(sessions, Learner) == 0
