@@ -364,7 +364,7 @@ class Runner:
             seconds = _retry_after(response)
             if seconds > 1 or self.waited + seconds > MAX_RATE_WAIT_SECONDS:
                 # The per-minute budget (or the wait allowed): this and every later operation get 429.
-                self.out_of_budget = response.get_json(silent=True)
+                self.out_of_budget = response.get_json(silent=True) or {}
                 return _result(op, 429, error=self.out_of_budget)
             # The per-second burst: the next second has room.
             time.sleep(seconds)

@@ -391,3 +391,15 @@ def test_the_rate_limit_counts_each_operation(tenant, sessions):
     assert results(resp)[-1]["response"]["status"] == "429"
     assert count(sessions, Learner) == 4
     assert tenant.get("Users").status_code == 429
+
+
+def test_operations_over_the_per_second_burst_wait_for_the_next_second(tenant, sessions):
+    """A burst of 3 a second (no per-minute limit): a /Bulk of 7 creates is paced to the
+    budget, not refused; every operation is made."""
+    with sessions() as s:
+        company = s.get(Company, tenant.id)
+        company.rate_limit_per_second, company.rate_limit_per_minute = 3, 0
+        s.commit()
+    resp = bulk(tenant, [user_op(f"b{i}", f"user{i}") for i in range(7)])
+    assert [r["status"] for r in results(resp)] == ["201"] * 7
+    assert count(sessions, Learner) == 7
