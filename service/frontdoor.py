@@ -11,28 +11,34 @@ connection's greenlet while the middleware reads; the app, and with it a databas
 connection (authentication checks one out first), is taken only once the whole body
 is here. Without it, a few dozen slow uploads would hold every pooled connection and
 stall the requests behind them. Bodies above the limit are left unread for Flask,
-which refuses them with 413 from the Content-Length alone.
+which refuses them with 413 from the Content-Length alone. ``POST /Bulk`` alone has a
+larger limit, its advertised ``maxPayloadSize`` (``service.scim.bulk``).
 """
 
 import io
+import re
 
 from flask import redirect, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BULK_PATH = re.compile(r"^/scim/v2/\d+/Bulk$")
 
 
 class BufferedBody:
-    """WSGI middleware: replace ``wsgi.input`` by the whole body (Content-Length up to ``limit``)."""
+    """WSGI middleware: replace ``wsgi.input`` by the whole body (Content-Length up to ``limit``,
+    or ``bulk_limit`` on a tenant's ``/Bulk``)."""
 
-    def __init__(self, app, limit):
+    def __init__(self, app, limit, bulk_limit=None):
         self.app = app
         self.limit = limit
+        self.bulk_limit = limit if bulk_limit is None else bulk_limit
 
     def __call__(self, environ, start_response):
         length = environ.get("CONTENT_LENGTH") or ""
-        if environ.get("REQUEST_METHOD") in BODY_METHODS and length.isdigit() and 0 < int(length) <= self.limit:
+        limit = self.bulk_limit if BULK_PATH.match(environ.get("PATH_INFO") or "") else self.limit
+        if environ.get("REQUEST_METHOD") in BODY_METHODS and length.isdigit() and 0 < int(length) <= limit:
             body = environ["wsgi.input"].read(int(length))
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
@@ -61,7 +67,9 @@ def init_app(app, settings):
     cookie sessions for the dashboard only."""
     app.session_interface = DashboardSessions()
     # Whole bodies before the app (and its database connection) is taken: slow uploads stay cheap.
-    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes)
+    from service.scim.bulk import MAX_PAYLOAD_BYTES
+
+    app.wsgi_app = BufferedBody(app.wsgi_app, settings.max_body_bytes, max(settings.max_body_bytes, MAX_PAYLOAD_BYTES))
     if settings.trusted_proxies > 0:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)

@@ -4,6 +4,7 @@ from flask import current_app, g
 
 from service import limits
 from service.scim.blueprint import bp
+from service.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD_BYTES
 from service.scim.errors import NotFound, NotImplementedFeature
 from service.scim.groups.schema import GROUP_ATTRS
 from service.scim.http import list_response, scim_response
@@ -15,10 +16,15 @@ from service.scim.users.attributes import (
     LEARNER_ATTRS,
     LEARNER_PLACEHOLDER,
     USER_ATTRS,
+    Attr,
     schema_document,
 )
 
 DOCS = "https://github.com/herd/herd#readme"
+# A common attribute (RFC 7643 §3.1), which no schema must list; listed in User and Group all
+# the same, because Microsoft's gallery validation looks every mapped attribute up in
+# /Schemas, and Entra maps externalId by default.
+EXTERNAL_ID = Attr("externalId", description="The IdP's own identifier of the resource (RFC 7643 §3.1).")
 # In the order of the documents schemas() lists: User, enterprise, learner, Group.
 _COLUMN_LIMITS = (limits.USER_COLUMNS, limits.ENTERPRISE_COLUMNS, limits.LEARNER_COLUMNS, limits.GROUP_COLUMNS)
 
@@ -37,7 +43,7 @@ def service_provider_config(company_id):
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": DOCS,
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {"supported": True, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
         "filter": {"supported": True, "maxResults": current_app.extensions["herd.settings"].scim_max_page},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
@@ -60,7 +66,7 @@ def schemas(company):
     learner_urn = company.extension_urn or LEARNER_PLACEHOLDER
     base = _base(company.id)
     docs = [
-        schema_document(CORE_USER, "User", "A learner account.", USER_ATTRS),
+        schema_document(CORE_USER, "User", "A learner account.", (*USER_ATTRS, EXTERNAL_ID)),
         schema_document(ENTERPRISE, "EnterpriseUser", "Enterprise User extension.", ENTERPRISE_ATTRS),
         schema_document(
             learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS
@@ -68,7 +74,7 @@ def schemas(company):
     ]
     if company.groups_enabled:
         # Published only while the company's groups are on, like the /Groups endpoint itself.
-        docs.append(schema_document(CORE_GROUP_URN, "Group", "A group of learners.", GROUP_ATTRS))
+        docs.append(schema_document(CORE_GROUP_URN, "Group", "A group of learners.", (*GROUP_ATTRS, EXTERNAL_ID)))
     # Each string attribute copied to a column says its length limit (service.limits).
     for doc, columns in zip(docs, _COLUMN_LIMITS, strict=False):
         limits.annotate_schema(doc, columns)
@@ -147,7 +153,6 @@ def get_schema(schema_id):
     raise NotFound(f"Schema {schema_id} not found.")
 
 
-@bp.route("/Bulk", methods=["GET", "POST"])
 @bp.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @bp.route("/.search", methods=["POST"])
 def not_offered():

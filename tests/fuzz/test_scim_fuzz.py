@@ -112,3 +112,46 @@ def test_raw_bodies(tenant, raw):
     )
     _answered(resp)
     _normal_request_works(tenant)
+
+
+def _bulk_operations():
+    """/Bulk operations whose every field may be hostile: methods, paths (bulkId references
+    included), bulkIds, versions and data (PATCH operations, user bodies, any JSON)."""
+    path = st.one_of(
+        st.sampled_from(["/Users", "/Groups", "/Users/bulkId:a", "/Groups/bulkId:b", "/Bulk", "/Users/.search"]),
+        fs.hostile_text(80).map(lambda t: f"/Users/{t}"),
+        fs.json_scalars(),
+    )
+    data = st.one_of(
+        fs.user_bodies(),
+        fs.patch_operations(5).map(lambda ops: {"Operations": ops}),
+        st.fixed_dictionaries({"displayName": fs.hostile_text(40), "members": st.just([{"value": "bulkId:a"}])}),
+        fs.json_values(),
+    )
+    return st.lists(
+        st.fixed_dictionaries(
+            {
+                "method": st.one_of(
+                    st.sampled_from(["POST", "PUT", "PATCH", "DELETE", "post", "GET"]), fs.json_scalars()
+                ),
+                "path": path,
+                "bulkId": st.one_of(st.sampled_from(["a", "b", "c"]), fs.json_scalars()),
+                "data": data,
+            },
+            optional={"version": st.one_of(st.just('W/"1"'), fs.json_scalars())},
+        ),
+        max_size=8,
+    )
+
+
+@given(operations=_bulk_operations(), fail_on_errors=st.one_of(st.none(), st.integers(-1, 3), fs.json_scalars()))
+def test_bulk(groups_on, operations, fail_on_errors):
+    body = {"Operations": operations}
+    if fail_on_errors is not None:
+        body["failOnErrors"] = fail_on_errors
+    resp = groups_on.post("Bulk", json=body)
+    _answered(resp)
+    if resp.status_code == 200:
+        for result in resp.get_json()["Operations"]:
+            assert int(result["status"]) < 500, result
+    _normal_request_works(groups_on)

@@ -350,7 +350,8 @@ def test_search_endpoint(tenant):
         ("GET", "Users/does-not-exist", None, 404, None),
         ("GET", "Nothing", None, 404, None),
         ("DELETE", "Users", None, 405, None),
-        ("POST", "Bulk", {}, 501, None),
+        ("POST", "Bulk", {}, 400, "invalidSyntax"),
+        ("POST", "Me", {}, 501, None),
         ("POST", "Groups", {"displayName": "x"}, 501, None),
     ],
 )

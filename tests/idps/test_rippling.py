@@ -8,7 +8,7 @@ from tests.idps.conftest import assert_scim, fixture, learner_row, trainings
 def test_service_provider_config_probe_is_truthful(tenant):
     config = assert_scim(tenant.get("ServiceProviderConfig"), 200)
     assert config["patch"]["supported"] is True and config["filter"]["supported"] is True
-    assert config["bulk"]["supported"] is False
+    assert config["bulk"]["supported"] is True and config["bulk"]["maxOperations"] >= 1000
     assert any(s["type"] == "oauthbearertoken" for s in config["authenticationSchemes"])
     # The same probe with a bare token (Rippling sends what the admin pasted).
     bare = tenant.client.get(f"{tenant.base}/ServiceProviderConfig", headers={"Authorization": tenant.token})

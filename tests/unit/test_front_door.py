@@ -47,3 +47,21 @@ def test_requests_without_a_declared_body_are_passed_through():
     assert seen["input"] is stream
     seen, stream = run("PATCH", b"abc", "not-a-number")
     assert seen["input"] is stream
+
+
+def test_a_bulk_body_up_to_its_own_limit_is_buffered_and_only_on_bulk():
+    def through(path):
+        seen = {}
+
+        def app(environ, start_response):
+            seen["input"] = environ["wsgi.input"]
+            return [b""]
+
+        stream = CountingInput(b"x" * 500)
+        environ = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "500", "PATH_INFO": path, "wsgi.input": stream}
+        BufferedBody(app, 100, bulk_limit=1000)(environ, lambda *a: None)
+        return seen["input"] is not stream
+
+    assert through("/scim/v2/7/Bulk")
+    for other in ("/scim/v2/7/Users", "/scim/v2/7/Bulk/x", "/api/v1/Bulk", "/scim/v2/7/Users/Bulk"):
+        assert not through(other), other

@@ -65,8 +65,27 @@ class Manager(fields.Field):
         return {"value": value}
 
 
+def _empty(value):
+    """``null`` and ``""`` mean "unassigned" (RFC 7643 §2.5); so do an empty list or object."""
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _without_empty(value):
+    """``value`` with every unassigned value removed, at any depth (``_empty``)."""
+    if isinstance(value, dict):
+        cleaned = {key: _without_empty(item) for key, item in value.items()}
+        return {key: item for key, item in cleaned.items() if not _empty(item)}
+    if isinstance(value, list):
+        return [item for item in (_without_empty(v) for v in value) if not _empty(item)]
+    return value
+
+
 class CanonicalSchema(Schema):
-    """Matches keys case-insensitively to declared fields and drops nulls and empty values."""
+    """Matches keys case-insensitively to declared fields and drops nulls and empty values.
+
+    A PUT or PATCH that sets an attribute to ``""`` or ``null`` removes it, so reads omit it
+    (``userName``, which is required, is then refused by ``clean_user``).
+    """
 
     class Meta:
         unknown = EXCLUDE
@@ -79,12 +98,12 @@ class CanonicalSchema(Schema):
         if names is None:
             # Once per instance (the instances are shared and their fields never change).
             names = self.__dict__["_names_by_lower"] = {name.lower(): name for name in self.fields}
-        return {names.get(k.lower(), k): v for k, v in data.items() if v is not None}
+        return {names.get(k.lower(), k): v for k, v in data.items() if not _empty(v)}
 
     @post_load
     def _drop_empty(self, data, **kwargs):
         # An attribute with no value is absent (RFC 7643 §2.5): never return "" or [].
-        return {k: v for k, v in data.items() if v not in (None, [], {})}
+        return {k: v for k, v in data.items() if not _empty(v)}
 
 
 def _field_for(attr):
@@ -241,7 +260,8 @@ def clean_user(body):
         if cleaned:
             doc[learner_urn] = cleaned
     for key, value in extra.items():
-        if value not in ("", [], {}):
+        value = _without_empty(value)
+        if not _empty(value):
             doc[key] = value
     # Values copied to columns fit them; the limits are published in /Schemas.
     limits.check_user(doc, ENTERPRISE, learner_urn)
