@@ -38,8 +38,8 @@ from bench.backlog import code_version, command_line, machine_info, write_report
 from bench.compliance_seed import bench_company, seed  # noqa: E402
 from config import Settings  # noqa: E402
 from models import utcnow  # noqa: E402
-from service.compliance_report import CSV_COLUMNS, iter_rows  # noqa: E402
-from service.report_csv import cell  # noqa: E402
+from service.reports.compliance import CSV_COLUMNS, iter_rows  # noqa: E402
+from service.reports.csv_export import cell  # noqa: E402
 
 
 def rss_mib():

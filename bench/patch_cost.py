@@ -84,8 +84,9 @@ def http_probe() -> dict:
     from config import Settings
     from models import AccessToken, make_engine
     from models.migrate import upgrade
-    from service import create_app, limits
-    from service.cli import create_company
+    from service import create_app
+    from service.cli.commands import create_company
+    from service.edge import input_limits
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
@@ -119,13 +120,14 @@ def http_probe() -> dict:
 
         many = [{"op": "add", "path": "emails", "value": [{"value": f"e{i}@bench.example"}]} for i in range(10_000)]
         at_limit = [
-            {"op": "replace", "path": "displayName", "value": f"Kim {i}"} for i in range(limits.MAX_PATCH_OPERATIONS)
+            {"op": "replace", "path": "displayName", "value": f"Kim {i}"}
+            for i in range(input_limits.MAX_PATCH_OPERATIONS)
         ]
         status_many, seconds_many = timed(many)
         status_limit, seconds_limit = timed(at_limit)
     return {
         "10000_ops": {"status": status_many, "seconds": seconds_many},
-        f"{limits.MAX_PATCH_OPERATIONS}_ops_at_limit": {"status": status_limit, "seconds": seconds_limit},
+        f"{input_limits.MAX_PATCH_OPERATIONS}_ops_at_limit": {"status": status_limit, "seconds": seconds_limit},
     }
 
 

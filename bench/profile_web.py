@@ -41,7 +41,7 @@ BUCKETS = [
                                         "do_execute", "Connection._execute", "Query.", "Prebuilt."]),
     (
         "rate limiter (its counters, Flask-Limiter, its storage)",
-        ["flask_limiter/", "limits/", "service/ratelimit.py", "service/window_counter.py"],
+        ["flask_limiter/", "limits/", "service/ratelimit/limiter.py", "service/ratelimit/window_counter.py"],
     ),
     ("marshmallow load/dump", ["marshmallow/"]),
     ("JSON encode/decode", ["json/", "provider.py"]),

@@ -1,6 +1,7 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
 from models.admin import Admin
+from models.assignment import AuditEvent, LearnerTraining
 from models.company import AccessToken, Company, hash_token
 from models.company_training import CompanyTraining
 from models.db import Base, make_engine, make_session_factory, utcnow
@@ -9,7 +10,6 @@ from models.group import Group, GroupMember, GroupRule
 from models.job import Job, JobPart
 from models.learner import Learner
 from models.scim_failure import ScimFailure
-from models.training import AuditEvent, LearnerTraining
 
 __all__ = [
     "AccessToken",

@@ -1,7 +1,7 @@
 """Herd's one error vocabulary: exceptions carrying an HTTP status, a detail and headers.
 
 Every surface raises these (SCIM's typed errors in ``service.scim.errors`` are
-subclasses that add a ``scimType``); ``service.error_handlers`` is the one
+subclasses that add a ``scimType``); ``service.edge.error_handlers`` is the one
 place that turns them into a response for the surface the request is on.
 Pure: no Flask.
 """

@@ -17,7 +17,7 @@ from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import NOT_GIVEN, preloaded, reconcile
-from workers.relay_stats import record_relay
+from workers.redelivery_stats import record_relay
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 1000

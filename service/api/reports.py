@@ -8,8 +8,8 @@ from service.api.auth import caller
 from service.api.blueprint import bp
 from service.api.params import PageArgs, capped_per_page, query_args
 from service.api.serialize import timestamp
-from service.compliance_report import learner_page, summary
-from service.report_csv import filename, stream
+from service.reports.compliance import learner_page, summary
+from service.reports.csv_export import filename, stream
 
 
 def _dates(item):

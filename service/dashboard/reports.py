@@ -6,10 +6,10 @@ from markupsafe import Markup
 
 from models import utcnow
 from service import db
-from service.chart_svg import line_chart, top_series
-from service.compliance_report import STATUSES, completions_by_region, summary
 from service.dashboard.blueprint import bp
-from service.report_csv import filename, stream
+from service.reports.chart_svg import line_chart, top_series
+from service.reports.compliance import STATUSES, completions_by_region, summary
+from service.reports.csv_export import filename, stream
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -38,7 +38,7 @@ def compliance():
         report=report,
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
-        chart=Markup(chart),  # built from escaped labels and numbers only (service.chart_svg)
+        chart=Markup(chart),  # built from escaped labels and numbers only (service.reports.chart_svg)
         labels=labels,
         series=shown,
         now=now,

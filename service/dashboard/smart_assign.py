@@ -8,7 +8,8 @@ from sqlalchemy import select
 from models import GroupRule, Job, utcnow
 from models.company_training import company_catalog
 from models.job import ACTIVE, FAILED, QUEUED, RERUN_SMART_ASSIGN
-from service import db, enqueue, group_rules
+from service import broker, db
+from service.company import group_rules
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import INDUSTRIES, ConfirmForm, GroupRuleForm, SmartAssignForm, choices
 
@@ -128,7 +129,7 @@ def rerun():
     job = Job(company_id=g.company.id, kind=RERUN_SMART_ASSIGN, status=QUEUED, created_at=now, updated_at=now)
     session.add(job)
     session.commit()
-    if not enqueue.rerun_company(g.company.id, job.id):
+    if not broker.rerun_company(g.company.id, job.id):
         job.status, job.error, job.finished_at = FAILED, BROKER_DOWN, utcnow()
         session.commit()
         flash(BROKER_DOWN, "error")

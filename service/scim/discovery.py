@@ -2,7 +2,7 @@
 
 from flask import current_app, g
 
-from service import limits
+from service.edge import input_limits
 from service.scim.blueprint import bp
 from service.scim.errors import NotFound, NotImplementedFeature
 from service.scim.groups.schema import GROUP_ATTRS
@@ -20,7 +20,12 @@ from service.scim.users.attributes import (
 
 DOCS = "https://github.com/herd/herd#readme"
 # In the order of the documents schemas() lists: User, enterprise, learner, Group.
-_COLUMN_LIMITS = (limits.USER_COLUMNS, limits.ENTERPRISE_COLUMNS, limits.LEARNER_COLUMNS, limits.GROUP_COLUMNS)
+_COLUMN_LIMITS = (
+    input_limits.USER_COLUMNS,
+    input_limits.ENTERPRISE_COLUMNS,
+    input_limits.LEARNER_COLUMNS,
+    input_limits.GROUP_COLUMNS,
+)
 
 
 def _base(company_id):
@@ -69,9 +74,9 @@ def schemas(company):
     if company.groups_enabled:
         # Published only while the company's groups are on, like the /Groups endpoint itself.
         docs.append(schema_document(CORE_GROUP_URN, "Group", "A group of learners.", GROUP_ATTRS))
-    # Each string attribute copied to a column says its length limit (service.limits).
+    # Each string attribute copied to a column says its length limit (service.edge.input_limits).
     for doc, columns in zip(docs, _COLUMN_LIMITS, strict=False):
-        limits.annotate_schema(doc, columns)
+        input_limits.annotate_schema(doc, columns)
     for doc in docs:
         doc["meta"]["location"] = f"{base}/Schemas/{doc['id']}"
     return docs

@@ -2,7 +2,7 @@
 
 Every failure under ``/scim/`` is raised as a ``HerdError`` (these subclasses
 when the spec names a scimType) and rendered as a SCIM Error body in one place
-(``service.error_handlers``). Pure: no Flask.
+(``service.edge.error_handlers``). Pure: no Flask.
 """
 
 from service.errors import (  # noqa: F401  (the status-only errors are part of the SCIM vocabulary)

@@ -50,7 +50,7 @@ in place and remembers the identities it has seen, so 1,000 appends do not
 re-copy and re-compare the list 1,000 times; a multi-valued attribute may hold
 at most ``schema.max_values`` values, which bounds what any one operation
 scans. The number of operations is capped at the request's edge
-(``service.limits.MAX_PATCH_OPERATIONS``).
+(``service.edge.input_limits.MAX_PATCH_OPERATIONS``).
 
 Pure module: no Flask, no database.
 """

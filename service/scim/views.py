@@ -7,7 +7,7 @@ The caller is authenticated once for the whole SCIM blueprint
 from flask import current_app, g
 from flask.views import MethodView
 
-from service import db, enqueue
+from service import broker, db
 from service.scim.errors import Conflict
 from service.scim.http import check_version, json_body, patch_operations
 from service.scim.writes import Stale
@@ -26,7 +26,7 @@ def create(create_in_store, body):
     """POST: the store creates the resource and its event; commit. Returns the resource."""
     session = db.session()
     resource = create_in_store(session, g.caller, body)
-    enqueue.commit(session)
+    broker.commit(session)
     return resource
 
 
@@ -56,7 +56,7 @@ def write(get, resource_id, change, read_body=None):
                 ) from None
             resource = stale.current
             check_version(resource.version)
-    enqueue.commit(session)
+    broker.commit(session)
     return written
 
 

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from service import limits
+from service.edge import input_limits
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -56,7 +56,9 @@ def huge_int():
     """Integers as query strings: ordinary, at the bounds, and far past any column."""
     return st.one_of(
         st.integers(-5, 300),
-        st.sampled_from([2**31, 2**63, 10**20, -(10**20), limits.MAX_START_INDEX, limits.MAX_START_INDEX + 1]),
+        st.sampled_from(
+            [2**31, 2**63, 10**20, -(10**20), input_limits.MAX_START_INDEX, input_limits.MAX_START_INDEX + 1]
+        ),
         st.integers(-(10**30), 10**30),
     ).map(str)
 

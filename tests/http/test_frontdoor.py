@@ -128,7 +128,7 @@ def test_a_429_is_counted_as_rate_limited(app, client):
     """Whoever refuses a call with 429 (a rate limiter) moves herd_http_rate_limited_total."""
     from flask import abort
 
-    from service import metrics
+    from service.edge import metrics
 
     @app.get("/_limited")
     def limited():
@@ -211,7 +211,7 @@ def test_grafana_dashboard_uses_only_metrics_herd_exposes(client, tenant, monkey
     import fakeredis
 
     from config.celery import RELAY_STATS_KEY
-    from service import health
+    from service.edge import health
 
     broker = fakeredis.FakeRedis()
     broker.hset(RELAY_STATS_KEY, mapping={"runs": 3, "relayed": 1, "last_run": "1700000000.0"})

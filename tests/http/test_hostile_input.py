@@ -1,4 +1,4 @@
-"""The validation boundary on SCIM (service/limits.py): each hostile class is one clear 400, never a 500.
+"""The validation boundary on SCIM (service/input_limits.py): each hostile class is one clear 400, never a 500.
 
 Each case was a 500 (or a stalled worker) before the boundary existed; after
 each refusal the server still answers a normal request.
@@ -7,7 +7,7 @@ each refusal the server still answers a normal request.
 import pytest
 
 from models import Learner
-from service import limits
+from service.edge import input_limits
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -196,7 +196,7 @@ def test_schemas_publish_the_length_limits(tenant):
 # -- depth, paging, dates -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("depth", [limits.MAX_JSON_DEPTH + 1, 5_000, 100_000])
+@pytest.mark.parametrize("depth", [input_limits.MAX_JSON_DEPTH + 1, 5_000, 100_000])
 def test_deeply_nested_json_is_a_400(tenant, depth):
     body = '{"userName": "kim@acme.example", "x": ' + "[" * depth + "]" * depth + "}"
     resp = tenant.client.post(
@@ -204,7 +204,7 @@ def test_deeply_nested_json_is_a_400(tenant, depth):
     )
     err = _scim_error(resp)
     assert err["scimType"] == "invalidSyntax"
-    assert f"deeper than {limits.MAX_JSON_DEPTH} levels" in err["detail"]
+    assert f"deeper than {input_limits.MAX_JSON_DEPTH} levels" in err["detail"]
     _still_serves(tenant)
 
 
@@ -236,7 +236,7 @@ def test_a_huge_startIndex_is_a_400_and_a_large_count_is_capped(tenant, sessions
         s.commit()
     err = _scim_error(tenant.get(f"{resource}?startIndex={10**20}"))
     assert "startIndex" in err["detail"] and "10,000,000" in err["detail"]
-    resp = tenant.get(f"{resource}?startIndex={limits.MAX_START_INDEX}&count={10**20}")
+    resp = tenant.get(f"{resource}?startIndex={input_limits.MAX_START_INDEX}&count={10**20}")
     assert resp.status_code == 200
     assert resp.get_json()["Resources"] == []
 
@@ -263,29 +263,31 @@ def test_a_patch_of_10000_operations_is_refused_at_once(tenant):
     user = _user(tenant)
     ops = [{"op": "add", "path": "emails", "value": [{"value": f"e{i}@x.example"}]} for i in range(10_000)]
     err = _scim_error(tenant.patch(f"Users/{user['id']}", json={"Operations": ops}))
-    assert "10000 operations" in err["detail"] and f"limit is {limits.MAX_PATCH_OPERATIONS}" in err["detail"]
+    assert "10000 operations" in err["detail"] and f"limit is {input_limits.MAX_PATCH_OPERATIONS}" in err["detail"]
     _still_serves(tenant)
 
 
 def test_a_patch_at_the_operation_limit_is_applied(tenant):
     user = _user(tenant)
-    ops = [{"op": "replace", "path": "displayName", "value": f"Kim {i}"} for i in range(limits.MAX_PATCH_OPERATIONS)]
+    ops = [
+        {"op": "replace", "path": "displayName", "value": f"Kim {i}"} for i in range(input_limits.MAX_PATCH_OPERATIONS)
+    ]
     resp = tenant.patch(f"Users/{user['id']}", json={"Operations": ops})
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json()["displayName"] == f"Kim {limits.MAX_PATCH_OPERATIONS - 1}"
+    assert resp.get_json()["displayName"] == f"Kim {input_limits.MAX_PATCH_OPERATIONS - 1}"
 
 
 def test_a_multi_valued_attribute_holds_at_most_the_limit(tenant):
     user = _user(tenant)
     ops = [
         {"op": "add", "path": "emails", "value": [{"value": f"e{i}@x.example"}]}
-        for i in range(limits.MAX_MULTI_VALUES + 1)
+        for i in range(input_limits.MAX_MULTI_VALUES + 1)
     ]
     err = _scim_error(tenant.patch(f"Users/{user['id']}", json={"Operations": ops}))
-    assert f"the limit is {limits.MAX_MULTI_VALUES}" in err["detail"]
+    assert f"the limit is {input_limits.MAX_MULTI_VALUES}" in err["detail"]
     ok = tenant.patch(f"Users/{user['id']}", json={"Operations": ops[:-1]})
     assert ok.status_code == 200
-    assert len(ok.get_json()["emails"]) == limits.MAX_MULTI_VALUES
+    assert len(ok.get_json()["emails"]) == input_limits.MAX_MULTI_VALUES
 
 
 # -- Unicode normalization and case folding ----------------------------------------------------

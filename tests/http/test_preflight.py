@@ -1,5 +1,5 @@
 """`make run` checks before it starts anything: one line for a taken port or a database it
-cannot use, never a traceback (`python -m service.preflight`, the first step of `make run`)."""
+cannot use, never a traceback (`python -m service.cli.preflight`, the first step of `make run`)."""
 
 import os
 import socket
@@ -26,7 +26,7 @@ def preflight(tmp_path, **env):
     )
     base.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "service.preflight"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "service.cli.preflight"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from models import Admin
-from service.middleware import LOG_FORMAT, RedactingFormatter
+from service.edge.middleware import LOG_FORMAT, RedactingFormatter
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 SECRET_EMAIL = "jane.secret@acme.example"
@@ -92,7 +92,7 @@ def test_log_lines_carry_the_request_id_and_no_filter_value(app_with_failing_rou
         headers={"X-Request-ID": "req-12345678"},
     )
     assert resp.status_code == 500
-    records = [r for r in caplog.records if r.name == "service.error_handlers"]
+    records = [r for r in caplog.records if r.name == "service.edge.error_handlers"]
     assert records and all(r.request_id == "req-12345678" for r in records)
     assert "jane.secret" not in caplog.text
     # Outside any request the id is a dash, so the format always has something to show.

@@ -2,7 +2,7 @@
 
 import io
 
-from service.frontdoor import BufferedBody
+from service.edge.frontdoor import BufferedBody
 
 
 class CountingInput(io.BytesIO):

@@ -13,7 +13,7 @@ def init_app(app, settings):
     # closed after a burst would cost the next burst a new PostgreSQL backend and its
     # prepared statements.
     # The transaction pool pings each connection it lends: its first statement is no longer
-    # authentication's read, which is retried on a dead connection (service/db_retry.py),
+    # authentication's read, which is retried on a dead connection (service/db/retry.py),
     # and a write must not be. The round trip is paid only here: SCIM's common requests
     # run on the autocommit pool.
     prepared = settings.prepared_statements

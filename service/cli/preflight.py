@@ -1,4 +1,4 @@
-"""Checks ``make run`` makes before starting anything: ``python -m service.preflight``.
+"""Checks ``make run`` makes before starting anything: ``python -m service.cli.preflight``.
 
 A newcomer gets one line that says what is wrong and what to do, instead of a
 traceback: the database cannot be reached (or does not exist yet), or a port the

@@ -7,7 +7,8 @@ every stored learner through the new mapping.
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from service import attribute_mappings, db
+from service import db
+from service.company import mapping
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm
 from service.dashboard.smart_assign import _latest_job
@@ -16,7 +17,7 @@ from service.dashboard.smart_assign import _latest_job
 def _page(errors=None, typed=None, changed=False, status=200):
     return render_template(
         "dashboard/attribute_mapping.html",
-        rows=attribute_mappings.rows(g.company),
+        rows=mapping.rows(g.company),
         errors=errors or {},
         typed=typed or {},
         changed=changed,
@@ -39,15 +40,15 @@ def save_attribute_mapping():
         return _page(status=400)
     company = g.company
     if request.form.get("action") == "reset":
-        changed = attribute_mappings.reset(company)
+        changed = mapping.reset(company)
     else:
-        typed = {name: request.form.get(f"sources-{name}", "") for name in attribute_mappings.INPUTS}
+        typed = {name: request.form.get(f"sources-{name}", "") for name in mapping.INPUTS}
         errors, changed = {}, False
         before = company.attribute_mapping
         for name, text in typed.items():
             try:
-                changed |= attribute_mappings.set_sources(company, name, attribute_mappings.parse_list(text))
-            except attribute_mappings.MappingError as exc:
+                changed |= mapping.set_sources(company, name, mapping.parse_list(text))
+            except mapping.MappingError as exc:
                 errors[name] = str(exc)
         if errors:
             company.attribute_mapping = before

@@ -7,8 +7,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import Admin, Company, utcnow
-from service import ratelimit
 from service.dashboard import accounts
+from service.ratelimit import limiter
 
 admins = AppGroup("admins", help="Dashboard accounts of company admins.")
 
@@ -52,7 +52,7 @@ def reset_password(email):
         admin = _admin(session, email)
         password = accounts.reset_password(admin)
         session.commit()
-        ratelimit.forget_sign_in_failures(current_app, admin.email)
+        limiter.forget_sign_in_failures(current_app, admin.email)
         click.echo(f"New one-time password for {admin.email} (shown once):")
         click.echo(password)
 
@@ -65,7 +65,7 @@ def unlock(email):
         admin = _admin(session, email)
         accounts.unlock(admin)
         session.commit()
-        ratelimit.forget_sign_in_failures(current_app, admin.email)
+        limiter.forget_sign_in_failures(current_app, admin.email)
         click.echo(f"{admin.email} is unlocked.")
 
 

@@ -30,7 +30,8 @@ from sqlalchemy import func, select
 
 from config.celery import RELAY_STATS_KEY
 from models import ProvisioningEvent, utcnow
-from service import db, health
+from service import db
+from service.edge import health
 
 REQUESTS = Counter(
     "herd_http_requests_total",

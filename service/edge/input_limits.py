@@ -3,7 +3,7 @@
 Herd's tenant URLs and sign-in page face the internet: whatever a request
 carries is hostile until checked here. Each hostile class is refused once, at
 the edge, with a 400 that names the attribute and the limit (a SCIM
-``invalidValue``/``invalidSyntax`` error on ``/scim``; ``service.error_handlers``
+``invalidValue``/``invalidSyntax`` error on ``/scim``; ``service.edge.error_handlers``
 renders the same error as ``{"error": ...}`` under ``/api`` and as text on the
 dashboard):
 
@@ -13,7 +13,7 @@ dashboard):
 - JSON nesting depth, number of PATCH operations and values per operation;
 - paging bounds (``startIndex``, ``count``) and path ids that fit their columns.
 
-``service.boundary`` applies the request-wide checks (path, query string,
+``service.edge.boundary`` applies the request-wide checks (path, query string,
 form, JSON parsing); the resource schemas call ``check_user``/``check_group``.
 ``fold`` (``models.normalize.name_key``) is the comparison key of names.
 Pure module: no Flask, no database.

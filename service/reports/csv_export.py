@@ -10,7 +10,7 @@ import io
 from datetime import datetime
 
 from models import utcnow
-from service.compliance_report import CSV_COLUMNS, iter_rows
+from service.reports.compliance import CSV_COLUMNS, iter_rows
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500

@@ -5,7 +5,7 @@
   company is the one the bearer token belongs to, looked up here by the token's hash (and,
   under /scim/v2/{company_id}, only when it is the company in the URL): a stranger who
   knows a tenant URL cannot spend that company's budget. Calls without a valid token are
-  limited per source address instead. Counted by ``service.window_counter``: both limits
+  limited per source address instead. Counted by ``service.ratelimit.window_counter``: both limits
   in one Redis round trip (this is the hot path of every SCIM call).
 - Dashboard sign-in (Flask-Limiter, rare calls): every attempt per source address; failed
   attempts per source address and account (5 in 15 minutes: the "lock" holds only where
@@ -33,10 +33,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import AccessToken, Company, hash_token, utcnow
-from service import db, error_handlers
+from service import db
 from service.auth import bearer_secret
+from service.edge import error_handlers
 from service.errors import RateLimited
-from service.window_counter import WindowCounter
+from service.ratelimit.window_counter import WindowCounter
 
 # Callers without a valid token (a wrong tenant URL, a revoked token, a scanner), per address.
 ANONYMOUS_LIMITS = "20/second;300/minute"

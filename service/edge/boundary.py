@@ -1,36 +1,36 @@
-"""The request-wide edge of the validation boundary (``service.limits`` holds the limits).
+"""The request-wide edge of the validation boundary (``service.edge.input_limits`` holds the limits).
 
 Before any view runs, on every surface (SCIM, ``/api/v1``, the dashboard):
 the values taken from the URL path, every query parameter and, on the
 dashboard, every form field are checked once. A refusal is a 400 naming the
-parameter and the limit, rendered for the surface by ``service.error_handlers``.
+parameter and the limit, rendered for the surface by ``service.edge.error_handlers``.
 JSON bodies are checked where they are read (``load_json``), so they are
 decoded once.
 """
 
 from flask import request
 
-from service import limits
+from service.edge import input_limits
 
 
 def check_request() -> None:
     """Refuse control characters and oversized values in the path, the query string and forms."""
     for name, value in (request.view_args or {}).items():
-        limits.check_path_value(name, value)
+        input_limits.check_path_value(name, value)
     for name, values in request.args.lists():
         for value in values:
-            limits.check_query(name, value)
+            input_limits.check_query(name, value)
     if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         # Forms are the dashboard's (SCIM and /api/v1 read JSON only).
         for name, values in request.form.lists():
             for value in values:
-                limits.check_text(f"form field {name[:40]}", value)
+                input_limits.check_text(f"form field {name[:40]}", value)
 
 
 def json_from_request(error=None):
-    """The request body decoded as JSON through ``limits.load_json`` (depth, control characters)."""
+    """The request body decoded as JSON through ``input_limits.load_json`` (depth, control characters)."""
     raw = request.get_data(cache=True)
-    return limits.load_json(raw) if error is None else limits.load_json(raw, error)
+    return input_limits.load_json(raw) if error is None else input_limits.load_json(raw, error)
 
 
 def init_app(app) -> None:

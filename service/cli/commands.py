@@ -12,9 +12,9 @@ from sqlalchemy.exc import OperationalError
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
-from service import attribute_mappings, group_rules
-from service.dashboard.cli import admins
-from service.preflight import describe_database_error
+from service.cli.admins import admins
+from service.cli.preflight import describe_database_error
+from service.company import group_rules, mapping
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
 tokens = AppGroup("tokens", help="Create and revoke company access tokens.")
@@ -131,22 +131,20 @@ def companies_mapping(company_id, assignments, resets, reset_all):
         changed = False
         try:
             if reset_all:
-                changed |= attribute_mappings.reset(company)
+                changed |= mapping.reset(company)
             for name in resets:
-                if name not in attribute_mappings.INPUTS:
-                    raise attribute_mappings.MappingError(
-                        f"Unknown input '{name}': the inputs are {', '.join(attribute_mappings.INPUTS)}."
-                    )
-                changed |= attribute_mappings.reset(company, name)
+                if name not in mapping.INPUTS:
+                    raise mapping.MappingError(f"Unknown input '{name}': the inputs are {', '.join(mapping.INPUTS)}.")
+                changed |= mapping.reset(company, name)
             for assignment in assignments:
                 name, sep, sources = assignment.partition("=")
                 if not sep:
-                    raise attribute_mappings.MappingError(f"'{assignment}': write INPUT=SOURCE,SOURCE")
-                changed |= attribute_mappings.set_sources(company, name.strip(), attribute_mappings.parse_list(sources))
-        except attribute_mappings.MappingError as exc:
+                    raise mapping.MappingError(f"'{assignment}': write INPUT=SOURCE,SOURCE")
+                changed |= mapping.set_sources(company, name.strip(), mapping.parse_list(sources))
+        except mapping.MappingError as exc:
             raise click.ClickException(str(exc)) from None
         session.commit()
-        for name, _label, sources, default in attribute_mappings.rows(company):
+        for name, _label, sources, default in mapping.rows(company):
             marker = " (default)" if default else ""
             click.echo(f"{name}{marker}: {' | '.join(sources) if sources else '(not read)'}")
         if changed:
@@ -299,7 +297,7 @@ def _one_line_database_errors(command):
 
 def register_cli(app):
     """Attach the operator commands to the app."""
-    from service.catalog_cli import catalog
+    from service.cli.catalog import catalog
 
     for group in (companies, tokens, database, demo, admins, catalog):
         _one_line_database_errors(group)

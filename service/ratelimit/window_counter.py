@@ -1,7 +1,7 @@
 """Fixed-window request counters: every limit of a bucket in ONE Redis round trip, and most
 calls of a busy bucket in none.
 
-The per-company budget (``service.ratelimit``) has two limits, a per-second burst and a
+The per-company budget (``service.ratelimit.limiter``) has two limits, a per-second burst and a
 per-minute budget. Counting them costs one ``EVALSHA`` of a small Lua script, not one round
 trip per limit. Windows are aligned on the epoch and the window number is part of the key,
 so the seconds until the breached window resets (``Retry-After``) need no second call.

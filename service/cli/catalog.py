@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from models import Company
 from models.company_training import company_catalog
-from service import catalog_edit
+from service.company import catalog_edit
 
 catalog = AppGroup("catalog", help="A company's training catalog: cadence, due period, own trainings.")
 

@@ -8,7 +8,7 @@ Every failure is a ``service.errors.HerdError`` (or a Werkzeug HTTPException,
 which is translated to one here). Unexpected exceptions are logged with their
 traceback and answered with a generic 500: never a traceback out. Rendering
 writes nothing: the SCIM answer is noted in ``g.scim_error`` and
-``service.failures`` records it after the response is built.
+``service.edge.failures`` records it after the response is built.
 """
 
 import logging
@@ -54,7 +54,7 @@ def render(err):
     """The response for a HerdError on the current request's surface."""
     surface = _surface()
     if surface == "scim":
-        # service.failures records it once the response exists (never from here).
+        # service.edge.failures records it once the response exists (never from here).
         g.scim_error = err
         resp = scim_response(error_body(err), err.status)
     elif surface == "api":

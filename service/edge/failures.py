@@ -7,7 +7,7 @@ what Herd answered and the path are kept: never the token, the query string
 failure to record is logged and dropped.
 
 It runs as an ``after_request`` hook on the SCIM error that
-``service.error_handlers`` noted in ``g.scim_error``: rendering writes nothing.
+``service.edge.error_handlers`` noted in ``g.scim_error``: rendering writes nothing.
 """
 
 import contextlib
