@@ -85,7 +85,7 @@ def http_probe() -> dict:
     from models import AccessToken, make_engine
     from models.migrate import upgrade
     from service import create_app
-    from service.cli.commands import create_company
+    from service.company.tenant import create_company
     from service.edge import input_limits
 
     with tempfile.TemporaryDirectory() as tmp:

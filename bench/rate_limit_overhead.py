@@ -80,7 +80,7 @@ def main():
     args = parser.parse_args()
 
     from service import create_app
-    from service.cli.commands import create_company
+    from service.company.tenant import create_company
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"

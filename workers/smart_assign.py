@@ -96,21 +96,6 @@ def _place(profile: Profile) -> Place:
     return workplace.place(profile.region, profile.country, profile.location)
 
 
-def hp_region(profile: Profile, catalog=DEFAULT_CATALOG) -> str:
-    """Return the harassment-prevention region key for a profile ("CA", "US", "CANADA", "UK", "GLOBAL").
-
-    US: the state when the catalog has a version for it, else "US".
-    Elsewhere: the country's version when there is one, else the global
-    fallback (see ``catalog.GLOBAL_FALLBACK``), also used when neither
-    state nor country is known.
-    """
-    supervisor = normalize_role(profile.role) == "supervisor"
-    return hp_region_of(_place(profile), supervisor, _catalog_index(catalog))
-
-
-# --- what the learner should have -----------------------------------------
-
-
 def _requirements(profile: Profile, settings: Settings, index: dict[str, Training]):
     """Return (requirements in a stable order, unknown tags, hp region, location unknown)."""
     place = _place(profile)

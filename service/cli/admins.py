@@ -6,15 +6,12 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from models import Admin, Company, utcnow
+from models import Admin, utcnow
+from service.cli.session import cli_session, company_or_exit
 from service.dashboard import accounts
 from service.ratelimit import limiter
 
 admins = AppGroup("admins", help="Dashboard accounts of company admins.")
-
-
-def _session():
-    return current_app.extensions["herd.sessions"]()
 
 
 def _admin(session, email):
@@ -32,9 +29,8 @@ def create(company_id, email):
     email = accounts.normalize_email(email)
     if "@" not in email:
         raise click.ClickException(f"not an email address: {email!r}")
-    with _session() as session:
-        if session.get(Company, company_id) is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company_or_exit(session, company_id)
         if session.scalar(select(Admin.id).where(Admin.email == email)) is not None:
             raise click.ClickException(f"{email} is already an admin")
         admin, password = accounts.create_admin(session, company_id, email)
@@ -48,7 +44,7 @@ def create(company_id, email):
 @click.argument("email")
 def reset_password(email):
     """Replace an admin's password with a one-time password (last line) and unlock the account."""
-    with _session() as session:
+    with cli_session() as session:
         admin = _admin(session, email)
         password = accounts.reset_password(admin)
         session.commit()
@@ -61,7 +57,7 @@ def reset_password(email):
 @click.argument("email")
 def unlock(email):
     """Clear the failed sign-in counters that pause an account's sign-in (from every address)."""
-    with _session() as session:
+    with cli_session() as session:
         admin = _admin(session, email)
         accounts.unlock(admin)
         session.commit()
@@ -73,7 +69,7 @@ def unlock(email):
 @click.argument("email")
 def sign_out(email):
     """End every dashboard session of an admin now (a lost laptop, a shared browser)."""
-    with _session() as session:
+    with cli_session() as session:
         admin = _admin(session, email)
         accounts.end_sessions(session, admin.id)
         session.commit()
@@ -84,7 +80,7 @@ def sign_out(email):
 @click.argument("email")
 def disable(email):
     """Disable an admin: its sessions end now and it cannot sign in until enabled again."""
-    with _session() as session:
+    with cli_session() as session:
         admin = _admin(session, email)
         admin.disabled_at = admin.disabled_at or utcnow()
         accounts.end_sessions(session, admin.id)
@@ -96,7 +92,7 @@ def disable(email):
 @click.argument("email")
 def enable(email):
     """Let a disabled admin sign in again."""
-    with _session() as session:
+    with cli_session() as session:
         admin = _admin(session, email)
         admin.disabled_at = None
         session.commit()

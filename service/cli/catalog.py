@@ -1,23 +1,13 @@
 """``./herd catalog list|set|add|reset|lead-days``: a company's training catalog."""
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
-from models import Company
 from models.company_training import company_catalog
+from service.cli.session import cli_session, company_or_exit
 from service.company import catalog_edit
 
 catalog = AppGroup("catalog", help="A company's training catalog: cadence, due period, own trainings.")
-
-
-def _session():
-    return current_app.extensions["herd.sessions"]()
-
-
-def _company(session, company_id):
-    if session.get(Company, company_id) is None:
-        raise click.ClickException(f"no company {company_id}")
 
 
 def _cadence(value):
@@ -28,15 +18,15 @@ def _cadence(value):
 @click.argument("company_id", type=int)
 def catalog_list(company_id):
     """List the company's catalog: code, cadence, due period, title."""
-    with _session() as session:
-        _company(session, company_id)
+    with cli_session() as session:
+        company_or_exit(session, company_id)
         for t in company_catalog(session, company_id):
             due = f"{t.due_days} days" if t.due_days else "company default"
             click.echo(f"{t.code}\t{_cadence(t.cadence_months)}\tdue {due}\t{t.title}")
 
 
 def _apply(fn):
-    with _session() as session:
+    with cli_session() as session:
         try:
             result = fn(session)
         except catalog_edit.CatalogError as exc:
@@ -56,7 +46,7 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title):
     """Change a training's cadence and due period for one company."""
 
     def run(session):
-        _company(session, company_id)
+        company_or_exit(session, company_id)
         current = catalog_edit.find(session, company_id, catalog_edit.normalize_code(code))
         if current is None:
             raise catalog_edit.CatalogError(f"no training {code.upper()} in the catalog")
@@ -78,7 +68,7 @@ def catalog_add(company_id, code, title, cadence_months, due_days):
     """Add a training of the company's own (tags and group rules can then assign its code)."""
 
     def run(session):
-        _company(session, company_id)
+        company_or_exit(session, company_id)
         return catalog_edit.add_training(session, company_id, code, title, cadence_months, due_days)
 
     row = _apply(run)
@@ -92,7 +82,7 @@ def catalog_reset(company_id, code):
     """Go back to the default catalog's cadence and due period for a training."""
 
     def run(session):
-        _company(session, company_id)
+        company_or_exit(session, company_id)
         return catalog_edit.reset_training(session, company_id, code)
 
     changed = _apply(run)
@@ -104,10 +94,8 @@ def catalog_reset(company_id, code):
 @click.argument("days", type=click.IntRange(0, 365))
 def catalog_lead_days(company_id, days):
     """How many days before a completion expires its next cycle is assigned (default 30)."""
-    with _session() as session:
-        company = session.get(Company, company_id)
-        if company is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
         company.lead_days = days
         session.commit()
     click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")

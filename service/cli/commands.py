@@ -5,45 +5,22 @@ import os
 from datetime import timedelta
 
 import click
-from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 
 from models import AccessToken, Company, utcnow
 from models.migrate import upgrade
+from service import current
 from service.cli.admins import admins
 from service.cli.preflight import describe_database_error
+from service.cli.session import cli_session, company_or_exit
 from service.company import group_rules, mapping
+from service.company.tenant import create_company, tenant_url
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
 tokens = AppGroup("tokens", help="Create and revoke company access tokens.")
 database = AppGroup("db", help="Database migrations.")
-
-
-def _session():
-    return current_app.extensions["herd.sessions"]()
-
-
-def _settings():
-    return current_app.extensions["herd.settings"]
-
-
-def tenant_url(company_id):
-    """The SCIM tenant URL an admin pastes into Entra."""
-    return f"{_settings().public_base_url}/scim/v2/{company_id}"
-
-
-def create_company(session, name, company_id=None):
-    """Insert a company (with an explicit id if given) and keep PostgreSQL's sequence ahead of it."""
-    company = Company(name=name, id=company_id)
-    session.add(company)
-    session.flush()
-    if company_id is not None and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT setval(pg_get_serial_sequence('companies', 'id'), (SELECT MAX(id) FROM companies))")
-        )
-    return company
 
 
 @companies.command("create")
@@ -51,7 +28,7 @@ def create_company(session, name, company_id=None):
 @click.option("--id", "company_id", type=int, help="Use this company id (the number in the tenant URL).")
 def companies_create(name, company_id):
     """Create a company; prints its id as the last line."""
-    with _session() as session:
+    with cli_session() as session:
         if company_id is not None and session.get(Company, company_id):
             raise click.ClickException(f"company {company_id} already exists")
         company = create_company(session, name, company_id)
@@ -70,10 +47,8 @@ def companies_groups(company_id, enable):
     """
     if enable is None:
         raise click.UsageError("say --enable or --disable")
-    with _session() as session:
-        company = session.get(Company, company_id)
-        if company is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
         company.groups_enabled = enable
         session.commit()
         state = "enabled" if enable else "disabled"
@@ -87,9 +62,8 @@ def companies_groups(company_id, enable):
 @click.option("--remove", is_flag=True, help="Remove the rule instead of adding it.")
 def companies_group_rule(company_id, group_name, training_code, remove):
     """Smart Assign: every member of GROUP_NAME gets TRAINING_CODE (e.g. Managers HP-ALL-SUP)."""
-    with _session() as session:
-        if session.get(Company, company_id) is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company_or_exit(session, company_id)
         if remove:
             found = group_rules.remove_rule(session, company_id, group_name, training_code)
             session.commit()
@@ -124,10 +98,8 @@ def companies_mapping(company_id, assignments, resets, reset_all):
     addresses[type eq "work"].NAME, or a top-level attribute NAME. The first source
     with a value wins.
     """
-    with _session() as session:
-        company = session.get(Company, company_id)
-        if company is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
         changed = False
         try:
             if reset_all:
@@ -158,7 +130,7 @@ def companies_mapping(company_id, assignments, resets, reset_all):
 @click.argument("company_id", type=int)
 def companies_group_rules(company_id):
     """List a company's Smart Assign group rules."""
-    with _session() as session:
+    with cli_session() as session:
         rules = group_rules.list_rules(session, company_id)
         for rule in rules:
             click.echo(f"{rule.group_name}\t{rule.training_code}")
@@ -176,11 +148,9 @@ def companies_rate_limit(company_id, per_second, per_minute, use_default):
 
     Takes effect within a few seconds (each web process caches it briefly).
     """
-    settings = _settings()
-    with _session() as session:
-        company = session.get(Company, company_id)
-        if company is None:
-            raise click.ClickException(f"no company {company_id}")
+    settings = current.settings()
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
         if use_default:
             company.rate_limit_per_second = company.rate_limit_per_minute = None
         if per_second is not None:
@@ -207,9 +177,8 @@ def companies_rate_limit(company_id, per_second, per_minute, use_default):
 @click.option("--expires-days", type=int, default=None, help="Expire the token after this many days.")
 def tokens_create(company_id, name, expires_days):
     """Create an access token; prints the token (shown once) as the last line."""
-    with _session() as session:
-        if session.get(Company, company_id) is None:
-            raise click.ClickException(f"no company {company_id}")
+    with cli_session() as session:
+        company_or_exit(session, company_id)
         expires = utcnow() + timedelta(days=expires_days) if expires_days else None
         row, secret = AccessToken.issue(company_id, name, expires)
         session.add(row)
@@ -222,7 +191,7 @@ def tokens_create(company_id, name, expires_days):
 @click.argument("token_prefix_or_id")
 def tokens_revoke(token_prefix_or_id):
     """Revoke a token by its id or its first characters; takes effect on the next request."""
-    with _session() as session:
+    with cli_session() as session:
         cond = AccessToken.display_prefix.startswith(token_prefix_or_id)
         if token_prefix_or_id.isdigit():
             cond = or_(cond, AccessToken.id == int(token_prefix_or_id))
@@ -241,7 +210,7 @@ def tokens_revoke(token_prefix_or_id):
 @database.command("upgrade")
 def db_upgrade():
     """Apply the Alembic migrations to DATABASE_URL."""
-    upgrade(_settings().database_url)
+    upgrade(current.settings().database_url)
     click.echo("Database is up to date.")
 
 
@@ -249,7 +218,7 @@ def db_upgrade():
 @with_appcontext
 def demo():
     """Create a demo company and token on the first run; on every run, print where everything is."""
-    with _session() as session:
+    with cli_session() as session:
         existing = session.execute(select(Company.id, Company.name).order_by(Company.id).limit(5)).all()
         if not existing:
             company = create_company(session, "Demo Company")
@@ -268,7 +237,7 @@ def demo():
                 "Tokens are shown only when created. For a new one: "
                 f"./herd tokens create {first_id}  (or the dashboard: Settings > Integrations > API)."
             )
-    base = _settings().public_base_url
+    base = current.settings().public_base_url
     click.echo(f"Dashboard:       {base}/dashboard/  (sign-in: make admin EMAIL=you@example.com COMPANY={first_id})")
     click.echo(f"Flower:          http://127.0.0.1:{os.environ.get('FLOWER_PORT') or 5555}/")
     click.echo("Stop:            Ctrl-C in this terminal stops every process.")
@@ -289,7 +258,7 @@ def _one_line_database_errors(command):
         try:
             return callback(*args, **kwargs)
         except OperationalError as exc:
-            raise click.ClickException(describe_database_error(exc, _settings().database_url)) from None
+            raise click.ClickException(describe_database_error(exc, current.settings().database_url)) from None
 
     wrapper.herd_wrapped = True
     command.callback = wrapper

@@ -11,7 +11,7 @@ from service import db
 from service.company import mapping
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm
-from service.dashboard.smart_assign import _latest_job
+from service.dashboard.smart_assign import latest_job
 
 
 def _page(errors=None, typed=None, changed=False, status=200):
@@ -21,7 +21,7 @@ def _page(errors=None, typed=None, changed=False, status=200):
         errors=errors or {},
         typed=typed or {},
         changed=changed,
-        job=_latest_job(),
+        job=latest_job(),
         confirm=ConfirmForm(),
     ), status
 

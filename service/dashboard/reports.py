@@ -1,7 +1,7 @@
 """Reports › Compliance: figures by training and region, completions by region over 12 months
 (an SVG drawn here, no script), and the per-learner CSV download."""
 
-from flask import Response, current_app, g, render_template
+from flask import Response, g, render_template
 from markupsafe import Markup
 
 from models import utcnow
@@ -50,7 +50,7 @@ def compliance_csv():
     """Every learner's row per training owed, streamed as CSV."""
     company_id, now = g.company.id, utcnow()
     return Response(
-        stream(current_app.extensions["herd.sessions"], company_id, now),
+        stream(db.session_factory(), company_id, now),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename(company_id, now)}"'},
     )

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import AccessToken, utcnow
 from service import db
-from service.cli.commands import tenant_url
+from service.company.tenant import tenant_url
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
 

@@ -22,7 +22,8 @@ BROKER_DOWN = (
 )
 
 
-def _latest_job():
+def latest_job():
+    """The signed-in company's most recent Smart Assign re-run job (None before the first)."""
     return db.session().scalar(
         select(Job)
         .where(Job.company_id == g.company.id, Job.kind == RERUN_SMART_ASSIGN)
@@ -49,7 +50,7 @@ def _page(settings_form=None, rule_form=None, status=200):
         settings_form=form,
         rule_form=rule_form or GroupRuleForm(),
         rules=group_rules.list_rules(db.session(), company.id) if company.groups_enabled else [],
-        job=_latest_job(),
+        job=latest_job(),
         confirm=ConfirmForm(),
     ), status
 
@@ -122,7 +123,7 @@ def rerun():
     """Queue a re-evaluation of every learner; the page then polls the job's progress."""
     session = db.session()
     now = utcnow()
-    running = _latest_job()
+    running = latest_job()
     if running is not None and running.status in ACTIVE and now - running.updated_at < STALE_AFTER:
         flash("A re-run is already in progress; its progress is shown below.", "info")
         return redirect(url_for("dashboard.smart_assign") + "#rerun")

@@ -47,6 +47,11 @@ def dispose_engines(app):
     app.extensions["herd.read_engine"].dispose()
 
 
+def session_factory():
+    """The app's session factory, for work outside a request's session (commands, streams, hooks)."""
+    return current_app.extensions["herd.sessions"]
+
+
 def read_engine():
     """The engine of autocommit statements (on SQLite, the one engine, in transactions)."""
     return current_app.extensions["herd.read_engine"]

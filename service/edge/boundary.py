@@ -27,12 +27,6 @@ def check_request() -> None:
                 input_limits.check_text(f"form field {name[:40]}", value)
 
 
-def json_from_request(error=None):
-    """The request body decoded as JSON through ``input_limits.load_json`` (depth, control characters)."""
-    raw = request.get_data(cache=True)
-    return input_limits.load_json(raw) if error is None else input_limits.load_json(raw, error)
-
-
 def init_app(app) -> None:
     """Run ``check_request`` before every request, ahead of authentication and every view."""
     app.before_request(check_request)

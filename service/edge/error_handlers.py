@@ -17,9 +17,8 @@ from flask import g, jsonify, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from service.errors import HerdError
-from service.scim.errors import error_body
-from service.scim.http import scim_response
+from service.edge.responses import scim_response
+from service.errors import HerdError, error_body
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import re
 import threading
 import time
 
-from flask import current_app, g, request
+from flask import g, request
 
 from models import Company, ScimFailure, utcnow
+from service import db
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def record(status, scim_type, detail):
     session = g.get("db_session")
     try:
         if session is None:
-            session = current_app.extensions["herd.sessions"]()
+            session = db.session_factory()()
             g.db_session = session
         # Whatever the failed request wrote is abandoned first (and SQLite's write lock released).
         session.rollback()

@@ -25,7 +25,7 @@ import json
 import re
 
 from models.normalize import name_key as fold
-from service.scim.errors import InvalidSyntax, InvalidValue
+from service.errors import InvalidSyntax, InvalidValue
 
 # -- the limits ---------------------------------------------------------------------
 

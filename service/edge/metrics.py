@@ -63,16 +63,6 @@ def route_label():
     return rule.rule if rule is not None else UNMATCHED
 
 
-def count_rate_limited():
-    """Count the current request as refused for its rate budget (call it where a 429 is decided).
-
-    Any 429 response not counted this way is counted as it leaves, so calling this is
-    optional; it only makes the count independent of how the refusal is rendered.
-    """
-    RATE_LIMITED.labels(route_label()).inc()
-    g.herd_rate_limit_counted = True
-
-
 def _start_timer():
     g.herd_started = time.perf_counter()
 
@@ -84,7 +74,7 @@ def _count(response):
     started = g.get("herd_started")
     if started is not None:
         LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
-    if status == 429 and not g.get("herd_rate_limit_counted"):
+    if status == 429:
         RATE_LIMITED.labels(route).inc()
     if status >= 400 and request.path.startswith(("/scim/", "/api/")):
         REFUSED.labels(route, str(status), _scim_type(response)).inc()

@@ -27,11 +27,6 @@ _DB_VALUES = [
 ]
 
 
-def current_request_id():
-    """The id of the request being served ("-" outside a request)."""
-    return _request_id.get()
-
-
 def request_id_for(incoming):
     """Keep a sane incoming id, else make one."""
     if incoming and _SANE_ID.fullmatch(incoming):

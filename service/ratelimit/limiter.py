@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import AccessToken, Company, hash_token, utcnow
-from service import db
+from service import current, db
 from service.auth import bearer_secret
 from service.edge import error_handlers
 from service.errors import RateLimited
@@ -140,7 +140,7 @@ def _check_company_budget():
         return
     found = _caller_company()
     if found:
-        settings = current_app.extensions["herd.settings"]
+        settings = current.settings()
         bucket = f"company:{found[0]}"
         items = _company_items(
             settings.rate_limit_per_second if found[1] is None else found[1],

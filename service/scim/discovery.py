@@ -1,7 +1,9 @@
 """Discovery endpoints (RFC 7644 §4) and the answers for what Herd does not offer."""
 
-from flask import current_app, g
+from flask import g
 
+from service import current
+from service.company.tenant import tenant_url
 from service.edge import input_limits
 from service.scim.blueprint import bp
 from service.scim.errors import NotFound, NotImplementedFeature
@@ -29,7 +31,7 @@ _COLUMN_LIMITS = (
 
 
 def _base(company_id):
-    return f"{current_app.extensions['herd.settings'].public_base_url}/scim/v2/{company_id}"
+    return tenant_url(company_id)
 
 
 def _list(resources):
@@ -43,7 +45,7 @@ def service_provider_config(company_id):
         "documentationUri": DOCS,
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": current_app.extensions["herd.settings"].scim_max_page},
+        "filter": {"supported": True, "maxResults": current.settings().scim_max_page},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
         "etag": {"supported": True},

@@ -1,37 +1,13 @@
 """SCIM HTTP helpers: the media type, JSON bodies, query parameters, ListResponse, ETag and If-Match."""
 
-import json
-
-import orjson
-from flask import Response, g, request
+from flask import g, request
 
 from service.edge import input_limits
+from service.edge.responses import MEDIA_TYPE, scim_response  # noqa: F401  (SCIM code imports them from here)
 from service.scim.errors import InvalidSyntax, InvalidValue, InvalidVersion
 
-MEDIA_TYPE = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-
-
-def scim_response(body, status=200, headers=None):
-    """A response with the SCIM media type (every SCIM answer, errors included)."""
-    resp = Response(_dumps(body), status=status, mimetype=MEDIA_TYPE)
-    resp.headers["Content-Type"] = f"{MEDIA_TYPE}; charset=utf-8"
-    for key, value in (headers or {}).items():
-        resp.headers[key] = value
-    return resp
-
-
-def _dumps(body):
-    """UTF-8 JSON: orjson (several times faster than json), json for what orjson refuses.
-
-    orjson refuses integers beyond 64 bits, which a client may have stored in an
-    extension attribute; ``json`` writes them as they came.
-    """
-    try:
-        return orjson.dumps(body)
-    except TypeError:
-        return json.dumps(body, ensure_ascii=False).encode()
 
 
 def json_body():

@@ -4,10 +4,10 @@ The caller is authenticated once for the whole SCIM blueprint
 (``service.scim.blueprint``) and found here in ``g.caller``.
 """
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 
-from service import broker, db
+from service import broker, current, db
 from service.scim.errors import Conflict
 from service.scim.http import check_version, json_body, patch_operations
 from service.scim.writes import Stale
@@ -19,7 +19,7 @@ WRITE_ATTEMPTS = 5
 
 def settings():
     """The app's Settings."""
-    return current_app.extensions["herd.settings"]
+    return current.settings()
 
 
 def create(create_in_store, body):

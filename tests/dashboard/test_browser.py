@@ -18,7 +18,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from config.celery import RERUN_COMPANY
-from service.cli.commands import create_company
+from service.company.tenant import create_company
 from tests.dashboard.helpers import run_events, user_body
 from workers import rerun
 

@@ -16,7 +16,6 @@ from workers.smart_assign import (
     add_months,
     apply_plan,
     city_of,
-    hp_region,
     plan,
     required_trainings,
 )
@@ -447,8 +446,9 @@ def test_add_months_clamps_the_day(moment, months, expected):
 def test_hp_region_uses_the_catalog_to_decide_which_states_have_versions():
     trimmed = [t for t in DEFAULT_CATALOG if not t.code.startswith("HP-CO-")]
 
-    assert hp_region(Profile(region="US-CO", country="US"), trimmed) == "US"
-    assert hp_region(Profile(region="US-CO", country="US")) == "CO"
+    colorado = Profile(region="US-CO", country="US")
+    assert "HP-US-EMP" in added(plan(colorado, None, [], DEFAULT, NOW, catalog=trimmed))
+    assert "HP-CO-EMP" in added(plan(colorado, None, [], DEFAULT, NOW))
 
 
 # --- where the learner works: the rules each part of the location decides ----------------
@@ -524,7 +524,6 @@ def test_a_state_version_missing_from_the_catalog_falls_back_to_the_us_version(r
     result = plan(profile, None, [], DEFAULT, NOW, catalog=without(missing))
 
     assert list(added(result)) == [expected]
-    assert hp_region(profile, without(missing)) == expected.split("-")[1]
 
 
 def test_a_country_version_missing_from_the_catalog_falls_back_to_the_global_version():
