@@ -1,7 +1,8 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
 from models.admin import Admin
-from models.assignment import AuditEvent, LearnerTraining
+from models.assignment import LearnerTraining
+from models.audit_event import AuditEvent
 from models.company import AccessToken, Company, hash_token
 from models.company_training import CompanyTraining
 from models.db import Base, make_engine, make_session_factory, utcnow

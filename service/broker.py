@@ -1,10 +1,10 @@
-"""The one place the web app hands work to the workers.
+"""The web app's one client of the Celery broker: the dashboard's company re-run.
 
-Provisioning events never touch the broker inside a request: ``commit`` commits the
-learner and its event row (the outbox) and returns, and the outbox relay process
-(workers/relay.py) publishes committed events, woken by PostgreSQL NOTIFY or a tight
-poll. Only the dashboard's company re-run still publishes directly; a failed publish
-there is reported to the admin.
+Provisioning events never touch the broker inside a request: the request commits the
+learner and its event row (the outbox, ``service.db.commit``) and returns, and the outbox
+relay process (workers/relay.py) publishes committed events, woken by PostgreSQL NOTIFY or
+a tight poll. Only the company re-run is published from here; a failed publish is reported
+to the admin.
 """
 
 import logging
@@ -52,11 +52,6 @@ class Enqueuer:
 
 def init_app(app, settings):
     app.extensions["herd.enqueuer"] = Enqueuer(settings)
-
-
-def commit(session):
-    """Commit the request's work; its event (if any) is published by the outbox relay."""
-    session.commit()
 
 
 def rerun_company(company_id, job_id=None):

@@ -1,4 +1,7 @@
-"""The relay's record of its runs, kept in the broker for the web's ``/metrics``.
+"""The record of beat's re-delivery runs (``relay_pending``), kept in the broker for the web's ``/metrics``.
+
+Not the outbox relay process (``workers/relay.py``): this counts the periodic task that hands
+over again the events a lost message left pending.
 
 A Redis hash (``config.celery.RELAY_STATS_KEY``): ``runs``, ``relayed`` (events handed
 over again) and ``last_run`` (Unix time). Operators alert when ``last_run`` stops
@@ -15,7 +18,7 @@ from config.celery import RELAY_STATS_KEY
 log = logging.getLogger(__name__)
 
 
-def record_relay(broker_url, relayed, now=None):
+def record_redelivery(broker_url, relayed, now=None):
     """Count one relay run that re-enqueued ``relayed`` events; best effort (never raises)."""
     client = redis.Redis.from_url(broker_url, socket_connect_timeout=1, socket_timeout=2)
     try:

@@ -83,6 +83,12 @@ def session():
     return g.db_session
 
 
+def commit(session):
+    """Commit the request's work; its provisioning event (if any) is published by the outbox
+    relay (workers/relay.py), never from inside the request."""
+    session.commit()
+
+
 def _close_session(_exc):
     s = g.pop("db_session", None)
     if s is not None:

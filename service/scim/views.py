@@ -7,7 +7,7 @@ The caller is authenticated once for the whole SCIM blueprint
 from flask import g
 from flask.views import MethodView
 
-from service import broker, current, db
+from service import current, db
 from service.scim.errors import Conflict
 from service.scim.http import check_version, json_body, patch_operations
 from service.scim.writes import Stale
@@ -26,7 +26,7 @@ def create(create_in_store, body):
     """POST: the store creates the resource and its event; commit. Returns the resource."""
     session = db.session()
     resource = create_in_store(session, g.caller, body)
-    broker.commit(session)
+    db.commit(session)
     return resource
 
 
@@ -56,7 +56,7 @@ def write(get, resource_id, change, read_body=None):
                 ) from None
             resource = stale.current
             check_version(resource.version)
-    broker.commit(session)
+    db.commit(session)
     return written
 
 
