@@ -66,6 +66,10 @@ def _service_rank(name):
     return SERVICE_RANKS[key]
 
 
+def _inside_service(top, other):
+    return top == "service" and other.split(".")[0] == "service" and other != "service"
+
+
 def upward_imports(name, imported):
     """The imports of module ``name`` that run against the layers (empty when it keeps them)."""
     top = name.split(".")[0]
@@ -73,9 +77,8 @@ def upward_imports(name, imported):
     for other in imported:
         if other.split(".")[0] in FORBIDDEN.get(top, ()):
             wrong.append(other)
-        elif top == "service" and other.split(".")[0] == "service" and other != "service":
-            if _service_rank(other) > _service_rank(name):
-                wrong.append(other)
+        elif _inside_service(top, other) and _service_rank(other) > _service_rank(name):
+            wrong.append(other)
     return wrong
 
 
