@@ -70,16 +70,16 @@ def _inside_service(top, other):
     return top == "service" and other.split(".")[0] == "service" and other != "service"
 
 
+def _is_upward(top, name, other):
+    if other.split(".")[0] in FORBIDDEN.get(top, ()):
+        return True
+    return _inside_service(top, other) and _service_rank(other) > _service_rank(name)
+
+
 def upward_imports(name, imported):
     """The imports of module ``name`` that run against the layers (empty when it keeps them)."""
     top = name.split(".")[0]
-    wrong = []
-    for other in imported:
-        if other.split(".")[0] in FORBIDDEN.get(top, ()):
-            wrong.append(other)
-        elif _inside_service(top, other) and _service_rank(other) > _service_rank(name):
-            wrong.append(other)
-    return wrong
+    return [other for other in sorted(imported) if _is_upward(top, name, other)]
 
 
 @pytest.mark.parametrize("path", list(_modules()), ids=lambda p: str(p.relative_to(ROOT)))
