@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from models import Admin, utcnow
-from service.cli.session import cli_session, company_or_exit
+from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.dashboard import accounts
 from service.ratelimit import limiter
 
@@ -22,7 +22,7 @@ def _admin(session, email):
 
 
 @admins.command("create")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("email")
 def create(company_id, email):
     """Create an admin; prints a one-time password (last line) to change at first sign-in."""

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 
 from models.company_training import company_catalog
-from service.cli.session import cli_session, company_or_exit
+from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.company import catalog_edit
 
 catalog = AppGroup("catalog", help="A company's training catalog: cadence, due period, own trainings.")
@@ -15,7 +15,7 @@ def _cadence(value):
 
 
 @catalog.command("list")
-@click.argument("company_id", type=int)
+@company_id_argument
 def catalog_list(company_id):
     """List the company's catalog: code, cadence, due period, title."""
     with cli_session() as session:
@@ -36,7 +36,7 @@ def _apply(fn):
 
 
 @catalog.command("set")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("code")
 @click.option("--cadence-months", type=int, help="Recertify every N months.")
 @click.option("--once", is_flag=True, help="Taken once: no recertification.")
@@ -59,7 +59,7 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title):
 
 
 @catalog.command("add")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("code")
 @click.argument("title")
 @click.option("--cadence-months", type=int, help="Recertify every N months (default: taken once).")
@@ -76,7 +76,7 @@ def catalog_add(company_id, code, title, cadence_months, due_days):
 
 
 @catalog.command("reset")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("code")
 def catalog_reset(company_id, code):
     """Go back to the default catalog's cadence and due period for a training."""
@@ -90,7 +90,7 @@ def catalog_reset(company_id, code):
 
 
 @catalog.command("lead-days")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("days", type=click.IntRange(0, 365))
 def catalog_lead_days(company_id, days):
     """How many days before a completion expires its next cycle is assigned (default 30)."""

@@ -14,7 +14,7 @@ from models.migrate import upgrade
 from service import current
 from service.cli.admins import admins
 from service.cli.preflight import describe_database_error
-from service.cli.session import cli_session, company_or_exit
+from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.company import group_rules, mapping
 from service.company.tenant import create_company, tenant_url
 
@@ -38,7 +38,7 @@ def companies_create(name, company_id):
 
 
 @companies.command("groups")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.option("--enable/--disable", "enable", default=None, help="Turn group provisioning on or off.")
 def companies_groups(company_id, enable):
     """Turn SCIM group provisioning on or off for a company (off by default).
@@ -56,7 +56,7 @@ def companies_groups(company_id, enable):
 
 
 @companies.command("group-rule")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.argument("group_name")
 @click.argument("training_code")
 @click.option("--remove", is_flag=True, help="Remove the rule instead of adding it.")
@@ -81,7 +81,7 @@ def companies_group_rule(company_id, group_name, training_code, remove):
 
 
 @companies.command("mapping")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.option(
     "--set",
     "assignments",
@@ -127,7 +127,7 @@ def companies_mapping(company_id, assignments, resets, reset_all):
 
 
 @companies.command("group-rules")
-@click.argument("company_id", type=int)
+@company_id_argument
 def companies_group_rules(company_id):
     """List a company's Smart Assign group rules."""
     with cli_session() as session:
@@ -139,7 +139,7 @@ def companies_group_rules(company_id):
 
 
 @companies.command("rate-limit")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.option("--per-second", type=click.IntRange(min=0), help="Requests per second (burst); 0: no limit.")
 @click.option("--per-minute", type=click.IntRange(min=0), help="Requests per minute; 0: no limit.")
 @click.option("--default", "use_default", is_flag=True, help="Go back to the installation's defaults.")
@@ -172,7 +172,7 @@ def companies_rate_limit(company_id, per_second, per_minute, use_default):
 
 
 @tokens.command("create")
-@click.argument("company_id", type=int)
+@company_id_argument
 @click.option("--name", default="Entra ID provisioning", show_default=True)
 @click.option("--expires-days", type=int, default=None, help="Expire the token after this many days.")
 def tokens_create(company_id, name, expires_days):

@@ -17,3 +17,7 @@ def company_or_exit(session, company_id):
     if company is None:
         raise click.ClickException(f"no company {company_id}")
     return company
+
+
+# The first argument of every command about one company (``./herd tokens create 7``).
+company_id_argument = click.argument("company_id", type=int)
