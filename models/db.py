@@ -69,7 +69,7 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
     # pool_size + max_overflow bound the statements one process runs at once: a gevent
     # worker serves up to worker_connections requests, and 30 in flight per process
     # (60 for two) keeps within PostgreSQL's default max_connections of 100 (the web
-    # splits its 30 between a write pool and an autocommit read pool: service/db.py).
+    # splits its 30 between a write pool and an autocommit read pool: service/db/__init__.py).
     return create_engine(
         url,
         pool_size=pool_size,

@@ -2,7 +2,7 @@
 
 The autocommit pool, which serves most SCIM requests, does not ping a connection before
 lending it (a round trip per request, about a tenth of a web worker's time; the
-transaction pool does, service/db.py). A connection that PostgreSQL closed meanwhile
+transaction pool does, service/db/__init__.py). A connection that PostgreSQL closed meanwhile
 (a restart, a failover, an idle timeout on the way) then fails on its first statement.
 SQLAlchemy recognises the disconnect, discards that connection and marks every
 connection older than it as stale (the pool replaces them on their next checkout), so

@@ -1,4 +1,4 @@
-"""service/front_door.py: a request's body is read in full before the app runs (pure WSGI)."""
+"""service/edge/frontdoor.py: a request's body is read in full before the app runs (pure WSGI)."""
 
 import io
 

@@ -1,4 +1,4 @@
-"""The validation boundary on SCIM (service/input_limits.py): each hostile class is one clear 400, never a 500.
+"""The validation boundary on SCIM (service/edge/input_limits.py): each hostile class is one clear 400, never a 500.
 
 Each case was a 500 (or a stalled worker) before the boundary existed; after
 each refusal the server still answers a normal request.

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from service.scim.users import rows
-from tests.http.test_users_entra import fixture
+from tests.idps.test_entra_users import fixture
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -8,7 +8,7 @@ from sqlalchemy import event, update
 
 from models import AccessToken, utcnow
 from tests.conftest import make_tenant
-from tests.http.test_users_entra import fixture
+from tests.idps.test_entra_users import fixture
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -243,7 +243,7 @@ def test_a_revoked_token_is_refused_on_its_very_next_write(tenant, sessions):
     # Writes authenticate in Core, with the learner read in the same statement: nothing of
     # the token is kept between requests, so revoking it takes effect on the next call.
     from models import AccessToken, Learner, ProvisioningEvent, utcnow
-    from tests.http.test_users_entra import fixture
+    from tests.idps.test_entra_users import fixture
 
     body = fixture("create_user.json")
     user = tenant.post("Users", json=body).get_json()
