@@ -64,9 +64,11 @@ class ResourceView(MethodView):
     """GET, PUT, PATCH and DELETE of one resource (``/<Type>/<id>``), written once for every type.
 
     A resource type sets ``store`` (its module of ``get``, ``replace``,
-    ``patch``, ``delete``) and ``respond`` (its response for one resource). A store's
-    ``get(get_session, caller, id)`` calls ``get_session()`` only if it needs a query (Users
-    answer from the row authentication read).
+    ``patch``, ``delete``) and ``respond`` (its response for one resource). Reads take
+    ``lazy_session`` (the request's session getter, ``db.session``): a store's
+    ``get(lazy_session, caller, id)`` calls ``lazy_session()`` only if it needs a query (Users
+    answer from the row authentication read). Writes take the session itself: they always
+    run a statement.
     """
 
     store = None
