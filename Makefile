@@ -16,7 +16,7 @@ $(BIN)/.installed: requirements.txt
 install: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	@$(BIN)/python -m service.preflight
+	@$(BIN)/python -m service.cli.preflight
 	@$(HERD) db upgrade
 	@$(HERD) demo
 	@PATH=$(abspath $(BIN)):$$PATH $(BIN)/honcho start -f $(if $(REDIS_URL),Procfile,Procfile.dev)

@@ -59,7 +59,7 @@ reuse_port = True
 
 # The combined format with %(U)s (the path alone) where gunicorn's default has %(r)s, without
 # the referrer (a dashboard page's address carries its search terms), plus the request id
-# the app returns in X-Request-ID (service/middleware.py), which the app's own log lines show too.
+# the app returns in X-Request-ID (service/edge/middleware.py), which the app's own log lines show too.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(L)ss rid=%({x-request-id}o)s'
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

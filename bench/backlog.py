@@ -27,173 +27,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
-import shutil
 import sys
-import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.entra_cycle import code_version, loadavg  # noqa: E402  (one way to describe a run)
+from bench.common.client import post_phase  # noqa: E402
+from bench.common.database import BenchDatabase, add_database_options  # noqa: E402
+from bench.common.report import code_version, command_line, describe_machine, fmt, loadavg, write_report  # noqa: E402
+from bench.common.seed import make_company, seed_learners  # noqa: E402
+from bench.common.stats import group_cpu_seconds, latency_summary  # noqa: E402
 from config import Settings  # noqa: E402
 from config.celery import PROCESS_EVENT, make_celery  # noqa: E402
-from harness.stack import Herd, RedisServer, learner_body, wait_for  # noqa: E402
-from models import AccessToken, Company, Learner, ProvisioningEvent, make_engine, make_session_factory, utcnow  # noqa: E402
-from models.db import driver_url  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
+from harness.stack import Herd, RedisServer, wait_for  # noqa: E402
+from models import ProvisioningEvent  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCH_DATABASE = "herd_bench2"
-
-# Learner profiles for seeded learners: (region, country, location, role, tags). Every one
-# needs a harassment-prevention version plus tagged trainings: real Smart Assign work.
-EXTENSION = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
-PROFILES = [
-    ("US-CA", "US", "Los Angeles, CA", "supervisor", ["CYBER", "HIPAA"]),
-    ("US-NY", "US", "New York, NY", "employee", ["CYBER"]),
-    ("US-IL", "US", "Chicago, IL", "supervisor", ["PRIVACY"]),
-    ("US-TX", "US", "Austin, TX", "employee", ["CYBER", "COC"]),
-    ("US-WA", "US", "Seattle, WA", "employee", []),
-    ("CA-ON", "CA", "Toronto", "supervisor", ["ABAC"]),
-    ("GB-ENG", "GB", "London", "employee", ["PRIVACY", "CYBER"]),
-    ("DE-BY", "DE", "Munich", "supervisor", ["DEI"]),
-]
 
 
 # -- database -----------------------------------------------------------------------------------
-
-
-class BenchDatabase:
-    """A fresh, migrated database for one bench run; ``drop()`` removes it (PostgreSQL) or its dir."""
-
-    def __init__(self, requested_url, name=BENCH_DATABASE, keep=False):
-        self.tmp = Path(tempfile.mkdtemp(prefix="herd-bench-"))
-        self.keep = keep
-        self.admin_url = None
-        self.name = name
-        if not requested_url or requested_url.startswith("sqlite"):
-            self.dialect = "sqlite"
-            self.url = f"sqlite:///{self.tmp / 'herd.db'}"
-        else:
-            url = make_url(driver_url(requested_url))
-            if url.get_backend_name() != "postgresql":
-                raise SystemExit(f"unsupported DATABASE_URL {requested_url!r}")
-            if url.database == name:
-                raise SystemExit(f"DATABASE_URL already names {name!r}: the bench drops it; choose --db-name")
-            if not name.replace("_", "").isalnum():
-                raise SystemExit(f"bad database name {name!r}")
-            self.dialect = "postgresql"
-            self.admin_url = url.set(database="postgres").render_as_string(hide_password=False)
-            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-            self.url = url.set(database=name).render_as_string(hide_password=False)
-        upgrade(self.url)
-        self.engine = make_engine(self.url)
-        self.sessions = make_session_factory(self.engine)
-
-    def _admin(self, *statements):
-        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
-        finally:
-            engine.dispose()
-
-    def version(self):
-        with self.engine.connect() as conn:
-            if self.dialect == "postgresql":
-                version = conn.execute(text("SHOW server_version")).scalar()
-                fsync = conn.execute(text("SHOW fsync")).scalar()
-                sync = conn.execute(text("SHOW synchronous_commit")).scalar()
-                return f"PostgreSQL {version} (fsync={fsync}, synchronous_commit={sync})"
-            return f"SQLite {conn.execute(text('SELECT sqlite_version()')).scalar()} (WAL)"
-
-    def analyze(self):
-        with self.engine.connect() as conn:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-
-    def drop(self):
-        self.engine.dispose()
-        if self.admin_url and not self.keep:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        if self.keep:
-            print(f"kept the database {self.url} and the logs under {self.tmp}")
-        else:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def make_company(sessions, name="Bench Company"):
-    """A company and an access token, straight in the database; returns (company id, secret)."""
-    with sessions() as s:
-        company = Company(name=name)
-        s.add(company)
-        s.flush()
-        row, secret = AccessToken.issue(company.id, f"{name} token")
-        s.add(row)
-        s.commit()
-        return company.id, secret
-
-
-def seed_learners(sessions, company_id, count, prefix, with_events=True, batch=2000):
-    """Insert ``count`` learners (varied PROFILES, no assignments yet), each with a pending
-    "create" provisioning event as a POST would leave it; returns the event ids (or learner ids)."""
-    import uuid
-
-    out = []
-    for start in range(0, count, batch):
-        now = utcnow()
-        learners, events = [], []
-        for n in range(start, min(count, start + batch)):
-            region, country, location, role, tags = PROFILES[n % len(PROFILES)]
-            lid = str(uuid.uuid4())
-            user = f"{prefix}{n}@bench.example"
-            learners.append(
-                dict(
-                    id=lid, company_id=company_id, user_name=user, user_name_lower=user,
-                    external_id_lower=f"{prefix}{n}", email_lower=user, display_name=f"Bench {n}",
-                    given_name="Bench", family_name=str(n), active=True, region=region, country=country,
-                    location=location, role=role, training_tags=tags, version=1, created_at=now, updated_at=now,
-                    # The document agrees with the columns: a re-run re-extracts them from it.
-                    resource={"userName": user, "externalId": f"{prefix}{n}", "active": True, EXTENSION: {
-                        "state": region, "country": country, "location": location, "learnerRole": role,
-                        "training_tags": ",".join(tags)}},
-                )
-            )  # fmt: skip
-            events.append(
-                dict(
-                    company_id=company_id, resource_type="User", resource_id=lid, action="create",
-                    changes={"userName": {"before": None, "after": user}}, token_name="bench seed",
-                    created_at=now, attempts=0,
-                )
-            )  # fmt: skip
-        with sessions() as s:
-            s.execute(insert(Learner), learners)
-            if with_events:
-                s.execute(insert(ProvisioningEvent), events)
-            s.commit()
-        if not with_events:
-            out += [row["id"] for row in learners]
-    if with_events:
-        with sessions() as s:
-            out = s.scalars(
-                select(ProvisioningEvent.id)
-                .where(ProvisioningEvent.company_id == company_id, ProvisioningEvent.token_name == "bench seed",
-                       ProvisioningEvent.processed_at.is_(None))
-                .order_by(ProvisioningEvent.id)
-            ).all()  # fmt: skip
-    return out
 
 
 def pending(sessions):
@@ -217,115 +75,7 @@ def publish(redis_url, event_ids):
 # -- measurement ----------------------------------------------------------------------------------
 
 
-def percentile(sorted_values, p):
-    """Nearest-rank percentile of an ascending list (p in 0..100)."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(p / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def latency_summary(seconds):
-    ms = sorted(s * 1000 for s in seconds)
-    return {
-        "n": len(ms),
-        "p50_ms": percentile(ms, 50),
-        "p95_ms": percentile(ms, 95),
-        "p99_ms": percentile(ms, 99),
-        "max_ms": ms[-1] if ms else float("nan"),
-        "mean_ms": sum(ms) / len(ms) if ms else float("nan"),
-    }
-
-
-def group_cpu_seconds(pgids):
-    """CPU seconds (user + system) used so far by every live process in the process groups ``pgids``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) in pgids:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def post_phase(base_url, company_id, token, numbers, concurrency):
-    """POST learners ``numbers`` on ``concurrency`` threads; returns (latencies, errors, wall seconds)."""
-    todo = list(numbers)
-    lock = threading.Lock()
-    latencies, errors = [], []
-    url = f"{base_url}/scim/v2/{company_id}/Users"
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
-
-    def worker():
-        with requests.Session() as http:
-            while True:
-                with lock:
-                    if not todo:
-                        return
-                    n = todo.pop()
-                body = learner_body(n)
-                start = time.perf_counter()
-                try:
-                    resp = http.post(url, json=body, headers=headers, timeout=30)
-                    ok = resp.status_code == 201
-                    detail = f"{resp.status_code} {resp.text[:200]}"
-                except requests.RequestException as exc:
-                    ok, detail = False, repr(exc)
-                took = time.perf_counter() - start
-                with lock:
-                    latencies.append(took)
-                    if not ok:
-                        errors.append(detail)
-
-    threads = [threading.Thread(target=worker, name=f"post-{i}") for i in range(concurrency)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=600)
-    return latencies, errors, time.perf_counter() - start
-
-
 # -- reports ----------------------------------------------------------------------------------------
-
-
-def machine_info():
-    model = platform.processor() or "unknown"
-    memory = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    return (
-        f"{os.cpu_count()} cores, {model}, {memory} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
-    )
-
-
-def command_line(module="bench.backlog"):
-    env = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in ("DATABASE_URL",) if os.environ.get(k))
-    return (env + " " if env else "") + "python -m " + module + " " + shlex.join(sys.argv[1:])
-
-
-def fmt(value, digits=1):
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def write_report(name, lines, data):
-    RESULTS.mkdir(exist_ok=True)
-    md = RESULTS / f"{name}.md"
-    md.write_text("\n".join(lines) + "\n")
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
-    print("\n".join(lines))
-    print(f"\nwritten: {md.relative_to(ROOT)} and .json")
 
 
 # -- main -----------------------------------------------------------------------------------------------
@@ -333,22 +83,22 @@ def write_report(name, lines, data):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.backlog", description=__doc__.split("\n\n")[0])
-    p.add_argument("--posts", type=int, default=500, help="POSTs per phase (default 500)")
-    p.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
-    p.add_argument("--backlog", type=int, default=10000, help="pending events queued before the backlog phase")
-    p.add_argument("--web-workers", type=int, default=2, help="gunicorn sync workers (default 2)")
-    p.add_argument("--worker-concurrency", type=int, default=2, help="Celery prefork processes (Procfile default 2)")
-    p.add_argument("--warmup", type=int, default=40, help="POSTs before measuring (default 40)")
+    for name, default, meaning in (
+        ("--posts", 500, "POSTs per phase"),
+        ("--concurrency", 4, "client threads"),
+        ("--backlog", 10000, "pending events queued before the backlog phase"),
+        ("--web-workers", 2, "gunicorn sync workers"),
+        ("--worker-concurrency", 2, "Celery prefork processes (the Procfile's)"),
+        ("--warmup", 40, "POSTs before measuring"),
+        ("--drain-timeout", 1800, "seconds to wait for the backlog to drain"),
+    ):
+        p.add_argument(name, type=int, default=default, help=f"{meaning} (default {default})")
     p.add_argument(
         "--redis-url",
         default=None,
         help="use this Redis instead of starting one; give it a db of its own (redis://127.0.0.1:6379/7)",
     )
-    p.add_argument(
-        "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})"
-    )
-    p.add_argument("--keep", action="store_true", help="keep the database and the logs")
-    p.add_argument("--drain-timeout", type=int, default=1800, help="seconds to wait for the backlog to drain")
+    add_database_options(p)
     return p.parse_args(argv)
 
 
@@ -432,7 +182,7 @@ def main(argv=None):
         data = {
             "bench": "backlog",
             "started": started.isoformat(timespec="seconds"),
-            "machine": machine_info(),
+            "machine": describe_machine(),
             "database": db.version(),
             "command": command_line(),
             "code": code_version(),

@@ -27,9 +27,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import entra_cycle as ec
+from bench.common import client as workload
+from bench.common.report import RESULTS, code_version, loadavg, machine_info
+from bench.common.server import APPS, SERVERS, OwnServer
+from bench.common.stats import percentile
 
-PHASES = [p for p in ec.PHASES if p != "warmup"]
+PHASES = [p for p in workload.PHASES if p != "warmup"]
 
 
 def parse_target(spec):
@@ -40,14 +43,14 @@ def parse_target(spec):
         target = {"app": app, "server": server, "workers": int(workers), "threads": int(threads or 1)}
     except ValueError:
         raise SystemExit(f"bad target {spec!r}: expected app:server:workers[xthreads]") from None
-    if app not in ec.APPS or server not in ec.SERVERS:
-        raise SystemExit(f"bad target {spec!r}: app one of {list(ec.APPS)}, server one of {list(ec.SERVERS)}")
+    if app not in APPS or server not in SERVERS:
+        raise SystemExit(f"bad target {spec!r}: app one of {list(APPS)}, server one of {list(SERVERS)}")
     return target
 
 
 def run_target(target, args, seed_run):
     """One full cycle against one freshly started server; returns (phases, server description, log)."""
-    server = ec.OwnServer(
+    server = OwnServer(
         os.environ.get("DATABASE_URL"),
         target["workers"],
         False,
@@ -60,21 +63,23 @@ def run_target(target, args, seed_run):
     try:
         base, company, token = server.start()
         tenant_url = f"{base}/scim/v2/{company}"
-        users = ec.make_users(args.users, seed_run, args.seed)
-        warm = ec.make_users(args.warmup, f"{seed_run}w", args.seed + 1)
+        users = workload.make_users(args.users, seed_run, args.seed)
+        warm = workload.make_users(args.warmup, f"{seed_run}w", args.seed + 1)
         every = max(1, round(1 / args.deactivate))
         plan = {
-            "warmup": [lambda c, u=u: ec.initial_task(c, u, "warmup") for u in warm],
-            "initial": [lambda c, u=u: ec.initial_task(c, u) for u in users],
-            "incremental": [lambda c, u=u: ec.incremental_task(c, u, args.seed * 1_000_003 + u.index) for u in users],
-            "lookup": [lambda c, u=u: ec.lookup_task(c, u) for u in users],
-            "okta": [lambda c, u=u: ec.okta_task(c, u) for u in users],
-            "deactivate": [lambda c, u=u: ec.deactivate_task(c, u) for u in users if u.index % every == 0],
+            "warmup": [lambda c, u=u: workload.initial_task(c, u, "warmup") for u in warm],
+            "initial": [lambda c, u=u: workload.initial_task(c, u) for u in users],
+            "incremental": [
+                lambda c, u=u: workload.incremental_task(c, u, args.seed * 1_000_003 + u.index) for u in users
+            ],
+            "lookup": [lambda c, u=u: workload.lookup_task(c, u) for u in users],
+            "okta": [lambda c, u=u: workload.okta_task(c, u) for u in users],
+            "deactivate": [lambda c, u=u: workload.deactivate_task(c, u) for u in users if u.index % every == 0],
         }
         phases = []
-        for name in ec.PHASES:
-            result = ec.run_phase(
-                name, plan[name], args.concurrency, lambda: ec.Client(tenant_url, token, 60), server.cpu_watch()
+        for name in workload.PHASES:
+            result = workload.run_phase(
+                name, plan[name], args.concurrency, lambda: workload.Client(tenant_url, token, 60), server.cpu_watch()
             )
             phases.append(result)
             bad = sum(1 for s in result.samples if s.wrong or not 200 <= s.status < 300)
@@ -107,7 +112,7 @@ def summary(merged):
     """Per phase: req/s; per kind: req/s (count over its phase's wall), p50, p99; and the cycle total."""
     phases, kinds = {}, {}
     total_n = total_wall = total_server = total_db = 0
-    for name in PHASES:
+    for name in workload.PHASES:
         m = merged[name]
         n = len(m["samples"])
         phases[name] = {
@@ -125,8 +130,8 @@ def summary(merged):
             kinds[kind] = {
                 "count": len(ms),
                 "rps": len(ms) / m["wall"],
-                "p50_ms": ec.percentile(ms, 50),
-                "p99_ms": ec.percentile(ms, 99),
+                "p50_ms": percentile(ms, 50),
+                "p99_ms": percentile(ms, 99),
             }
     phases["entra cycle (all but okta)"] = {
         "requests": total_n,
@@ -254,10 +259,10 @@ def build_report(args, argv, targets, runs, info, started, t0, load_before, roun
             + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
             "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
             "total_s": time.perf_counter() - t0,
-            "code": ec.code_version(),
+            "code": code_version(),
             "database_version": next(iter(info.values()))[2],
         },
-        "machine": ec.machine_info() | {"loadavg_before": load_before, "loadavg_after": ec.loadavg()},
+        "machine": machine_info() | {"loadavg_before": load_before, "loadavg_after": loadavg()},
         "targets": out_targets,
     }
 
@@ -278,7 +283,7 @@ def main(argv=None):
     p.add_argument("--deactivate", type=float, default=0.10)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--db-name", default="herd_bench_compare")
-    p.add_argument("--out", type=Path, default=ec.RESULTS)
+    p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="")
     p.add_argument("--abba", action="store_true", help="reverse the target order in every other round")
     p.add_argument(
@@ -293,7 +298,7 @@ def main(argv=None):
     targets = [parse_target(t) | {"label": t} for t in args.targets]
     # SIGTERM (timeout, kill) unwinds like Ctrl-C: the running server and its database are removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    started, t0, load_before = datetime.now(UTC), time.perf_counter(), ec.loadavg()
+    started, t0, load_before = datetime.now(UTC), time.perf_counter(), loadavg()
     runs = {t["label"]: [] for t in targets}
     info = {}
     stem = f"compare-postgresql-{args.users}" + (f"-{args.tag}" if args.tag else "")

@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.backlog import code_version, command_line, machine_info, write_report  # noqa: E402
-from bench.compliance_seed import bench_company, seed  # noqa: E402
+from bench.common.report import code_version, command_line, describe_machine, write_report  # noqa: E402
+from bench.compliance_seed import bench_company, timed_seed  # noqa: E402
 from config import Settings  # noqa: E402
 from models import utcnow  # noqa: E402
-from service.compliance_report import CSV_COLUMNS, iter_rows  # noqa: E402
-from service.report_csv import cell  # noqa: E402
+from service.reports.compliance import CSV_COLUMNS, iter_rows  # noqa: E402
+from service.reports.csv_export import cell  # noqa: E402
 
 
 def rss_mib():
@@ -84,9 +84,7 @@ def main(argv=None):
     started = datetime.now(UTC)
     db, company_id, secret = bench_company(args.db_name, args.keep)
     try:
-        t = time.perf_counter()
-        seed(db.engine, company_id, args.learners, older_cycles=True, extra_codes=("CYBER", "COC"))
-        seed_s = time.perf_counter() - t
+        seed_s = timed_seed(db, company_id, args.learners, older_cycles=True, extra_codes=("CYBER", "COC"))
 
         from service import create_app
         from service.db import dispose_engines
@@ -123,7 +121,7 @@ def main(argv=None):
             "",
             f"- command: `{command_line('bench.compliance_export')}`",
             f"- when: {started:%Y-%m-%d %H:%M} UTC; code: {code_version()}; {db.version()}",
-            f"- machine: {machine_info()}",
+            f"- machine: {describe_machine()}",
             f"- bulk SQL seed: {seed_s:.0f} s ({args.learners * 4:,} assignment rows, of which the latest cycles are exported)",
             "",
             "| measure | streamed export (the endpoint) | baseline: all rows in memory |",
@@ -154,7 +152,7 @@ def main(argv=None):
                 "json_summary_s": json_s,
                 "seed_s": seed_s,
                 "command": command_line("bench.compliance_export"),
-                "machine": machine_info(),
+                "machine": describe_machine(),
                 "database": db.version(),
                 "code": code_version(),
             },

@@ -10,6 +10,7 @@ stored (expiry minus the lead time).
 """
 
 import os
+import time
 
 from sqlalchemy import text
 
@@ -21,7 +22,7 @@ REGIONS = (("US-NY", "HP-NY-EMP"), ("US-IL", "HP-IL-EMP"), ("US-TX", "HP-US-EMP"
 def bench_company(db_name, keep):
     """The bench's fresh PostgreSQL database (``bench.backlog.BenchDatabase`` from DATABASE_URL)
     with one company and a token: ``(db, company_id, token secret)``."""
-    from bench.backlog import BenchDatabase
+    from bench.common.database import BenchDatabase
 
     db = BenchDatabase(os.environ.get("DATABASE_URL"), db_name, keep=keep)
     if db.dialect != "postgresql":
@@ -113,3 +114,10 @@ def seed(engine, company_id, learners, due_every=100, fresh_days=100, older_cycl
             )
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+def timed_seed(db, company_id, *args, **kwargs):
+    """``seed`` on the bench database ``db``; returns the seconds it took."""
+    started = time.perf_counter()
+    seed(db.engine, company_id, *args, **kwargs)
+    return time.perf_counter() - started

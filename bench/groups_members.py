@@ -29,43 +29,22 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+
+from bench.common.database import drop_database, recreate_database, server_version
+from bench.common.stats import latency_summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/herd_bench_groups"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 COMPANY_ID = 1
-
-
-def _admin_url(url):
-    return make_url(url).set(database="postgres")
-
-
-def recreate_database(url):
-    """Drop and create the bench database (on the same server, through the ``postgres`` database)."""
-    name = make_url(url).database
-    if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to use database {name!r} for the bench")
-    admin = create_engine(_admin_url(url).set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-
-
-def drop_database(url):
-    admin = create_engine(_admin_url(url).set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 LEARNERS_SQL = """
@@ -125,38 +104,11 @@ def populate(url, members, small, probes):
     return secret, groups, probe_ids, time.perf_counter() - started
 
 
-def percentile(values, pct):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def summarize(values):
-    ms = [v * 1000 for v in values]
-    return {
-        "n": len(ms),
-        "p50": percentile(ms, 50),
-        "p95": percentile(ms, 95),
-        "p99": percentile(ms, 99),
-        "mean": statistics.fmean(ms),
-        "max": max(ms),
-    }
-
-
 def run(url, members, small, iterations):
-    from config import Settings
-    from service import create_app
+    from bench.common.server import in_process_app
 
     secret, groups, probe_ids, setup_seconds = populate(url, members, small, iterations)
-    settings = Settings.from_env(
-        env={},
-        database_url=url,
-        redis_url="redis://127.0.0.1:1/0",
-        public_base_url="https://herd.bench",
-        secret_key="bench",
-    )
-    app = create_app(settings)
-    # Leave the broker out of the figures: every request would pay the same publish.
-    app.extensions["herd.enqueuer"]._down_until = float("inf")
+    app = in_process_app(url)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/scim+json"}
     base = f"/scim/v2/{COMPANY_ID}/Groups"
@@ -218,11 +170,11 @@ def run(url, members, small, iterations):
             t["filter"].append(timed("GET", base, query=query)[0])
     results = {
         size: {
-            "PATCH add 1 member (default dialect)": summarize(t["add"]),
-            "PATCH remove 1 member, value list (default dialect)": summarize(t["remove_list"]),
-            'PATCH remove 1 member, members[value eq "id"] (aadOpt)': summarize(t["remove_filter"]),
-            "GET group, excludedAttributes=members": summarize(t["read"]),
-            "GET filter displayName eq, excludedAttributes=members": summarize(t["filter"]),
+            "PATCH add 1 member (default dialect)": latency_summary(t["add"]),
+            "PATCH remove 1 member, value list (default dialect)": latency_summary(t["remove_list"]),
+            'PATCH remove 1 member, members[value eq "id"] (aadOpt)': latency_summary(t["remove_filter"]),
+            "GET group, excludedAttributes=members": latency_summary(t["read"]),
+            "GET filter displayName eq, excludedAttributes=members": latency_summary(t["filter"]),
         }
         for size, t in timings.items()
     }
@@ -238,14 +190,6 @@ def run(url, members, small, iterations):
         "full_read_ms": full_read * 1000,
         "full_read_members": listed,
     }
-
-
-def server_version(url):
-    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-    with engine.connect() as conn:
-        version = conn.execute(text("SHOW server_version")).scalar()
-    engine.dispose()
-    return version
 
 
 def commit():
@@ -283,8 +227,8 @@ def report(outcome, url, version):
     for size, rows in sorted(outcome["results"].items()):
         for name, s in rows.items():
             lines.append(
-                f"| {size:,} | {name} | {s['n']} | {s['p50']:.2f} | {s['p95']:.2f} | {s['p99']:.2f} | "
-                f"{s['mean']:.2f} | {s['max']:.2f} |"
+                f"| {size:,} | {name} | {s['n']} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['p99_ms']:.2f} | "
+                f"{s['mean_ms']:.2f} | {s['max_ms']:.2f} |"
             )
     lines += [
         "",

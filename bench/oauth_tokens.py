@@ -51,7 +51,7 @@ def main():
     args = parser.parse_args()
 
     from service import create_app, oauth_clients
-    from service.cli import create_company
+    from service.company.tenant import create_company
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"

@@ -81,24 +81,16 @@ def probe(code_root: Path, sizes: list[int]) -> dict[int, float]:
 def http_probe() -> dict:
     """This tree through the Flask app on a throwaway SQLite database."""
     sys.path.insert(0, str(ROOT))
-    from config import Settings
+    from bench.common.server import in_process_app
     from models import AccessToken, make_engine
     from models.migrate import upgrade
-    from service import create_app, limits
-    from service.cli import create_company
+    from service.company.tenant import create_company
+    from service.edge import input_limits
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
-        settings = Settings.from_env(
-            env={},
-            database_url=url,
-            redis_url="redis://127.0.0.1:1/0",
-            public_base_url="https://herd.bench",
-            secret_key="x",
-        )
-        app = create_app(settings)
-        app.extensions["herd.enqueuer"] = type("Off", (), {"send": lambda self, *a: True})()
+        app = in_process_app(url)
         from sqlalchemy.orm import Session
 
         engine = make_engine(url)
@@ -119,13 +111,14 @@ def http_probe() -> dict:
 
         many = [{"op": "add", "path": "emails", "value": [{"value": f"e{i}@bench.example"}]} for i in range(10_000)]
         at_limit = [
-            {"op": "replace", "path": "displayName", "value": f"Kim {i}"} for i in range(limits.MAX_PATCH_OPERATIONS)
+            {"op": "replace", "path": "displayName", "value": f"Kim {i}"}
+            for i in range(input_limits.MAX_PATCH_OPERATIONS)
         ]
         status_many, seconds_many = timed(many)
         status_limit, seconds_limit = timed(at_limit)
     return {
         "10000_ops": {"status": status_many, "seconds": seconds_many},
-        f"{limits.MAX_PATCH_OPERATIONS}_ops_at_limit": {"status": status_limit, "seconds": seconds_limit},
+        f"{input_limits.MAX_PATCH_OPERATIONS}_ops_at_limit": {"status": status_limit, "seconds": seconds_limit},
     }
 
 

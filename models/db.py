@@ -63,13 +63,13 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
         return engine
     # No pool_pre_ping by default: it cost a round trip on every checkout. A connection the server
     # dropped is detected on use instead (SQLAlchemy then discards it and every older
-    # one); the web retries a request's first statement once (service/db_retry.py) and
+    # one); the web retries a request's first statement once (service/db/retry.py) and
     # the workers' tasks retry database errors. pool_recycle replaces connections before
     # an idle timeout on the way (a proxy, a firewall) can cut them silently.
     # pool_size + max_overflow bound the statements one process runs at once: a gevent
     # worker serves up to worker_connections requests, and 30 in flight per process
     # (60 for two) keeps within PostgreSQL's default max_connections of 100 (the web
-    # splits its 30 between a write pool and an autocommit read pool: service/db.py).
+    # splits its 30 between a write pool and an autocommit read pool: service/db/__init__.py).
     return create_engine(
         url,
         pool_size=pool_size,

@@ -20,27 +20,29 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import boundary, db, enqueue, error_handlers, failures, frontdoor, metrics, middleware, ratelimit
+    from service import broker, db
     from service.api.blueprint import routes as api_routes
-    from service.cli import register_cli
+    from service.cli.commands import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
-    from service.health import bp as health_bp
-    from service.oauth_token import init_app as init_token_endpoint
+    from service.edge import boundary, error_handlers, failures, frontdoor, metrics, middleware
+    from service.edge.health import bp as health_bp
+    from service.oauth.token_endpoint import init_app as init_token_endpoint
+    from service.ratelimit import limiter
     from service.scim.blueprint import routes as scim_routes
 
     db.init_app(app, settings)
-    enqueue.init_app(app, settings)
+    broker.init_app(app, settings)
     error_handlers.init_app(app)
     # Throttle first (a flood of hostile requests is still a flood), then refuse hostile input once.
-    ratelimit.init_app(app, settings)
+    limiter.init_app(app, settings)
     boundary.init_app(app)
     failures.init_app(app)
     app.register_blueprint(scim_routes())
     app.register_blueprint(api_routes())
     app.register_blueprint(dashboard_routes())
     app.register_blueprint(health_bp)
-    ratelimit.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
-    ratelimit.limit_sign_in(app)
+    limiter.limit_company_blueprints(app, app.blueprints["scim"], app.blueprints["api"])
+    limiter.limit_sign_in(app)
     init_token_endpoint(app)
     frontdoor.init_app(app, settings)
     metrics.init_app(app, settings)

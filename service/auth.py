@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, select, update
 from models import AccessToken, Company, hash_token, utcnow
 from models.prebuilt import Prebuilt
 from service import db
-from service.db_retry import first_read, first_statement
+from service.db.retry import first_read, first_statement
 from service.errors import Unauthorized
 
 # last_used_at is written at most this often per token, not on every request.

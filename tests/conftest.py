@@ -141,7 +141,7 @@ class Tenant:
 
 def make_tenant(sessions, client, name, company_id=None):
     """Create a company and a token directly in the database."""
-    from service.cli import create_company
+    from service.company.tenant import create_company
 
     with sessions() as s:
         company = create_company(s, name, company_id)

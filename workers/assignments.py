@@ -48,7 +48,7 @@ NEW_LEARNER = Profile(active=False)
 
 
 @dataclass(frozen=True)
-class Settings:
+class CompanySettings:
     """The company's Smart Assign settings."""
 
     due_days: int = 30

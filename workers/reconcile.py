@@ -166,7 +166,7 @@ def _assignment(row):
 
 def settings_of(company):
     """The planner's settings for a company."""
-    return sa.Settings(due_days=company.due_days, industry=company.industry, lead_days=company.lead_days or 0)
+    return sa.CompanySettings(due_days=company.due_days, industry=company.industry, lead_days=company.lead_days or 0)
 
 
 def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, catalog=None):

@@ -28,7 +28,7 @@ import threading
 
 from sqlalchemy import select, update
 
-from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS
+from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENTS
 from models import ProvisioningEvent, utcnow
 
 log = logging.getLogger("workers.relay")
@@ -168,15 +168,6 @@ class Relay:
         except Exception as exc:  # database away: the drain below fails too and we retry
             log.warning("cannot LISTEN (%s)", type(exc).__name__)
             self._close_listener()
-
-
-def celery_publisher(celery):
-    """``publish(event_id)`` sending the process_event task through ``celery``."""
-
-    def publish(event_id):
-        celery.send_task(PROCESS_EVENT, args=[event_id])
-
-    return publish
 
 
 def celery_batch_publisher(celery):

@@ -58,11 +58,11 @@ from workers.assignments import (
     OVERDUE,
     STARTED_PERCENT,
     Assignment,
+    CompanySettings,
     NewAssignment,
     Plan,
     Profile,
     Retarget,
-    Settings,
 )
 from workers.workplace import CHICAGO, NYC, Place, city_of, hp_region_of
 
@@ -96,22 +96,7 @@ def _place(profile: Profile) -> Place:
     return workplace.place(profile.region, profile.country, profile.location)
 
 
-def hp_region(profile: Profile, catalog=DEFAULT_CATALOG) -> str:
-    """Return the harassment-prevention region key for a profile ("CA", "US", "CANADA", "UK", "GLOBAL").
-
-    US: the state when the catalog has a version for it, else "US".
-    Elsewhere: the country's version when there is one, else the global
-    fallback (see ``catalog.GLOBAL_FALLBACK``), also used when neither
-    state nor country is known.
-    """
-    supervisor = normalize_role(profile.role) == "supervisor"
-    return hp_region_of(_place(profile), supervisor, _catalog_index(catalog))
-
-
-# --- what the learner should have -----------------------------------------
-
-
-def _requirements(profile: Profile, settings: Settings, index: dict[str, Training]):
+def _requirements(profile: Profile, settings: CompanySettings, index: dict[str, Training]):
     """Return (requirements in a stable order, unknown tags, hp region, location unknown)."""
     place = _place(profile)
     supervisor = normalize_role(profile.role) == "supervisor"
@@ -150,7 +135,9 @@ def _requirements(profile: Profile, settings: Settings, index: dict[str, Trainin
     return requirements, tuple(unknown), region, location_unknown
 
 
-def required_trainings(profile: Profile, settings: Settings = Settings(), catalog=DEFAULT_CATALOG) -> list[str]:
+def required_trainings(
+    profile: Profile, settings: CompanySettings = CompanySettings(), catalog=DEFAULT_CATALOG
+) -> list[str]:
     """Return the codes this profile requires, in a stable order (ignores ``active``)."""
     requirements, _, _, _ = _requirements(profile, settings, _catalog_index(catalog))
     return [r.training.code for r in requirements]
@@ -198,7 +185,7 @@ def _still_valid(assignment: Assignment, needed: Training, now: datetime, lead: 
     return expiry is None or now + lead < expiry
 
 
-def _due(req: _Requirement, completions: list[Assignment], index, settings: Settings, now: datetime):
+def _due(req: _Requirement, completions: list[Assignment], index, settings: CompanySettings, now: datetime):
     """Due date, reason suffix and the completion renewed (or None) for a requirement assigned now.
 
     Counted from the latest similar completion when its recertification date
@@ -261,7 +248,7 @@ def _why(req: _Requirement, cycle: int, profile: Profile, previous: Profile | No
     return "required"
 
 
-def _review_at(after: list[Assignment], requirements, index, settings: Settings, now: datetime):
+def _review_at(after: list[Assignment], requirements, index, settings: CompanySettings, now: datetime):
     """The earliest moment the learner's assignments need Smart Assign again, or None.
 
     - an open assignment becomes overdue at its due date;
@@ -299,7 +286,7 @@ def plan(
     profile: Profile,
     previous: Profile | None,
     existing: list[Assignment],
-    settings: Settings,
+    settings: CompanySettings,
     now: datetime,
     catalog=DEFAULT_CATALOG,
 ) -> Plan:

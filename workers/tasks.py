@@ -17,7 +17,7 @@ from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import NOT_GIVEN, preloaded, reconcile
-from workers.relay_stats import record_relay
+from workers.redelivery_stats import record_redelivery
 
 log = logging.getLogger(__name__)
 RELAY_BATCH = 1000
@@ -150,7 +150,12 @@ def process_many(session_factory, event_ids):
 
 @app.task(name=PROCESS_EVENT, **RETRY_POLICY)
 def process_event(event_id):
-    """Smart Assign and audit for one provisioning event (by id)."""
+    """Smart Assign and audit for one provisioning event (by id).
+
+    The service no longer sends it (the relay sends ``process_events``); it stays
+    registered for messages a previous release queued, and goes in the release after
+    the next one (2027-03), once no queue can still hold one.
+    """
     with sessions()() as session:
         try:
             done = process(session, event_id)
@@ -194,5 +199,5 @@ def relay_pending_events():
         process_events.delay(batch)
     if ids:
         log.info("relayed %d pending events", len(ids))
-    record_relay(settings.broker_url, len(ids))
+    record_redelivery(settings.broker_url, len(ids))
     return len(ids)

@@ -3,8 +3,8 @@
 from flask import request
 from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
-from service import limits
 from service.api.errors import BadRequest
+from service.edge import input_limits
 
 # Deep offsets cost the database more and more; no one pages this far by hand.
 MAX_PAGE = 100_000
@@ -57,11 +57,11 @@ def query_args(schema):
 
 
 def json_body(schema, example):
-    """The request's JSON object body loaded with ``schema`` (decoded by ``limits.load_json``:
+    """The request's JSON object body loaded with ``schema`` (decoded by ``input_limits.load_json``:
     depth and control characters are refused there)."""
     raw = request.get_data(cache=True)
     try:
-        body = limits.load_json(raw, BadRequest) if raw else None
+        body = input_limits.load_json(raw, BadRequest) if raw else None
     except BadRequest as exc:
         raise BadRequest(f"{exc.detail} Send a JSON object as the request body, for example {example}.") from None
     if not isinstance(body, dict):

@@ -1,6 +1,6 @@
 """GET /api/v1/reports/compliance (JSON) and /api/v1/reports/compliance.csv (streamed export)."""
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 
 from models import utcnow
 from service import db
@@ -8,8 +8,8 @@ from service.api.auth import caller
 from service.api.blueprint import bp
 from service.api.params import PageArgs, capped_per_page, query_args
 from service.api.serialize import timestamp
-from service.compliance_report import learner_page, summary
-from service.report_csv import filename, stream
+from service.reports.compliance import learner_page, summary
+from service.reports.csv_export import filename, stream
 
 
 def _dates(item):
@@ -42,7 +42,7 @@ def compliance_report():
 def compliance_csv():
     """Every learner's row per training owed, as CSV, streamed (constant memory for any company size)."""
     company_id, now = caller().company.id, utcnow()
-    sessions = current_app.extensions["herd.sessions"]
+    sessions = db.session_factory()
     return Response(
         stream(sessions, company_id, now),
         mimetype="text/csv",

@@ -17,7 +17,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 # The same words whether or not the email exists (no account enumeration). Repeated failures
-# are throttled per source address and account by ``service.ratelimit`` (no account-wide lock
+# are throttled per source address and account by ``service.ratelimit.limiter`` (no account-wide lock
 # a stranger could keep closed).
 WRONG_CREDENTIALS = (
     "The email or password is incorrect. After 5 failed attempts from the same address, "
@@ -83,7 +83,7 @@ def reset_password(admin):
 
 def unlock(admin):
     """Clear the failed sign-in count and any lock left by earlier versions (throttling lives in
-    ``service.ratelimit`` now)."""
+    ``service.ratelimit.limiter`` now)."""
     admin.failed_logins = 0
     admin.locked_until = None
 
@@ -91,7 +91,7 @@ def unlock(admin):
 def sign_in(session, email, password, now=None):
     """Check an email and password; the admin on success, else the message to show.
 
-    Failed attempts are not counted here: ``service.ratelimit`` throttles them per source
+    Failed attempts are not counted here: ``service.ratelimit.limiter`` throttles them per source
     address and account. A disabled account is refused even with the right password.
     Commits.
     """

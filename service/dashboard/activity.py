@@ -111,7 +111,7 @@ def activity_page(session, company_id, kind="", learner_ids=None, after=None, pa
         entries += [Entry(r.occurred_at, AUDIT_RANK, r.id, audit=r) for r in rows]
     if kind in ("", FAILED):
         # Rows without a token name came from calls without a valid token (recorded before
-        # service.failures stopped keeping them): a stranger's text, never shown.
+        # service.edge.failures stopped keeping them): a stranger's text, never shown.
         query = select(ScimFailure).where(ScimFailure.company_id == company_id, ScimFailure.token_name.is_not(None))
         if by_learner:
             query = query.where(ScimFailure.resource_id.in_(learner_ids))

@@ -42,10 +42,10 @@ def routes():
     """The blueprint with every page registered."""
     from service.dashboard import (  # noqa: F401
         activity,
-        attribute_mapping,
         catalog,
         learners,
         login,
+        mapping_page,
         reports,
         settings_api,
         settings_oauth,

@@ -9,7 +9,8 @@ from wtforms.validators import Length, Optional
 from models import CompanyTraining
 from models.catalog import by_code
 from models.company_training import company_catalog
-from service import catalog_edit, db
+from service import db
+from service.company import catalog_edit
 from service.dashboard.blueprint import bp
 
 _DEFAULTS = by_code()

@@ -238,7 +238,7 @@ def learner(learner_id):
     audit = sorted(audit, key=lambda e: (e.occurred_at, e.id), reverse=True)
     failures = session.scalars(
         select(ScimFailure)
-        # Without a token name: a call without a valid token (see service.failures), never shown.
+        # Without a token name: a call without a valid token (see service.edge.failures), never shown.
         .where(
             ScimFailure.company_id == company_id,
             ScimFailure.resource_id == row.id,

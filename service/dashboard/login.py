@@ -35,7 +35,7 @@ def _climbs_out(path):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Email and password; failed attempts are throttled per source and account (``service.ratelimit``)."""
+    """Email and password; failed attempts are throttled per source and account (``service.ratelimit.limiter``)."""
     if request.method == "GET" and g.admin is not None:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()

@@ -1,15 +1,15 @@
 """Reports › Compliance: figures by training and region, completions by region over 12 months
 (an SVG drawn here, no script), and the per-learner CSV download."""
 
-from flask import Response, current_app, g, render_template
+from flask import Response, g, render_template
 from markupsafe import Markup
 
 from models import utcnow
 from service import db
-from service.chart_svg import line_chart, top_series
-from service.compliance_report import STATUSES, completions_by_region, summary
 from service.dashboard.blueprint import bp
-from service.report_csv import filename, stream
+from service.reports.chart_svg import line_chart, top_series
+from service.reports.compliance import STATUSES, completions_by_region, summary
+from service.reports.csv_export import filename, stream
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -38,7 +38,7 @@ def compliance():
         report=report,
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
-        chart=Markup(chart),  # built from escaped labels and numbers only (service.chart_svg)
+        chart=Markup(chart),  # built from escaped labels and numbers only (service.reports.chart_svg)
         labels=labels,
         series=shown,
         now=now,
@@ -50,7 +50,7 @@ def compliance_csv():
     """Every learner's row per training owed, streamed as CSV."""
     company_id, now = g.company.id, utcnow()
     return Response(
-        stream(current_app.extensions["herd.sessions"], company_id, now),
+        stream(db.session_factory(), company_id, now),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename(company_id, now)}"'},
     )

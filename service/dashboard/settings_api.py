@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import AccessToken, utcnow
 from service import db
-from service.cli import tenant_url
+from service.company.tenant import tenant_url
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
 
@@ -35,7 +35,8 @@ def _token(token_id):
     return token
 
 
-def _page(token_form=None, new_secret=None, new_token=None, status=200, **oauth):
+def render_page(token_form=None, new_secret=None, new_token=None, status=200, **oauth):
+    """Settings › Integrations › API: tokens, groups and the OAuth part (``settings_oauth``) on one page."""
     from service.dashboard.settings_oauth import oauth_section
 
     groups_form = GroupsForm(enabled=g.company.groups_enabled)
@@ -55,7 +56,7 @@ def _page(token_form=None, new_secret=None, new_token=None, status=200, **oauth)
 @bp.get("/settings/integrations/api")
 def settings_api():
     """The page the Entra setup guide sends admins to."""
-    return _page()
+    return render_page()
 
 
 @bp.post("/settings/integrations/api/tokens")
@@ -63,13 +64,13 @@ def create_token():
     """Create a token and show its secret in this response only (never stored, never redirected)."""
     form = TokenForm()
     if not form.validate():
-        return _page(token_form=form, status=400)
+        return render_page(token_form=form, status=400)
     expires = utcnow() + timedelta(days=int(form.expires.data)) if form.expires.data else None
     row, secret = AccessToken.issue(g.company.id, form.name.data.strip(), expires)
     session = db.session()
     session.add(row)
     session.commit()
-    return _page(new_secret=secret, new_token=row, status=201)
+    return render_page(new_secret=secret, new_token=row, status=201)
 
 
 @bp.get("/settings/integrations/api/tokens/<int:token_id>/revoke")

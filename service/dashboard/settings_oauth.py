@@ -8,22 +8,23 @@ session, so a reload that sends the form again creates nothing and is sent back 
 
 import secrets as random
 
-from flask import abort, current_app, flash, g, redirect, session, url_for
+from flask import abort, flash, g, redirect, session, url_for
 from flask import render_template as render
 
 from models import OAuthClient, OAuthSecret
-from service import db, oauth_clients
+from service import current, db
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, OAuthClientForm, OAuthModeForm, OAuthSecretForm, TokenForm
-from service.dashboard.settings_api import _page
-from service.oauth_clients import ClientError
+from service.dashboard.settings_api import render_page
+from service.oauth import clients as oauth_clients
+from service.oauth.clients import ClientError
 
 _ONCE = "oauth_form_once"
 _ANCHOR = "#oauth"
 
 
 def _token_endpoint():
-    return f"{current_app.extensions['herd.settings'].public_base_url}/oauth/token"
+    return f"{current.settings().public_base_url}/oauth/token"
 
 
 def _once():
@@ -82,7 +83,7 @@ def create_oauth_client():
     """Create a client and its first secret; the secret is in this response only."""
     form = OAuthClientForm()
     if not form.validate():
-        return _page(token_form=_blank_token_form(), client_form=form, status=400)
+        return render_page(token_form=_blank_token_form(), client_form=form, status=400)
     if not _spend_once(form.once.data):
         return _already_sent()
     try:
@@ -91,9 +92,9 @@ def create_oauth_client():
         )
     except ClientError as exc:
         form.name.errors = [str(exc)]
-        return _page(token_form=_blank_token_form(), client_form=form, status=400)
+        return render_page(token_form=_blank_token_form(), client_form=form, status=400)
     db.session().commit()
-    return _page(
+    return render_page(
         token_form=_blank_token_form(),
         new_client=client,
         new_client_secret=plain,
@@ -117,7 +118,7 @@ def add_oauth_secret(client_pk):
         flash(str(exc), "error")
         return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
     db.session().commit()
-    return _page(
+    return render_page(
         token_form=_blank_token_form(),
         new_client=client,
         new_client_secret=plain,

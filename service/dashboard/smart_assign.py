@@ -8,7 +8,8 @@ from sqlalchemy import select
 from models import GroupRule, Job, utcnow
 from models.company_training import company_catalog
 from models.job import ACTIVE, FAILED, QUEUED, RERUN_SMART_ASSIGN
-from service import db, enqueue, group_rules
+from service import broker, db
+from service.company import group_rules
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import INDUSTRIES, ConfirmForm, GroupRuleForm, SmartAssignForm, choices
 
@@ -21,7 +22,8 @@ BROKER_DOWN = (
 )
 
 
-def _latest_job():
+def latest_job():
+    """The signed-in company's most recent Smart Assign re-run job (None before the first)."""
     return db.session().scalar(
         select(Job)
         .where(Job.company_id == g.company.id, Job.kind == RERUN_SMART_ASSIGN)
@@ -48,7 +50,7 @@ def _page(settings_form=None, rule_form=None, status=200):
         settings_form=form,
         rule_form=rule_form or GroupRuleForm(),
         rules=group_rules.list_rules(db.session(), company.id) if company.groups_enabled else [],
-        job=_latest_job(),
+        job=latest_job(),
         confirm=ConfirmForm(),
     ), status
 
@@ -121,14 +123,14 @@ def rerun():
     """Queue a re-evaluation of every learner; the page then polls the job's progress."""
     session = db.session()
     now = utcnow()
-    running = _latest_job()
+    running = latest_job()
     if running is not None and running.status in ACTIVE and now - running.updated_at < STALE_AFTER:
         flash("A re-run is already in progress; its progress is shown below.", "info")
         return redirect(url_for("dashboard.smart_assign") + "#rerun")
     job = Job(company_id=g.company.id, kind=RERUN_SMART_ASSIGN, status=QUEUED, created_at=now, updated_at=now)
     session.add(job)
     session.commit()
-    if not enqueue.rerun_company(g.company.id, job.id):
+    if not broker.rerun_company(g.company.id, job.id):
         job.status, job.error, job.finished_at = FAILED, BROKER_DOWN, utcnow()
         session.commit()
         flash(BROKER_DOWN, "error")

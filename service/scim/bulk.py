@@ -38,17 +38,17 @@ from flask import current_app, g, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.test import EnvironBuilder
 
-from service import db, limits
+from service import current, db
+from service.edge import input_limits
 from service.scim.blueprint import bp
 from service.scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError, error_body
 from service.scim.http import MEDIA_TYPE, scim_response
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
-# Published in /ServiceProviderConfig. 1,000 operations: the gallery's bar; 4 MiB holds
-# 1,000 Entra-sized creates (about 1 KiB each) four times over.
-MAX_OPERATIONS = 1_000
-MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+# Published in /ServiceProviderConfig (the figures and why: service.edge.input_limits).
+MAX_OPERATIONS = input_limits.MAX_BULK_OPERATIONS
+MAX_PAYLOAD_BYTES = input_limits.MAX_BULK_PAYLOAD_BYTES
 # Waiting for the per-second burst: at most this long in all for one /Bulk request (Entra
 # gives a request 60 s).
 MAX_RATE_WAIT_SECONDS = 30.0
@@ -93,7 +93,7 @@ def read_body():
         raise too_large from None
     if not raw:
         raise InvalidSyntax(f'The request body is empty; send a BulkRequest ({BULK_REQUEST}) with "Operations".')
-    body = limits.load_json(raw)
+    body = input_limits.load_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object (a BulkRequest).")
     return body
@@ -133,7 +133,7 @@ def parse(body):
                 raise InvalidValue(f"Operation {index}: bulkId must be a non-empty string of at most {MAX_BULK_ID}.")
             if bulk_id in bulk_ids:
                 raise InvalidValue(
-                    f"Operation {index}: bulkId {limits.show(bulk_id)} is used twice; each must be unique."
+                    f"Operation {index}: bulkId {input_limits.show(bulk_id)} is used twice; each must be unique."
                 )
             bulk_ids.add(bulk_id)
         method, path, version = (_field(raw, name) for name in ("method", "path", "version"))
@@ -153,13 +153,13 @@ def parse(body):
 def problem(op):
     """The 400 an operation gets without being run (bad method, path, data), or None."""
     if op.method not in METHODS:
-        return InvalidValue(f"method must be one of {', '.join(METHODS)}, not {limits.show(op.method)}.")
+        return InvalidValue(f"method must be one of {', '.join(METHODS)}, not {input_limits.show(op.method)}.")
     if not isinstance(op.path, str):
         return InvalidSyntax('path is required: "/Users" or "/Groups" for POST, "/Users/{id}" for the others.')
     found = _PATH.match(op.path)
     if found is None:
         return InvalidValue(
-            f"path {limits.show(op.path)} is not a path /Bulk serves: "
+            f"path {input_limits.show(op.path)} is not a path /Bulk serves: "
             '"/Users" or "/Groups" for POST, "/Users/{id}" or "/Groups/{id}" for PUT, PATCH and DELETE.'
         )
     if (op.method == "POST") == (found.group(2) is not None):
@@ -304,7 +304,7 @@ class Runner:
                 unknown = sorted(ref for ref in op.references if ref not in self.by_bulk_id)
                 if unknown:
                     err = InvalidValue(
-                        f"bulkId {limits.show(unknown[0])} is referenced but no POST of this request has it."
+                        f"bulkId {input_limits.show(unknown[0])} is referenced but no POST of this request has it."
                     )
             if err is not None:
                 op.references = set()
@@ -346,7 +346,7 @@ class Runner:
     def conflict(self, op, why):
         refs = sorted(ref for ref in op.references if ref not in self.ids)
         return ScimError(
-            f"The operation with bulkId {limits.show(refs[0] if refs else '')} {why}; this operation was not applied.",
+            f"The operation with bulkId {input_limits.show(refs[0] if refs else '')} {why}; this operation was not applied.",
             status=409,
         )
 
@@ -395,5 +395,5 @@ def bulk_response(operations, fail_on_errors, base):
 def bulk():
     """POST /Bulk (RFC 7644 §3.7): 200 with a BulkResponse; each operation's status inside it."""
     operations, fail_on_errors = parse(read_body())
-    base = f"{current_app.extensions['herd.settings'].public_base_url}/scim/v2/{g.company_id}"
+    base = f"{current.settings().public_base_url}/scim/v2/{g.company_id}"
     return bulk_response(operations, fail_on_errors, base)

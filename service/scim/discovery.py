@@ -1,8 +1,10 @@
 """Discovery endpoints (RFC 7644 §4) and the answers for what Herd does not offer."""
 
-from flask import current_app, g
+from flask import g
 
-from service import limits
+from service import current
+from service.company.tenant import tenant_url
+from service.edge import input_limits
 from service.scim.blueprint import bp
 from service.scim.bulk import MAX_OPERATIONS, MAX_PAYLOAD_BYTES
 from service.scim.errors import NotFound, NotImplementedFeature
@@ -26,11 +28,16 @@ DOCS = "https://github.com/herd/herd#readme"
 # /Schemas, and Entra maps externalId by default.
 EXTERNAL_ID = Attr("externalId", description="The IdP's own identifier of the resource (RFC 7643 §3.1).")
 # In the order of the documents schemas() lists: User, enterprise, learner, Group.
-_COLUMN_LIMITS = (limits.USER_COLUMNS, limits.ENTERPRISE_COLUMNS, limits.LEARNER_COLUMNS, limits.GROUP_COLUMNS)
+_COLUMN_LIMITS = (
+    input_limits.USER_COLUMNS,
+    input_limits.ENTERPRISE_COLUMNS,
+    input_limits.LEARNER_COLUMNS,
+    input_limits.GROUP_COLUMNS,
+)
 
 
 def _base(company_id):
-    return f"{current_app.extensions['herd.settings'].public_base_url}/scim/v2/{company_id}"
+    return tenant_url(company_id)
 
 
 def _list(resources):
@@ -44,7 +51,7 @@ def service_provider_config(company_id):
         "documentationUri": DOCS,
         "patch": {"supported": True},
         "bulk": {"supported": True, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_PAYLOAD_BYTES},
-        "filter": {"supported": True, "maxResults": current_app.extensions["herd.settings"].scim_max_page},
+        "filter": {"supported": True, "maxResults": current.settings().scim_max_page},
         "changePassword": {"supported": False},
         "sort": {"supported": False},
         "etag": {"supported": True},
@@ -75,9 +82,9 @@ def schemas(company):
     if company.groups_enabled:
         # Published only while the company's groups are on, like the /Groups endpoint itself.
         docs.append(schema_document(CORE_GROUP_URN, "Group", "A group of learners.", (*GROUP_ATTRS, EXTERNAL_ID)))
-    # Each string attribute copied to a column says its length limit (service.limits).
+    # Each string attribute copied to a column says its length limit (service.edge.input_limits).
     for doc, columns in zip(docs, _COLUMN_LIMITS, strict=False):
-        limits.annotate_schema(doc, columns)
+        input_limits.annotate_schema(doc, columns)
     for doc in docs:
         doc["meta"]["location"] = f"{base}/Schemas/{doc['id']}"
     return docs

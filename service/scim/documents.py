@@ -6,7 +6,7 @@ def copy_document(value):
 
     Several times faster than ``copy.deepcopy``, which keeps a memo for shared and cyclic
     objects that a document decoded from JSON never has; every SCIM write copies one.
-    Documents are as deep as ``service.limits`` lets a request body be.
+    Documents are as deep as ``service.edge.input_limits`` lets a request body be.
     """
     if isinstance(value, dict):
         return {key: copy_document(item) for key, item in value.items()}

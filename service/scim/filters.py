@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass
 from typing import NoReturn
 
-from service.limits import bad_character
+from service.edge.input_limits import bad_character
 from service.scim.errors import InvalidFilter, InvalidPath, ScimError
 from service.scim.paths import AttrPath, parse_attr_path
 

@@ -1,43 +1,19 @@
 """SCIM HTTP helpers: the media type, JSON bodies, query parameters, ListResponse, ETag and If-Match."""
 
-import json
+from flask import g, request
 
-import orjson
-from flask import Response, g, request
-
-from service import limits
+from service.edge import input_limits
+from service.edge.responses import MEDIA_TYPE, scim_response  # noqa: F401  (SCIM code imports them from here)
 from service.scim.errors import InvalidSyntax, InvalidValue, InvalidVersion
 
-MEDIA_TYPE = "application/scim+json"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-
-
-def scim_response(body, status=200, headers=None):
-    """A response with the SCIM media type (every SCIM answer, errors included)."""
-    resp = Response(_dumps(body), status=status, mimetype=MEDIA_TYPE)
-    resp.headers["Content-Type"] = f"{MEDIA_TYPE}; charset=utf-8"
-    for key, value in (headers or {}).items():
-        resp.headers[key] = value
-    return resp
-
-
-def _dumps(body):
-    """UTF-8 JSON: orjson (several times faster than json), json for what orjson refuses.
-
-    orjson refuses integers beyond 64 bits, which a client may have stored in an
-    extension attribute; ``json`` writes them as they came.
-    """
-    try:
-        return orjson.dumps(body)
-    except TypeError:
-        return json.dumps(body, ensure_ascii=False).encode()
 
 
 def json_body():
     """The request body as a JSON object, or a SCIM invalidSyntax error saying why not.
 
-    Decoded through ``service.limits.load_json``: nesting depth and control
+    Decoded through ``service.edge.input_limits.load_json``: nesting depth and control
     characters are refused there, once, for every SCIM body.
     """
     if "scim_body" in g:  # decoded once per request (a refusal is decoded again: it raises again)
@@ -45,7 +21,7 @@ def json_body():
     raw = request.get_data(cache=True)
     if not raw:
         raise InvalidSyntax("The request body is empty; send a JSON object.")
-    body = limits.load_json(raw)
+    body = input_limits.load_json(raw)
     if not isinstance(body, dict):
         raise InvalidSyntax("The request body must be a JSON object.")
     g.scim_body = body
@@ -60,7 +36,7 @@ def patch_operations():
         raise InvalidSyntax(
             f'A PATCH body needs "Operations": a list of {{"op", "path", "value"}} objects ({PATCH_OP}).'
         )
-    return limits.check_operations_count(operations)
+    return input_limits.check_operations_count(operations)
 
 
 def int_param(name, default, minimum=None, maximum=None):
@@ -75,7 +51,7 @@ def int_param(name, default, minimum=None, maximum=None):
     try:
         value = int(raw.strip())
     except ValueError:
-        raise InvalidValue(f"Query parameter {name} must be an integer, got {limits.show(raw)}.") from None
+        raise InvalidValue(f"Query parameter {name} must be an integer, got {input_limits.show(raw)}.") from None
     if minimum is not None and value < minimum:
         value = minimum
     if maximum is not None and value > maximum:
@@ -85,7 +61,7 @@ def int_param(name, default, minimum=None, maximum=None):
 
 def start_index():
     """``startIndex`` (1-based, RFC 7644 §3.4.2.4): below 1 counts as 1; past the limit is a 400."""
-    return limits.check_start_index(int_param("startIndex", 1, minimum=1))
+    return input_limits.check_start_index(int_param("startIndex", 1, minimum=1))
 
 
 def list_param(name):

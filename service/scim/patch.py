@@ -50,7 +50,7 @@ in place and remembers the identities it has seen, so 1,000 appends do not
 re-copy and re-compare the list 1,000 times; a multi-valued attribute may hold
 at most ``schema.max_values`` values, which bounds what any one operation
 scans. The number of operations is capped at the request's edge
-(``service.limits.MAX_PATCH_OPERATIONS``).
+(``service.edge.input_limits.MAX_PATCH_OPERATIONS``).
 
 Pure module: no Flask, no database.
 """
@@ -80,8 +80,8 @@ from service.scim.patch_ops import (
     parse_target,
     show,
     unique,
-    without_listed,
 )
+from service.scim.patch_remove import Removals
 from service.scim.paths import find_key, is_schema_urn
 
 __all__ = ["PatchSchema", "apply_patch"]
@@ -110,8 +110,8 @@ def apply_patch(resource: dict, operations: list, schema: PatchSchema) -> dict:
 # -- the patcher -------------------------------------------------------------------
 
 
-class _Patcher:
-    """Applies operations to ``resource`` (already a private copy) in place."""
+class _Patcher(Removals):
+    """Applies operations to ``resource`` (already a private copy) in place (``remove``: ``Removals``)."""
 
     def __init__(self, resource: dict, schema: PatchSchema):
         self.resource = resource
@@ -286,68 +286,6 @@ class _Patcher:
                 del obj[existing]
             return
         obj[existing if existing is not None else self.sub_name(sub)] = self.clean(value)
-
-    # -- remove ---------------------------------------------------------------
-
-    def remove(self, target: Target, value: Any) -> None:
-        """``remove`` (RFC 7644 §3.5.2.2); removing what is absent is a no-op (Entra re-sends removes)."""
-        self.edits += 1
-        if target.attr is None:
-            if target.urn is None:
-                raise NoTarget("the whole resource cannot be removed; give the path of an attribute")
-            key = find_key(self.resource, target.urn)
-            if key is not None:
-                del self.resource[key]
-            return
-        container = self.container(target.urn, create=False)
-        if container is None:
-            return
-        key = find_key(container, target.attr)
-        if key is None:
-            if target.filter is not None and target.urn is None and self.is_simple_top_level(target.attr):
-                self.require_multi_for_filter(target, None)  # a malformed path is still an error
-            return
-        current = container[key]
-        if target.filter is not None:
-            self.require_multi_for_filter(target, current)
-            if isinstance(current, list):
-                self.remove_in_matches(current, target)
-        elif target.sub is not None:
-            self.remove_sub(current, target.sub)
-        elif value is not None and isinstance(current, list):
-            # Entra: {"op":"Remove","path":"members","value":[{"value":"<id>"}]}
-            # removes those values only.
-            container[key] = without_listed(current, self.as_items(value))
-        else:
-            del container[key]
-        self.prune(target.urn, container, key)
-
-    def require_multi_for_filter(self, target: Target, current: Any) -> None:
-        if not self.is_multi(target.attr, current):
-            raise InvalidPath(no_filter_message(target))
-
-    def remove_in_matches(self, items: list, target: Target) -> None:
-        """``attr[filter]`` removes matching values; ``attr[filter].sub`` their sub-attribute."""
-        kept = []
-        for item in items:
-            if not element_matches(target.filter, item):
-                kept.append(item)
-            elif target.sub is not None and isinstance(item, dict):
-                self.remove_sub(item, target.sub)
-                if item:
-                    kept.append(item)
-        items[:] = kept
-
-    def remove_sub(self, current: Any, sub: str) -> None:
-        """Remove ``sub`` from an object, or from every object of a list (then drop empty ones)."""
-        if isinstance(current, dict):
-            self.put_sub(current, sub, None)
-        elif isinstance(current, list):
-            for item in current:
-                if isinstance(item, dict):
-                    self.put_sub(item, sub, None)
-            current[:] = [item for item in current if item != {}]
-        # A sub-attribute of a simple value is absent: nothing to remove.
 
     # -- path-less ------------------------------------------------------------
 

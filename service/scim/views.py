@@ -4,10 +4,10 @@ The caller is authenticated once for the whole SCIM blueprint
 (``service.scim.blueprint``) and found here in ``g.caller``.
 """
 
-from flask import current_app, g
+from flask import g
 from flask.views import MethodView
 
-from service import db, enqueue
+from service import current, db
 from service.scim.errors import Conflict
 from service.scim.http import check_version, json_body, patch_operations
 from service.scim.writes import Stale
@@ -19,14 +19,14 @@ WRITE_ATTEMPTS = 5
 
 def settings():
     """The app's Settings."""
-    return current_app.extensions["herd.settings"]
+    return current.settings()
 
 
 def create(create_in_store, body):
     """POST: the store creates the resource and its event; commit. Returns the resource."""
     session = db.session()
     resource = create_in_store(session, g.caller, body)
-    enqueue.commit(session)
+    db.commit(session)
     return resource
 
 
@@ -56,7 +56,7 @@ def write(get, resource_id, change, read_body=None):
                 ) from None
             resource = stale.current
             check_version(resource.version)
-    enqueue.commit(session)
+    db.commit(session)
     return written
 
 
@@ -64,9 +64,11 @@ class ResourceView(MethodView):
     """GET, PUT, PATCH and DELETE of one resource (``/<Type>/<id>``), written once for every type.
 
     A resource type sets ``store`` (its module of ``get``, ``replace``,
-    ``patch``, ``delete``) and ``respond`` (its response for one resource). A store's
-    ``get(get_session, caller, id)`` calls ``get_session()`` only if it needs a query (Users
-    answer from the row authentication read).
+    ``patch``, ``delete``) and ``respond`` (its response for one resource). Reads take
+    ``lazy_session`` (the request's session getter, ``db.session``): a store's
+    ``get(lazy_session, caller, id)`` calls ``lazy_session()`` only if it needs a query (Users
+    answer from the row authentication read). Writes take the session itself: they always
+    run a statement.
     """
 
     store = None

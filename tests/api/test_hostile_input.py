@@ -2,7 +2,7 @@
 
 import pytest
 
-from service import limits
+from service.edge import input_limits
 
 
 def _error(resp, status=400):
@@ -18,7 +18,7 @@ def _error(resp, status=400):
         ("learner_trainings", {"learner_id": "a\x00b"}),
         ("audit_events", {"learner_id": "\x00"}),
         ("learners", {"search\x00": "x"}),
-        ("learners", {"search": "x" * (limits.MAX_QUERY_VALUE + 1)}),
+        ("learners", {"search": "x" * (input_limits.MAX_QUERY_VALUE + 1)}),
     ],
 )
 def test_hostile_query_strings_are_a_400(api, path, query):
@@ -26,10 +26,10 @@ def test_hostile_query_strings_are_a_400(api, path, query):
     assert api.get("learners").status_code == 200
 
 
-@pytest.mark.parametrize("depth", [limits.MAX_JSON_DEPTH + 1, 5_000, 100_000])
+@pytest.mark.parametrize("depth", [input_limits.MAX_JSON_DEPTH + 1, 5_000, 100_000])
 def test_deeply_nested_json_body_is_a_400(api, depth):
     resp = api.patch("learner_trainings/1", data='{"progress": ' + "[" * depth + "]" * depth + "}")
-    assert f"deeper than {limits.MAX_JSON_DEPTH} levels" in _error(resp)
+    assert f"deeper than {input_limits.MAX_JSON_DEPTH} levels" in _error(resp)
     assert api.get("learners").status_code == 200
 
 

@@ -138,7 +138,7 @@ def test_an_impossible_learner_id_is_a_plain_404(api):
 
 
 def test_a_learner_id_with_a_nul_is_a_400_naming_it(api):
-    # The validation boundary (service.limits) refuses control characters in path ids.
+    # The validation boundary (service.edge.input_limits) refuses control characters in path ids.
     resp = api.get("learners/a%00b")
     assert resp.status_code == 400
     assert "control character (U+0000)" in resp.get_json()["error"]

@@ -4,7 +4,7 @@ and in the audit trail, from the learner's previous inputs carried by the provis
 from sqlalchemy import select
 
 from models import AuditEvent, ProvisioningEvent
-from service import group_rules
+from service.company import group_rules
 from tests.api.conftest import CUSTOM, post_learner, run_events
 from tests.workers.test_group_rules import acme, cli, post_group  # noqa: F401  (fixture)
 

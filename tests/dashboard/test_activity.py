@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from models import AuditEvent, ScimFailure, utcnow
-from service import failures
+from service.edge import failures
 from tests.dashboard.helpers import post_learner, run_events
 
 PAGE = "/dashboard/activity"

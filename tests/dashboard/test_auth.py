@@ -8,7 +8,7 @@ from sqlalchemy import select
 from models import Admin
 from tests.dashboard.conftest import PASSWORD, Dashboard, make_admin
 
-# Failed sign-ins allowed per source address and account in 15 minutes (service.ratelimit).
+# Failed sign-ins allowed per source address and account in 15 minutes (service.ratelimit.limiter).
 FAILURES_PER_SOURCE = 5
 
 # A refused sign-in shows the form again (a success redirects).

@@ -3,7 +3,7 @@
 The scenario of issue 5: sign in, create a token and see it once, provision a learner
 over HTTP with it, see the learner and its trainings, revoke the token, and watch the
 next SCIM call fail with 401. Each page is saved as a screenshot: to docs/screenshots/
-(the README's pictures) only under `make screenshots` (HERD_SCREENSHOTS=1), otherwise to
+(docs/features.md's pictures) only under `make screenshots` (HERD_SCREENSHOTS=1), otherwise to
 the test's temporary directory, so `make test` leaves the work tree clean.
 """
 
@@ -18,7 +18,7 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from config.celery import RERUN_COMPANY
-from service.cli import create_company
+from service.company.tenant import create_company
 from tests.dashboard.helpers import run_events, user_body
 from workers import rerun
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service import limits
+from service.edge import input_limits
 
 
 def _refused(resp):
@@ -22,7 +22,7 @@ def _refused(resp):
         "/dashboard/activity?learner=a%00b",
         "/dashboard/activity?after=2026-01-01T00:00:00~%00",
         "/dashboard/learners/abc%00def",
-        f"/dashboard/learners?q={'x' * (limits.MAX_QUERY_VALUE + 1)}",
+        f"/dashboard/learners?q={'x' * (input_limits.MAX_QUERY_VALUE + 1)}",
     ],
 )
 def test_hostile_query_strings_and_ids_are_a_400(dash, path):

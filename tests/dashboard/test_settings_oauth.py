@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from models import Company, OAuthClient, OAuthSecret, utcnow
-from service import oauth_clients
+from service.oauth import clients as oauth_clients
 
 PAGE = "/dashboard/settings/integrations/api"
 SECRET = re.compile(r'id="new-client-secret"[^>]*value="([^"]+)"')

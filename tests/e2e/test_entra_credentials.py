@@ -10,8 +10,8 @@ import requests
 from sqlalchemy import select
 
 from models import AccessToken, Company
-from service import oauth_clients
-from service.cli import create_company
+from service.company.tenant import create_company
+from service.oauth import clients as oauth_clients
 
 
 def test_credentials_token_endpoint_lifetime_then_a_scim_call(live_server, sessions):

@@ -3,7 +3,7 @@
 Dozens of connections that dribble their headers or their body byte by byte, or stop
 half-way, must not take the web tier from everyone else: normal SCIM requests are
 still answered within seconds, and the server closes connections whose headers
-never complete (gunicorn.conf.py: gevent workers, a header deadline; service/front_door.py:
+never complete (gunicorn.conf.py: gevent workers, a header deadline; service/edge/frontdoor.py:
 bodies read in full before the app takes a database connection).
 """
 

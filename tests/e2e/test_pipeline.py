@@ -1,7 +1,7 @@
 """End to end: gunicorn, a real Celery worker, a real Redis and the test database.
 
 A learner POSTed over SCIM shows its Smart Assign trainings in the admin API shortly
-after, with one audit entry: the whole path of "How a change flows" in the README, in processes.
+after, with one audit entry: the whole path of "How a change flows" in docs/features.md, in processes.
 """
 
 import time

@@ -44,7 +44,7 @@ def in_one_minute_window(needed=20.0):
     """Start a flood where the current minute has ``needed`` seconds left.
 
     The per-minute counters are fixed windows aligned on the clock's minutes
-    (``service.window_counter``): a flood that straddles a minute's end gets a fresh budget
+    (``service.ratelimit.window_counter``): a flood that straddles a minute's end gets a fresh budget
     halfway, as it should, and a count of refusals would then be off.
     """
     left = 60.0 - time.time() % 60.0

@@ -1,7 +1,7 @@
 """The company budget's counters on a real Redis: epoch-aligned windows, the limit that was
 breached and its Retry-After, and a call refused by the burst spending nothing of the minute.
 
-The counter's clock is pinned (``service.window_counter.time``), so the windows are known.
+The counter's clock is pinned (``service.ratelimit.window_counter.time``), so the windows are known.
 """
 
 import uuid
@@ -10,8 +10,8 @@ import pytest
 import redis
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 
-from service import window_counter
-from service.window_counter import Breach, WindowCounter
+from service.ratelimit import window_counter
+from service.ratelimit.window_counter import Breach, WindowCounter
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ MINUTE = RateLimitItemPerMinute(5)
 
 
 class PinnedClock:
-    """Stands in for the ``time`` module inside service.window_counter."""
+    """Stands in for the ``time`` module inside service.ratelimit.window_counter."""
 
     def __init__(self, now):
         self.now = now

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from service import limits
+from service.edge import input_limits
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -85,7 +85,9 @@ def huge_int():
     """Integers as query strings: ordinary, at the bounds, and far past any column."""
     return st.one_of(
         st.integers(-5, 300),
-        st.sampled_from([2**31, 2**63, 10**20, -(10**20), limits.MAX_START_INDEX, limits.MAX_START_INDEX + 1]),
+        st.sampled_from(
+            [2**31, 2**63, 10**20, -(10**20), input_limits.MAX_START_INDEX, input_limits.MAX_START_INDEX + 1]
+        ),
         st.integers(-(10**30), 10**30),
     ).map(str)
 
@@ -122,7 +124,7 @@ def path_ids():
 def in_range_id(text):
     """True when ``text`` routes as an id a row can have: digits (Werkzeug's ``int`` converter
     takes any Unicode digits and leading zeros) whose value is 1 to 2**31 - 1."""
-    return re.fullmatch(r"\d+", text) is not None and 1 <= int(text) <= limits.MAX_PATH_ID
+    return re.fullmatch(r"\d+", text) is not None and 1 <= int(text) <= input_limits.MAX_PATH_ID
 
 
 # Methods nobody standardised, as scanners send them.

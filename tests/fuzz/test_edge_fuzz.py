@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service import metrics
+from service.edge import metrics
 from tests.dashboard.conftest import Dashboard, make_admin
 from tests.fuzz import strategies as fs
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.normalize import name_key
-from service import limits
+from service.edge import input_limits
 from service.scim.errors import ScimError
 from service.scim.patch import apply_patch
 from service.scim.users.schema import PATCH_SCHEMA, clean_user
@@ -28,7 +28,7 @@ def test_name_key_is_blind_to_normalization_and_case(text):
 def test_load_json_accepts_or_refuses_cleanly(value):
     raw = json.dumps(value).encode()
     try:
-        loaded = limits.load_json(raw)
+        loaded = input_limits.load_json(raw)
     except ScimError as err:
         assert err.status == 400 and err.detail
     else:
@@ -42,10 +42,10 @@ def test_a_cleaned_user_fits_its_columns(body):
     except ScimError:
         return
     assert len(doc["userName"]) <= 300 and "\x00" not in doc["userName"]
-    assert len(name_key(doc["userName"])) <= limits.MAX_KEY_CHARS
+    assert len(name_key(doc["userName"])) <= input_limits.MAX_KEY_CHARS
     for value in (doc.get("displayName"), doc.get("externalId")):
-        assert value is None or (len(value) <= 300 and limits.bad_character(value, strict=True) is None)
-    assert urn is None or len(urn) <= limits.EXTENSION_URN_MAX
+        assert value is None or (len(value) <= 300 and input_limits.bad_character(value, strict=True) is None)
+    assert urn is None or len(urn) <= input_limits.EXTENSION_URN_MAX
 
 
 @given(fs.patch_operations())

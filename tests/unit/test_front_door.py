@@ -1,8 +1,8 @@
-"""service/front_door.py: a request's body is read in full before the app runs (pure WSGI)."""
+"""service/edge/frontdoor.py: a request's body is read in full before the app runs (pure WSGI)."""
 
 import io
 
-from service.frontdoor import BufferedBody
+from service.edge.frontdoor import BufferedBody
 
 
 class CountingInput(io.BytesIO):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from config import ConfigError, Settings
 from models import Learner, make_engine
 from models.prebuilt import Prebuilt
-from service.cli import create_company
+from service.company.tenant import create_company
 
 _TABLE = Learner.__table__
 _BY_COMPANY = select(*_TABLE.columns).where(_TABLE.c.company_id == bindparam("company_id")).order_by(_TABLE.c.id)

@@ -180,7 +180,7 @@ def test_the_beat_relay_re_enqueues_owed_events_in_lists(tenant, sessions, monke
     monkeypatch.setattr(tasks, "sessions", lambda: sessions)
     monkeypatch.setattr(tasks, "settings", replace(tasks.settings, relay_after_seconds=-5))
     monkeypatch.setattr(tasks.process_events, "delay", sent.append)
-    monkeypatch.setattr(tasks, "record_relay", lambda *a: None)
+    monkeypatch.setattr(tasks, "record_redelivery", lambda *a: None)
     monkeypatch.setattr(tasks, "EVENTS_PER_MESSAGE", 2)
     assert tasks.relay_pending_events.run() == 3
     assert sent == [pending_ids(sessions)[:2], pending_ids(sessions)[2:]]

@@ -53,13 +53,13 @@ def user_groups(pairs, base_url, company_id):
     ]
 
 
-def user_groups_for(get_session, company, learner_ids, base_url, attributes=(), excluded=()):
+def user_groups_for(lazy_session, company, learner_ids, base_url, attributes=(), excluded=()):
     """``{learner_id: groups attribute}`` for User responses, in one query for the whole page.
 
-    ``get_session()`` is called only when there is a query to run. Empty (and no query)
+    ``lazy_session()`` is called only when there is a query to run. Empty (and no query)
     when the company's groups are off or the response leaves ``groups`` out.
     """
     if not company.groups_enabled or not learner_ids or not wants("groups", attributes, excluded):
         return {}
-    found = memberships.groups_of(get_session(), list(learner_ids))
+    found = memberships.groups_of(lazy_session(), list(learner_ids))
     return {learner_id: user_groups(pairs, base_url, company.id) for learner_id, pairs in found.items() if pairs}

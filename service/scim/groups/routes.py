@@ -78,7 +78,7 @@ def list_groups():
     config = settings()
     first = start_index()
     count = min(int_param("count", config.scim_max_page, minimum=0), config.scim_max_page)
-    total, page = store.search(session, g.caller.company.id, request.args.get("filter"), first, count)
+    total, page = store.search(db.session, g.caller.company.id, request.args.get("filter"), first, count)
     return list_response(_render(session, page, *_selection()), total, first)
 
 

@@ -7,7 +7,7 @@ as for Users; ``schemas`` is not checked, so Entra's extra Microsoft URI
 is harmless. Pure module: no Flask, no database.
 """
 
-from service import limits
+from service.edge import input_limits
 from service.scim.errors import InvalidSyntax, InvalidValue
 from service.scim.patch_ops import MEMBERS, PatchSchema
 from service.scim.paths import CORE_GROUP_URN
@@ -76,7 +76,7 @@ def clean_attributes(doc):
     external_id = _text("externalId", lowered.get("externalid"), required=False)
     if external_id is not None:
         out["externalId"] = external_id
-    limits.check_group(out)
+    input_limits.check_group(out)
     return out
 
 

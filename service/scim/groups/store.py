@@ -60,9 +60,9 @@ def _event(session, caller, group, action, before, after, delta):
     add_event(session, caller, "Group", group.id, action, change_set)
 
 
-def get(get_session, caller, group_id):
+def get(lazy_session, caller, group_id):
     """The caller's company's group with this id, or 404."""
-    group = get_session().scalar(select(Group).where(Group.id == group_id, Group.company_id == caller.company.id))
+    group = lazy_session().scalar(select(Group).where(Group.id == group_id, Group.company_id == caller.company.id))
     if group is None:
         raise NotFound(f"Group {group_id} not found.")
     return group
@@ -140,8 +140,12 @@ def delete(session, caller, group):
     return group
 
 
-def search(session, company_id, filter_text, start_index, count):
-    """``(total, groups)`` for one page of the company's groups matching a filter (all in SQL)."""
+def search(lazy_session, company_id, filter_text, start_index, count):
+    """``(total, groups)`` for one page of the company's groups matching a filter (all in SQL).
+
+    ``lazy_session``, as for every store's ``get`` and ``search``: the request's session
+    getter (``db.session``), called when there is a query to run."""
+    session = lazy_session()
     query = select(Group).where(Group.company_id == company_id)
     if filter_text:
         resolver = GroupResolver(session.get_bind().dialect.name)

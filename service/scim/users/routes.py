@@ -6,7 +6,8 @@ The caller is authenticated once for the whole SCIM blueprint
 
 from flask import Blueprint, g, request
 
-from service import db, limits
+from service import db
+from service.edge import input_limits
 from service.errors import HerdError
 from service.scim.blueprint import row_lookup
 from service.scim.errors import InvalidValue
@@ -44,10 +45,10 @@ def _resource_response(learner, status=200):
 def _list(filter_text, start_index, count, attributes, excluded, matching=None):
     config = settings()
     company = g.caller.company
-    # GET's query string was checked at the edge (service.boundary); POST /.search brings them in its body.
-    limits.check_start_index(start_index)
+    # GET's query string was checked at the edge (service.edge.boundary); POST /.search brings them in its body.
+    input_limits.check_start_index(start_index)
     if filter_text:
-        limits.check_text("filter", filter_text, limits.MAX_QUERY_VALUE)
+        input_limits.check_text("filter", filter_text, input_limits.MAX_QUERY_VALUE)
     count = min(count, config.scim_max_page)
     total, page = store.search(db.session, company, filter_text, start_index, count, matching)
     # One query for the whole page's groups, never one per row.

@@ -15,7 +15,7 @@ import json
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
 from models.normalize import parse_bool
-from service import limits
+from service.edge import input_limits
 from service.scim.errors import InvalidSyntax, InvalidValue
 from service.scim.patch_ops import PatchSchema
 from service.scim.users.attributes import (
@@ -264,7 +264,7 @@ def clean_user(body):
         if not _empty(value):
             doc[key] = value
     # Values copied to columns fit them; the limits are published in /Schemas.
-    limits.check_user(doc, ENTERPRISE, learner_urn)
+    input_limits.check_user(doc, ENTERPRISE, learner_urn)
     return doc, learner_urn
 
 
@@ -282,6 +282,6 @@ PATCH_SCHEMA = PatchSchema(
         for a in (*USER_BY_LOWER.values(), *ENTERPRISE_BY_LOWER.values(), *LEARNER_BY_LOWER.values())
         for s in (a, *a.sub)
     },
-    # A multi-valued attribute holds at most this many values (service.limits).
-    max_values=limits.MAX_MULTI_VALUES,
+    # A multi-valued attribute holds at most this many values (service.edge.input_limits).
+    max_values=input_limits.MAX_MULTI_VALUES,
 )

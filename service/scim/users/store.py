@@ -139,12 +139,12 @@ def _update_row(session, learner, draft, event):
         raise Stale(_live(rows.read(session, learner.id, lock=True), learner.company_id, learner.id))
 
 
-def get(get_session, caller, learner_id):
+def get(lazy_session, caller, learner_id):
     """The learner (a record) as authentication read it with the token, or 404 (deleted
-    learners are gone from SCIM). ``get_session()`` is called only when the request made
+    learners are gone from SCIM). ``lazy_session()`` is called only when the request made
     no such lookup."""
     found = caller.rows_for(id_lookup(learner_id))
-    learner = rows.read(get_session(), learner_id) if found is None else (found[0] if found else None)
+    learner = rows.read(lazy_session(), learner_id) if found is None else (found[0] if found else None)
     return _live(learner, caller.company.id, learner_id)
 
 
@@ -243,18 +243,18 @@ def delete(session, caller, learner):
     return draft
 
 
-def search(get_session, company, filter_text, start_index, count, matching=None):
+def search(lazy_session, company, filter_text, start_index, count, matching=None):
     """``(total, learners)`` for one page of the company's learners matching a filter (all in SQL).
 
     The learners are records (``rows.record``): a list is only read.
-    ``get_session()`` is called only when there is a query to run.
+    ``lazy_session()`` is called only when there is a query to run.
     ``matching``: every learner the filter matches, when they were already read (the IdPs'
     lookups, read with the token: ``filter_lookup``): the page is cut from them, no query.
     """
     if matching is not None:
         ordered = sorted(matching, key=lambda learner: (learner.created_at, learner.id))
         return len(ordered), ordered[start_index - 1 : start_index - 1 + count]
-    session = get_session()
+    session = lazy_session()
     columns = Learner.__table__.columns
     query = select(*columns).where(columns.company_id == company.id, columns.deleted_at.is_(None))
     if filter_text:

@@ -1,0 +1,101 @@
+"""``./herd catalog list|set|add|reset|lead-days``: a company's training catalog."""
+
+import click
+from flask.cli import AppGroup
+
+from models.company_training import company_catalog
+from service.cli.session import cli_session, company_id_argument, company_or_exit
+from service.company import catalog_edit
+
+catalog = AppGroup("catalog", help="A company's training catalog: cadence, due period, own trainings.")
+
+
+def _cadence(value):
+    return f"every {value} months" if value else "once"
+
+
+@catalog.command("list")
+@company_id_argument
+def catalog_list(company_id):
+    """List the company's catalog: code, cadence, due period, title."""
+    with cli_session() as session:
+        company_or_exit(session, company_id)
+        for t in company_catalog(session, company_id):
+            due = f"{t.due_days} days" if t.due_days else "company default"
+            click.echo(f"{t.code}\t{_cadence(t.cadence_months)}\tdue {due}\t{t.title}")
+
+
+def _apply(fn):
+    with cli_session() as session:
+        try:
+            result = fn(session)
+        except catalog_edit.CatalogError as exc:
+            raise click.ClickException(str(exc)) from None
+        session.commit()
+        return result
+
+
+@catalog.command("set")
+@company_id_argument
+@click.argument("code")
+@click.option("--cadence-months", type=int, help="Recertify every N months.")
+@click.option("--once", is_flag=True, help="Taken once: no recertification.")
+@click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
+@click.option("--title", help="Title (for the company's own trainings).")
+def catalog_set(company_id, code, cadence_months, once, due_days, title):
+    """Change a training's cadence and due period for one company."""
+
+    def run(session):
+        company_or_exit(session, company_id)
+        current = catalog_edit.find(session, company_id, catalog_edit.normalize_code(code))
+        if current is None:
+            raise catalog_edit.CatalogError(f"no training {code.upper()} in the catalog")
+        cadence = None if once else (cadence_months if cadence_months is not None else current.cadence_months)
+        due = due_days if due_days is not None else current.due_days
+        return catalog_edit.set_training(session, company_id, code, cadence, due, title)
+
+    row = _apply(run)
+    click.echo(f"{row.code}: {_cadence(row.cadence_months)}, due {row.due_days or 'company default'} days.")
+
+
+@catalog.command("add")
+@company_id_argument
+@click.argument("code")
+@click.argument("title")
+@click.option("--cadence-months", type=int, help="Recertify every N months (default: taken once).")
+@click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
+def catalog_add(company_id, code, title, cadence_months, due_days):
+    """Add a training of the company's own (tags and group rules can then assign its code)."""
+
+    def run(session):
+        company_or_exit(session, company_id)
+        return catalog_edit.add_training(session, company_id, code, title, cadence_months, due_days)
+
+    row = _apply(run)
+    click.echo(f"Added {row.code}: {row.title} ({_cadence(row.cadence_months)}).")
+
+
+@catalog.command("reset")
+@company_id_argument
+@click.argument("code")
+def catalog_reset(company_id, code):
+    """Go back to the default catalog's cadence and due period for a training."""
+
+    def run(session):
+        company_or_exit(session, company_id)
+        return catalog_edit.reset_training(session, company_id, code)
+
+    changed = _apply(run)
+    click.echo(f"{code.upper()}: back to the default." if changed else f"{code.upper()} had no change to reset.")
+
+
+@catalog.command("lead-days")
+@company_id_argument
+@click.argument("days", type=click.IntRange(0, 365))
+def catalog_lead_days(company_id, days):
+    """How many days before a completion expires its next cycle is assigned (default 30)."""
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
+        company.lead_days = days
+        session.commit()
+    click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")
