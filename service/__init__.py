@@ -20,7 +20,18 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import boundary, db, enqueue, error_handlers, failures, frontdoor, metrics, middleware, ratelimit
+    from service import (
+        boundary,
+        db,
+        enqueue,
+        error_handlers,
+        failures,
+        frontdoor,
+        metrics,
+        middleware,
+        outage,
+        ratelimit,
+    )
     from service.api.blueprint import routes as api_routes
     from service.cli import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -30,6 +41,7 @@ def create_app(settings=None):
     db.init_app(app, settings)
     enqueue.init_app(app, settings)
     error_handlers.init_app(app)
+    outage.init_app(app)
     # Throttle first (a flood of hostile requests is still a flood), then refuse hostile input once.
     ratelimit.init_app(app, settings)
     boundary.init_app(app)

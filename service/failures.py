@@ -74,9 +74,10 @@ def record(status, scim_type, detail):
             g.db_session = session
         # Whatever the failed request wrote is abandoned first (and SQLite's write lock released).
         session.rollback()
-        if caller is None and session.get(Company, company_id) is None:
-            return
+        # Throttled first: a flood of refused calls must not cost a query each.
         if (caller is None or status == 429) and _throttled(company_id):
+            return
+        if caller is None and session.get(Company, company_id) is None:
             return
         match = _USER_ID.search(request.path)
         session.add(
