@@ -17,9 +17,10 @@ import threading
 import time
 
 from flask import g
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from models.unreachable import is_unreachable
 from service import error_handlers
 from service.errors import HerdError
 
@@ -31,31 +32,12 @@ DETAIL = (
     f"Herd cannot reach its database right now. Retry after {RETRY_AFTER_SECONDS} seconds; "
     "a request answered so may not have been applied."
 )
-# SQLite's OperationalError also means a wrong statement ("no such column": a bug, a 500);
-# only these messages say the file could not be used for now.
-_SQLITE_AWAY = ("database is locked", "unable to open database", "disk i/o error")
 
 
 class DatabaseUnavailable(HerdError):
     """The database did not answer: 503, ``Retry-After``."""
 
     status = 503
-
-
-def is_unreachable(exc):
-    """Whether ``exc`` means the database could not be reached (or lent no connection in time)."""
-    if isinstance(exc, PoolTimeout):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    if exc.connection_invalidated:
-        return True
-    if not isinstance(exc, OperationalError | InterfaceError):
-        return False
-    module = type(exc.orig).__module__ if exc.orig is not None else ""
-    if module.startswith("sqlite3"):
-        return str(exc.orig).lower().startswith(_SQLITE_AWAY)
-    return True
 
 
 class _Throttle:
