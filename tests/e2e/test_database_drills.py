@@ -24,6 +24,7 @@ import tarfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -291,22 +292,36 @@ def test_a_backup_taken_under_steady_provisioning_restores_everything_committed_
 
 
 def previous_release(tmp_path):
-    """The tree of the commit before the newest migration was added, from git (skips without git)."""
+    """The tree of the newest commit whose migrations are a strict subset of the current ones
+    (the release before the newest migration), from git; skips without the history."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("needs the project's git history")
-    newest = sorted(MIGRATIONS.glob("[0-9]*.py"))[-1].relative_to(ROOT)
 
     def git(*args):
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, timeout=60, check=True).stdout
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, timeout=60, check=True).stdout.decode()
 
-    added = git("log", "--diff-filter=A", "--format=%H", "--", str(newest)).decode().split()
-    if not added:
-        pytest.skip(f"{newest} is not committed yet")
+    versions = MIGRATIONS.relative_to(ROOT).as_posix()
+    current = {p.name for p in MIGRATIONS.glob("*.py")}
+    previous = None
+    # Newest first: the parent of a commit that touched the migrations. By file names, not by
+    # the commit that added the newest one: a migration renumbered at a merge counts as new.
+    for commit in git("log", "--format=%H", "--", versions).split():
+        try:
+            listing = git("ls-tree", "--name-only", f"{commit}^", f"{versions}/")
+        except subprocess.CalledProcessError:
+            break  # the root commit, or a shallow clone's end
+        names = {Path(line).name for line in listing.split() if line.endswith(".py")}
+        if names < current:
+            previous = f"{commit}^"
+            break
+    if previous is None:
+        pytest.skip("no earlier release with fewer migrations in this clone (shallow?)")
     archive = tmp_path / "previous.tar"
-    try:
-        archive.write_bytes(git("archive", "--format=tar", f"{added[-1]}^"))
-    except subprocess.CalledProcessError:
-        pytest.skip("the commit before the newest migration is not in this clone (shallow)")
+    archive.write_bytes(
+        subprocess.run(
+            ["git", "archive", "--format=tar", previous], cwd=ROOT, capture_output=True, timeout=60, check=True
+        ).stdout
+    )
     tree = tmp_path / "previous"
     with tarfile.open(archive) as tar:
         tar.extractall(tree, filter="data")
