@@ -275,7 +275,12 @@ class Herd:
                     "-m",
                     "gunicorn",
                     "-c",
-                    str(ROOT / "gunicorn.conf.py"),  # the production front door (gevent workers)
+                    # The production front door (gevent workers), the tree's own: its hooks import its code.
+                    str(
+                        self.root / "gunicorn.conf.py"
+                        if (self.root / "gunicorn.conf.py").exists()
+                        else ROOT / "gunicorn.conf.py"
+                    ),
                     "wsgi:app",
                     "--bind",
                     f"fd://{fd}",

@@ -24,7 +24,7 @@ def create_app(settings=None):
     from service.api.blueprint import routes as api_routes
     from service.cli.commands import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
-    from service.edge import boundary, error_handlers, failures, frontdoor, metrics, middleware
+    from service.edge import boundary, error_handlers, failures, frontdoor, metrics, middleware, outage
     from service.edge.health import bp as health_bp
     from service.oauth.token_endpoint import init_app as init_token_endpoint
     from service.ratelimit import limiter
@@ -33,6 +33,8 @@ def create_app(settings=None):
     db.init_app(app, settings)
     broker.init_app(app, settings)
     error_handlers.init_app(app)
+    outage.init_app(app)
+    outage.init_app(app)
     # Throttle first (a flood of hostile requests is still a flood), then refuse hostile input once.
     limiter.init_app(app, settings)
     boundary.init_app(app)

@@ -1,13 +1,21 @@
 """The Celery app: built from config, no Flask. ``celery -A workers.celery_app worker``."""
 
+import sys
+
 from celery.signals import worker_process_init
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from config import Settings
+from config import ConfigError, Settings
 from config.celery import make_celery
 from models import make_engine, make_session_factory
 
-settings = Settings.from_env()
+try:
+    settings = Settings.from_env()
+    # The worker, beat and the relay refuse an unsafe production configuration as the web
+    # does (gunicorn.conf.py, wsgi.py): one line for the operator, not a traceback.
+    settings.check_production()
+except ConfigError as exc:
+    sys.exit(f"herd: {exc}")
 app = make_celery(settings)
 app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify", "workers.retention"]
 

@@ -11,9 +11,11 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
+from models.unreachable import is_unreachable
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import NOT_GIVEN, preloaded, reconcile
@@ -193,8 +195,15 @@ def pending_event_ids(session, older_than, limit=RELAY_BATCH):
 @app.task(name=RELAY_PENDING, acks_late=True)
 def relay_pending_events():
     """Beat: re-enqueue events not done after a delay (broker was down, worker died)."""
-    with sessions()() as session:
-        ids = pending_event_ids(session, utcnow() - timedelta(seconds=settings.relay_after_seconds))
+    try:
+        with sessions()() as session:
+            ids = pending_event_ids(session, utcnow() - timedelta(seconds=settings.relay_after_seconds))
+    except SQLAlchemyError as exc:
+        if not is_unreachable(exc):
+            raise
+        # An expected outage: one line, and the next beat tick looks again.
+        log.warning("relay: database unreachable (%s), pending events wait for the next run", type(exc).__name__)
+        return 0
     for batch in in_messages(ids):
         process_events.delay(batch)
     if ids:

@@ -94,9 +94,12 @@ def init_app(app):
             return err
         return render(_from_http(err))
 
-    @app.errorhandler(Exception)
-    def _unexpected(err):
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        if _surface() == "html":
-            return "Internal error", 500
-        return render(HerdError(INTERNAL, status=500))
+    app.register_error_handler(Exception, unexpected)
+
+
+def unexpected(err):
+    """A generic 500 for an exception nobody expected, its traceback in the log."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if _surface() == "html":
+        return "Internal error", 500
+    return render(HerdError(INTERNAL, status=500))

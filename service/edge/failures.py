@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"^/scim/v2/(\d{1,9})(?:/|$)")
 _USER_ID = re.compile(r"/Users/([0-9a-fA-F-]{36})(?:/|$)")
-# 429s are recorded at most this often per company and process: they come in floods and
-# must not fill the table.
+# Calls refused before authentication and 429s are recorded at most this often per company
+# and process: they come in floods, must not fill the table, nor cost a query each.
 ANONYMOUS_EVERY = 10.0
 _last_anonymous = {}
 _lock = threading.Lock()
@@ -94,6 +94,9 @@ def record(status, scim_type, detail):
             g.db_session = session
         # Whatever the failed request wrote is abandoned first (and SQLite's write lock released).
         session.rollback()
+        # Throttled first: a flood of refused calls must not cost a query each.
+        if (caller is None or status == 429) and _throttled(company_id):
+            return
         if caller is not None:
             token_name = caller.token_name
         else:
@@ -102,8 +105,6 @@ def record(status, scim_type, detail):
             token_name = _token_name(session, company_id)
         if token_name is None:
             # No valid token for this company: nothing of this call reaches its pages.
-            return
-        if status == 429 and _throttled(company_id):
             return
         match = _USER_ID.search(request.path)
         session.add(

@@ -1,12 +1,17 @@
 """Rate limits, counters in the same Redis as the broker.
 
 - SCIM and /api/v1: one budget per company for both surfaces, a per-second burst and a
-  per-minute budget (the company's own setting, else the installation's default). The
-  company is the one the bearer token belongs to, looked up here by the token's hash (and,
-  under /scim/v2/{company_id}, only when it is the company in the URL): a stranger who
-  knows a tenant URL cannot spend that company's budget. Calls without a valid token are
-  limited per source address instead. Counted by ``service.ratelimit.window_counter``: both limits
-  in one Redis round trip (this is the hot path of every SCIM call).
+  per-minute budget (the company's own setting, else the installation's default). A call
+  is the company's only once authentication accepted its bearer token (under
+  /scim/v2/{company_id}, only when it is that company's): a stranger who knows a tenant URL,
+  or holds a revoked token, cannot spend that company's budget. Before any query, a call is
+  counted in its source address's budget (20/s, 300/min), unless its token was accepted in
+  this process within ``CACHE_SECONDS`` (then in its company's, so a company over its budget
+  costs no query either); once accepted, the call moves from the address to the company.
+  A refused call stays the address's; a call the database could not answer (503) is given
+  back to the address, so a valid token is never limited as a stranger during an outage.
+  Counted by ``service.ratelimit.window_counter``: both limits in one Redis round trip (this is the
+  hot path of every SCIM call).
 - Dashboard sign-in (Flask-Limiter, rare calls): every attempt per source address; failed
   attempts per source address and account (5 in 15 minutes: the "lock" holds only where
   the failures come from) and per account from all sources (a throttle, not a lock: a
@@ -18,22 +23,20 @@ in-memory counters and never turn into a 5xx; the enqueuer is told (``mark_down`
 same request does not wait for the dead Redis a second time.
 """
 
-import contextlib
 import functools
 import hashlib
 import math
 import threading
 import time
+from typing import NamedTuple
 
-from flask import current_app, render_template, request
+from flask import current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond, parse_many
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from models import AccessToken, Company, hash_token, utcnow
-from service import current, db
+from models import hash_token
+from service import current
 from service.auth import bearer_secret
 from service.edge import error_handlers
 from service.errors import RateLimited
@@ -45,7 +48,7 @@ _ANONYMOUS_ITEMS = tuple(sorted(parse_many(ANONYMOUS_LIMITS), key=lambda item: i
 SIGN_IN_PER_ADDRESS = "20/minute;200/hour"
 SIGN_IN_FAILURES_PER_SOURCE = "5 per 15 minutes"
 SIGN_IN_FAILURES_PER_ACCOUNT = "10/minute"
-# token hash -> company lookups kept at most this many per process (only hits are cached).
+# Tokens authentication accepted, kept at most this many per process.
 CACHE_SIZE = 10_000
 # ... and for this long: a new per-company limit applies within these seconds.
 CACHE_SECONDS = 5.0
@@ -54,42 +57,31 @@ CACHE_SECONDS = 5.0
 ON_RATE_LIMITED = "herd.on_rate_limited"
 
 
-class _TokenCompanies:
-    """Token hash -> (company id, per-second, per-minute setting), cached briefly per process."""
+class _AcceptedTokens:
+    """Token hash -> (company id, per-second, per-minute setting) of tokens authentication
+    accepted in this process within the last ``ttl`` seconds. Filled only by authentication:
+    the limiter itself never queries the database."""
 
     def __init__(self, ttl):
         self.ttl = ttl
         self._entries = {}
         self._lock = threading.Lock()
 
-    def lookup(self, token_hash):
-        now = time.monotonic()
+    def get(self, token_hash):
         hit = self._entries.get(token_hash)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        # On a connection of its own, returned at once: through the request's session it
-        # held a pooled connection for the whole request, and authentication's last_used_at
-        # write, which takes another, then waited for a pool that such requests had emptied.
-        with db.read_engine().connect() as connection:
-            row = connection.execute(
-                select(
-                    AccessToken.company_id,
-                    AccessToken.revoked_at,
-                    AccessToken.expires_at,
-                    Company.rate_limit_per_second,
-                    Company.rate_limit_per_minute,
-                )
-                .join(Company, Company.id == AccessToken.company_id)
-                .where(AccessToken.token_hash == token_hash)
-            ).first()
-        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
-            return None
-        value = (row.company_id, row.rate_limit_per_second, row.rate_limit_per_minute)
+        return None
+
+    def remember(self, token_hash, value):
         with self._lock:
             if len(self._entries) >= CACHE_SIZE:
                 self._entries.clear()
-            self._entries[token_hash] = (now + self.ttl, value)
-        return value
+            self._entries[token_hash] = (time.monotonic() + self.ttl, value)
+
+    def forget(self, token_hash):
+        with self._lock:
+            self._entries.pop(token_hash, None)
 
     def clear(self):
         with self._lock:
@@ -98,21 +90,6 @@ class _TokenCompanies:
 
 def _address():
     return request.remote_addr or "unknown"
-
-
-def _caller_company():
-    """(company id, per-second, per-minute) of this request's token, or None."""
-    found = None
-    # The same reading of the header as authentication: a bare token counts too (Okta).
-    secret = bearer_secret()
-    if secret is not None:
-        # Database trouble: count the call by address; authentication will answer it.
-        with contextlib.suppress(SQLAlchemyError):
-            found = current_app.extensions["herd.rate_limit_tokens"].lookup(hash_token(secret))
-    url_company = (request.view_args or {}).get("company_id")
-    if found is not None and url_company is not None and found[0] != url_company:
-        return None
-    return found
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,24 +111,86 @@ class BudgetSpent(Exception):
         self.breach = breach
 
 
-def _check_company_budget():
-    """before_request: count a SCIM or API call in its bucket; over a limit, BudgetSpent."""
-    if not _in_company_blueprint():
-        return
-    found = _caller_company()
-    if found:
-        settings = current.settings()
-        bucket = f"company:{found[0]}"
-        items = _company_items(
-            settings.rate_limit_per_second if found[1] is None else found[1],
-            settings.rate_limit_per_minute if found[2] is None else found[2],
-        )
-    else:
-        bucket = f"address:{_address()}"
-        items = _ANONYMOUS_ITEMS
-    breach = current_app.extensions["herd.company_budget"].hit(bucket, items)
+class _Charge(NamedTuple):
+    """Where this request's call is counted so far: ``company`` or ``address``, and the receipt."""
+
+    kind: str
+    receipt: object
+    token_hash: str | None
+
+
+def _company_bucket(company_id, per_second, per_minute):
+    settings = current.settings()
+    items = _company_items(
+        settings.rate_limit_per_second if per_second is None else per_second,
+        settings.rate_limit_per_minute if per_minute is None else per_minute,
+    )
+    return f"company:{company_id}", items
+
+
+def _charge(bucket, items):
+    breach, receipt = current_app.extensions["herd.company_budget"].charge(bucket, items)
     if breach is not None:
         raise BudgetSpent(breach)
+    return receipt
+
+
+def _check_company_budget():
+    """before_request, before any query: count a SCIM or API call; over a limit, BudgetSpent.
+
+    A token authentication accepted here within ``CACHE_SECONDS`` (for this tenant URL's
+    company) is counted in its company's budget at once, so a company over its budget costs
+    no query. Any other call is counted in its address's budget first, so a flood of bogus
+    tokens costs Redis and never the database; once authentication accepts the token the
+    call moves to the company (``_after_authentication``).
+    """
+    if not _in_company_blueprint():
+        return
+    # The same reading of the header as authentication: a bare token counts too (Okta).
+    secret = bearer_secret()
+    token_hash = hash_token(secret) if secret is not None else None
+    known = current_app.extensions["herd.rate_limit_tokens"].get(token_hash) if token_hash else None
+    url_company = (request.view_args or {}).get("company_id")
+    if known is not None and (url_company is None or known[0] == url_company):
+        g.rate_charge = _Charge("company", _charge(*_company_bucket(*known)), token_hash)
+    else:
+        g.rate_charge = _Charge("address", _charge(f"address:{_address()}", _ANONYMOUS_ITEMS), token_hash)
+
+
+def _after_authentication():
+    """before_request of the limited blueprints, right after their authentication (which
+    raised if it refused the token): the call is the company's. A call counted in its
+    address's budget moves to the company's (remembering the token for the next calls)."""
+    charge = g.pop("rate_charge", None)
+    caller = g.get("caller")
+    if charge is None or caller is None or charge.kind == "company":
+        return
+    company = caller.company
+    value = (company.id, company.rate_limit_per_second, company.rate_limit_per_minute)
+    if charge.token_hash is not None:
+        current_app.extensions["herd.rate_limit_tokens"].remember(charge.token_hash, value)
+    budget = current_app.extensions["herd.company_budget"]
+    budget.refund(charge.receipt)
+    _charge(*_company_bucket(*value))
+
+
+def _settle(response):
+    """after_request: a call authentication never accepted. Refused (401): it is the
+    address's, never the company's, even for a token accepted a moment before its
+    revocation. The database away (503): the address's deposit goes back, so a valid token
+    is never limited as a stranger because its company could not be read."""
+    charge = g.pop("rate_charge", None)
+    if charge is None:
+        return response
+    budget = current_app.extensions["herd.company_budget"]
+    if response.status_code == 401 and charge.kind == "company":
+        current_app.extensions["herd.rate_limit_tokens"].forget(charge.token_hash)
+        budget.refund(charge.receipt)
+        # Counted, not refused: the answer is already given.
+        budget.charge(f"address:{_address()}", _ANONYMOUS_ITEMS)
+    elif response.status_code == 503 and charge.kind == "address":
+        budget.refund(charge.receipt)
+    return response
 
 
 def account_hash(email):
@@ -196,17 +235,22 @@ def init_app(app, settings):
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
     app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints
-    app.extensions["herd.rate_limit_tokens"] = _TokenCompanies(CACHE_SECONDS)
+    app.extensions["herd.rate_limit_tokens"] = _AcceptedTokens(CACHE_SECONDS)
     # Registered here, before the later app hooks: a flood of hostile calls is throttled first.
     app.before_request(_check_company_budget)
+    app.after_request(_settle)
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
     app.register_error_handler(BudgetSpent, render_rate_limited)
     return limiter
 
 
 def limit_company_blueprints(app, *blueprints):
-    """One shared per-company budget over the given blueprints (SCIM and /api/v1)."""
+    """One shared per-company budget over the given blueprints (SCIM and /api/v1), each
+    already registered with its authentication as its own before_request."""
     app.extensions["herd.company_blueprints"].update(bp.name for bp in blueprints)
+    for bp in blueprints:
+        # After the blueprint's authentication: it runs only for an accepted token.
+        app.before_request_funcs.setdefault(bp.name, []).append(_after_authentication)
 
 
 def _in_company_blueprint():
@@ -286,13 +330,13 @@ def forget_sign_in_failures(app, email):
 
 def retry_after_seconds():
     """Whole seconds until the breached limit's window resets (at least 1)."""
-    current = current_app.extensions["herd.limiter"].current_limit
-    if current is None:
+    breached = current_app.extensions["herd.limiter"].current_limit
+    if breached is None:
         return 1
     try:
-        reset_at = current.window[0]
+        reset_at = breached.window[0]
     except Exception:  # storage gone between the check and now: a full window is a safe answer
-        return max(1, int(current.limit.get_expiry()))
+        return max(1, int(breached.limit.get_expiry()))
     return max(1, math.ceil(reset_at - time.time()))
 
 

@@ -21,6 +21,12 @@ a twentieth of the smallest limit, so small budgets are counted call by call, ex
 If Redis does not answer (0.5 s socket timeouts: a dead Redis must never hold a request),
 the counters fail open to per-process memory (the ``limits`` library's fixed window) and
 Redis is not tried again for ``BACKOFF_SECONDS``. Never raises for Redis trouble.
+
+Refunds: ``charge`` also returns a ``Receipt``; ``refund(receipt)`` gives that call back to
+the windows it was counted in (to the process's lease when it still runs, else in Redis or
+memory, where it was counted). The rate limiter counts a call in one bucket before it knows
+whose it is (the caller's address, before any query) and moves it once authentication has
+decided (to the company).
 """
 
 import logging
@@ -76,6 +82,25 @@ class Breach(NamedTuple):
     retry_after: int
 
 
+# KEYS: the counters a refunded call was counted in. A counter already gone (its window
+# ended) or at zero stays as it is: a refund never creates a key or goes below zero.
+_REFUND = """
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+"""
+
+
+class Receipt(NamedTuple):
+    """Where one granted call was counted: its bucket, its limits and (in Redis) their window
+    numbers, None when it was counted in this process's memory."""
+
+    bucket: str
+    items: tuple
+    windows: tuple | None
+
+
 class _Lease(NamedTuple):
     """Calls granted to this process for one bucket: its limits, their window numbers, how many are left."""
 
@@ -102,6 +127,7 @@ class WindowCounter:
             redis_url, socket_connect_timeout=SOCKET_TIMEOUT, socket_timeout=SOCKET_TIMEOUT
         )
         self._script = self._redis.register_script(_LEASE)
+        self._refund_script = self._redis.register_script(_REFUND)
         self._memory = FixedWindowRateLimiter(MemoryStorage())
         self._retry_redis_at = 0.0  # time.monotonic(): Redis is not tried before this
         self._lock = threading.Lock()
@@ -115,8 +141,13 @@ class WindowCounter:
     def hit(self, bucket, items):
         """Count one call in ``bucket`` against ``items`` (shortest window first); the
         ``Breach`` when it is over a limit, else None."""
+        return self.charge(bucket, items)[0]
+
+    def charge(self, bucket, items):
+        """Like ``hit``, and say where the call was counted: ``(breach, receipt)``; the
+        receipt (None when nothing was counted) is what ``refund`` gives back."""
         if not items or not self.enabled:
-            return None
+            return None, None
         if not self.redis_down:
             now = time.time()
             windows = tuple(int(now // item.get_expiry()) for item in items)
@@ -124,7 +155,7 @@ class WindowCounter:
                 lease = self._leases.get(bucket)
                 if lease is not None and lease.items == items and lease.windows == windows and lease.left:
                     self._leases[bucket] = lease._replace(left=lease.left - 1)
-                    return None
+                    return None, Receipt(bucket, items, windows)
                 # The lease (if any) is used up or past a window: its unused calls go back to
                 # the windows that have not ended.
                 self._leases.pop(bucket, None)
@@ -143,11 +174,36 @@ class WindowCounter:
             else:
                 if granted:
                     self._keep(bucket, _Lease(items, windows, granted - 1))
-                    return None
+                    return None, Receipt(bucket, items, windows)
                 item = items[breached - 1]
                 seconds = item.get_expiry()
-                return Breach(item, max(1, math.ceil((now // seconds + 1) * seconds - now)))
-        return self._hit_in_memory(bucket, items)
+                return Breach(item, max(1, math.ceil((now // seconds + 1) * seconds - now))), None
+        breach = self._hit_in_memory(bucket, items)
+        return breach, None if breach is not None else Receipt(bucket, items, None)
+
+    def refund(self, receipt):
+        """Give back the call ``receipt`` counted (None: nothing to give back). Never raises
+        for Redis trouble: a refund Redis did not take leaves the call counted (the safe side)."""
+        if receipt is None:
+            return
+        bucket, items, windows = receipt
+        if windows is None:
+            for item in items:
+                self._memory.storage.decr(item.key_for(self.prefix, bucket))
+            return
+        with self._lock:
+            lease = self._leases.get(bucket)
+            if lease is not None and lease.items == items and lease.windows == windows:
+                # The lease still runs: the call goes back to it, no round trip.
+                self._leases[bucket] = lease._replace(left=lease.left + 1)
+                return
+        keys = [
+            f"{self.prefix}:{bucket}:{item.get_expiry()}:{window}" for item, window in zip(items, windows, strict=True)
+        ]
+        try:
+            self._refund_script(keys=keys, args=[])
+        except redis.RedisError as exc:
+            self._fell_back(exc)
 
     def _keep(self, bucket, lease):
         if not lease.left:

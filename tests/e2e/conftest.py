@@ -110,17 +110,19 @@ def own_redis(tmp_path):
 def herd_stack(tmp_path, db_url, sessions):
     """Make ``stack.Herd`` instances (gunicorn, workers, beat) on the test database; all stopped after.
 
-    ``herd_stack(redis_url, relay_after_seconds=2)``; depends on ``sessions`` so the
-    tables are emptied before the processes start. Their logs are printed on failure.
+    ``herd_stack(redis_url, relay_after_seconds=2, database_url=None, root=None)``: another
+    database (a proxy in front of it, a restored copy) or another code tree (a previous
+    release) when given. Depends on ``sessions`` so the tables are emptied before the
+    processes start. Their logs are printed on failure.
     """
     from harness.stack import Herd
 
     made = []
 
-    def make(redis_url, relay_after_seconds=2):
+    def make(redis_url, relay_after_seconds=2, database_url=None, root=None):
         log_dir = tmp_path / f"herd-{len(made)}"
         log_dir.mkdir()
-        herd = Herd(log_dir, db_url, redis_url, relay_after_seconds=relay_after_seconds)
+        herd = Herd(log_dir, database_url or db_url, redis_url, relay_after_seconds=relay_after_seconds, root=root)
         made.append(herd)
         return herd
 

@@ -150,3 +150,46 @@ def test_two_leases_taken_at_once_by_one_process_are_both_used(counter, monkeypa
     assert len(round_trips) == 2
     counter.hit("company:1", (BIG_BURST, BIG_MINUTE))
     assert len(round_trips) == 3
+
+
+def test_a_refunded_call_can_be_made_again(counter, e2e_redis_url):
+    """The rate limiter counts a call on the caller's address before authentication and
+    gives it back once the call proves to be a company's: the address may call again."""
+    receipts = [counter.charge("address:1", (MINUTE,)) for _ in range(5)]
+    assert [breach for breach, _ in receipts] == [None] * 5
+    assert counter.hit("address:1", (MINUTE,)) == Breach(MINUTE, 20)
+    counter.refund(receipts[0][1])
+    assert counter.hit("address:1", (MINUTE,)) is None
+    assert counter.hit("address:1", (MINUTE,)) == Breach(MINUTE, 20)
+
+
+def test_a_refund_goes_back_to_a_running_lease_without_a_round_trip(counter, e2e_redis_url, monkeypatch):
+    breach, receipt = counter.charge("company:1", (BIG_BURST, BIG_MINUTE))  # a lease of 10, 9 left
+    assert breach is None
+    round_trips = []
+    for name in ("_script", "_refund_script"):
+        script = getattr(counter, name)
+        monkeypatch.setattr(counter, name, lambda script=script, **kw: round_trips.append(1) or script(**kw))
+    counter.refund(receipt)
+    assert all(counter.hit("company:1", (BIG_BURST, BIG_MINUTE)) is None for _ in range(10))
+    assert round_trips == []  # 9 + the refunded one, all from the lease
+    assert _count(counter, e2e_redis_url, BIG_MINUTE) == 10
+
+
+def test_a_refund_never_creates_a_counter_nor_goes_below_zero(counter, e2e_redis_url):
+    _, receipt = counter.charge("address:1", (MINUTE,))
+    client = redis.Redis.from_url(e2e_redis_url)
+    for key in client.scan_iter(match=f"{counter.prefix}:*"):
+        client.delete(key)  # its window ended meanwhile
+    counter.refund(receipt)
+    counter.refund(receipt)
+    assert list(client.scan_iter(match=f"{counter.prefix}:*")) == []
+
+
+def test_with_redis_down_a_refund_goes_back_to_memory(counter):
+    down = WindowCounter("redis://127.0.0.1:1/0", prefix=counter.prefix)
+    receipts = [down.charge("address:1", (BURST,)) for _ in range(2)]
+    assert down.hit("address:1", (BURST,)) is not None
+    down.refund(receipts[0][1])
+    down.refund(receipts[1][1])
+    assert down.hit("address:1", (BURST,)) is None

@@ -86,3 +86,64 @@ def test_a_bare_token_spends_its_companys_budget_not_the_anonymous_one(app, tena
         tenant.client.get(f"/scim/v2/{tenant.id}/ServiceProviderConfig", headers=bare).status_code for _ in range(40)
     }
     assert statuses == {200}
+
+
+def test_a_token_refused_just_after_its_revocation_spends_nothing_of_its_companys_budget(app, sessions, tenant):
+    """The limiter remembers an accepted token for a few seconds; a call with it refused
+    meanwhile (revoked) is the caller's address's, never the company's."""
+    from sqlalchemy import update
+
+    from models import AccessToken, utcnow
+
+    set_limit(app, tenant.id, "--per-second", "0", "--per-minute", "4")
+    assert tenant.get("Users").status_code == 200  # accepted: remembered by the limiter
+    with sessions() as s:
+        s.execute(update(AccessToken).where(AccessToken.company_id == tenant.id).values(revoked_at=utcnow()))
+        row, secret = AccessToken.issue(tenant.id, "the new token")
+        s.add(row)
+        s.commit()
+    for _ in range(5):
+        assert tenant.get("Users").status_code == 401
+    tenant.token = secret
+    assert [tenant.get("Users").status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_a_flood_of_bogus_tokens_over_its_address_budget_costs_no_query(app, client, tenant, monkeypatch, engine):
+    from limits import RateLimitItemPerMinute
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from service.ratelimit import limiter as ratelimit
+
+    monkeypatch.setattr(ratelimit, "_ANONYMOUS_ITEMS", (RateLimitItemPerMinute(3),))
+    bogus = {"Authorization": "Bearer herd_made-up"}
+    url = f"/scim/v2/{tenant.id}/Users"
+    assert [client.get(url, headers=bogus).status_code for _ in range(3)] == [401] * 3
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        statuses = [client.get(url, headers=bogus).status_code for _ in range(20)]
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert statuses == [429] * 20
+    assert statements == [], statements[:3]
+
+
+def test_a_valid_tokens_calls_spend_nothing_of_its_address_budget(app, client, tenant, monkeypatch):
+    """Counted per address before the token is read, a call moves to its company once
+    accepted: an IdP serving many tenants from one address is not limited as a stranger."""
+    from limits import RateLimitItemPerMinute
+
+    from service.ratelimit import limiter as ratelimit
+
+    monkeypatch.setattr(ratelimit, "_ANONYMOUS_ITEMS", (RateLimitItemPerMinute(3),))
+    for _ in range(6):
+        app.extensions["herd.rate_limit_tokens"].clear()  # every call reads its token again
+        assert tenant.get("Users").status_code == 200
+    bogus = {"Authorization": "Bearer herd_made-up"}
+    statuses = [client.get(f"/scim/v2/{tenant.id}/Users", headers=bogus).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]

@@ -99,3 +99,25 @@ def test_the_running_relay_publishes_a_new_event_within_a_second(tenant, session
         relay.stop()
         thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_the_beat_relay_with_the_database_away_logs_one_line_and_waits_for_its_next_run(monkeypatch, caplog):
+    """A PostgreSQL restart must not print a traceback every beat tick: one line, and the
+    next tick relays what is owed."""
+    from sqlalchemy import create_engine
+
+    from models import make_session_factory
+    from workers import tasks
+
+    away = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2})
+    monkeypatch.setattr(tasks, "sessions", lambda: make_session_factory(away))
+    monkeypatch.setattr(tasks, "record_redelivery", lambda *a: None)
+    try:
+        assert tasks.relay_pending_events.run() == 0
+    finally:
+        away.dispose()
+    lines = [r for r in caplog.records if r.name == "workers.tasks"]
+    assert [r.getMessage() for r in lines] == [
+        "relay: database unreachable (OperationalError), pending events wait for the next run"
+    ]
+    assert lines[0].exc_info is None
