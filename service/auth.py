@@ -105,9 +105,8 @@ class Caller:
     """Who is calling: the token's company and the token (its id and name, never the secret).
 
     ``company``: a record of the company's columns (``CompanyRecord``: all but its custom
-    attribute names); a write that changes
-    the company row does so in SQL. ``lookup`` and ``rows``: the rows read with the token
-    (see ``RowLookup``), as records.
+    attribute names); a write that changes the company row does so in SQL. ``lookup`` and
+    ``rows``: the rows read with the token (see ``RowLookup``), as records.
     """
 
     company: tuple
