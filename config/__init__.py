@@ -32,6 +32,22 @@ def _switch(env, name):
     raise ConfigError(f"{name} must be on or off, not {env[name]!r}")
 
 
+def _seconds(env, name):
+    value = _int(env, name)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 (no limit) or a number of seconds, not {env[name]!r}")
+    return value
+
+
+# Environment variable -> Settings field, each a number of seconds (0: no limit).
+_TIMEOUTS = {
+    "DATABASE_STATEMENT_TIMEOUT": "statement_timeout",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "idle_in_transaction_timeout",
+    "WORKER_STATEMENT_TIMEOUT": "worker_statement_timeout",
+    "WORKER_IDLE_IN_TRANSACTION_TIMEOUT": "worker_idle_in_transaction_timeout",
+}
+
+
 def _default_database_url():
     return f"sqlite:///{INSTANCE / 'herd.db'}"
 
@@ -71,6 +87,15 @@ class Settings:
     # Bearer token /metrics requires (unset: /metrics answers anyone; production requires it,
     # since Herd serves /metrics on its public port).
     metrics_token: str = field(default="", repr=False)
+    # Seconds a PostgreSQL statement of the web may run, and a web transaction may sit idle,
+    # before the server cancels it (0: no limit). A SCIM request's statements take
+    # milliseconds; these keep a runaway one from holding a connection and its locks.
+    statement_timeout: int = 30
+    idle_in_transaction_timeout: int = 60
+    # The same for the Celery workers, whose batches (a company re-run, recertification,
+    # retention) run longer statements and transactions than any request.
+    worker_statement_timeout: int = 300
+    worker_idle_in_transaction_timeout: int = 300
 
     @property
     def broker_url(self):
@@ -142,6 +167,9 @@ class Settings:
         for name in ("RATE_LIMIT_PER_SECOND", "RATE_LIMIT_PER_MINUTE", "RETENTION_DAYS"):
             if env.get(name):
                 values[name.lower()] = _int(env, name)
+        for name, key in _TIMEOUTS.items():
+            if env.get(name):
+                values[key] = _seconds(env, name)
         if env.get("DATABASE_PREPARED_STATEMENTS"):
             values["prepared_statements"] = _switch(env, "DATABASE_PREPARED_STATEMENTS")
         if env.get("SECRET_KEY"):

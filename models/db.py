@@ -38,7 +38,30 @@ def driver_url(url):
     return url
 
 
-def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_statements=False, pre_ping=False):
+def _timeouts(statement_timeout, idle_in_transaction_timeout):
+    """libpq's ``options`` setting PostgreSQL's two timeouts (seconds; 0 or None: the server's
+    default), or None when neither is set."""
+    options = [
+        f"-c {name}={int(seconds * 1000)}"
+        for name, seconds in (
+            ("statement_timeout", statement_timeout),
+            ("idle_in_transaction_session_timeout", idle_in_transaction_timeout),
+        )
+        if seconds
+    ]
+    return " ".join(options) or None
+
+
+def make_engine(
+    url,
+    autocommit=False,
+    pool_size=10,
+    max_overflow=20,
+    prepared_statements=False,
+    pre_ping=False,
+    statement_timeout=None,
+    idle_in_transaction_timeout=None,
+):
     """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share it.
 
     ``hide_parameters``: a failed statement's error (and so its log line) never carries the
@@ -47,6 +70,10 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
     ``prepared_statements`` (PostgreSQL): ``models.prebuilt`` statements are prepared once
     per connection and then only executed. ``pre_ping``: a round trip checks each
     connection as it leaves the pool (for a pool whose callers do not retry).
+    ``statement_timeout``, ``idle_in_transaction_timeout`` (PostgreSQL, seconds): the
+    server cancels a statement that runs longer, and ends a session whose transaction
+    stays idle longer (a request or task that stalled while holding locks); set once per
+    connection, in its startup packet, so they cost no round trip.
     """
     url = driver_url(url)
     if url.startswith("sqlite"):
@@ -70,8 +97,10 @@ def make_engine(url, autocommit=False, pool_size=10, max_overflow=20, prepared_s
     # worker serves up to worker_connections requests, and 30 in flight per process
     # (60 for two) keeps within PostgreSQL's default max_connections of 100 (the web
     # splits its 30 between a write pool and an autocommit read pool: service/db/__init__.py).
+    options = _timeouts(statement_timeout, idle_in_transaction_timeout)
     return create_engine(
         url,
+        connect_args={"options": options} if options else {},
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_recycle=600,

@@ -16,6 +16,14 @@ An engine made with ``prepared_statements=False`` (``DATABASE_PREPARED_STATEMENT
 for a pooler in transaction mode, where a connection's prepared statements are not the
 next transaction's) sends the plain statement instead.
 
+A prepared statement holds its plan in the backend's memory until the connection closes,
+and nothing DEALLOCATEs it; so a connection prepares at most ``MAX_PREPARED`` of them and
+sends any further statement unprepared. The callers keep their shapes few (a learner's
+UPDATE always sets every column: ``service.scim.users.rows``), so the hot statements are
+the first prepared; the cap is what makes the bound hold whatever a caller does (before
+it, every set of changed columns a tenant's PATCHes chose was a statement of its own,
+prepared again under a new name once the compiled-plan cache had evicted it).
+
 Only drivers with named parameters get the short path (psycopg2's ``%(name)s``); any
 other (SQLite's ``?``) runs the same statement through ``Connection.execute``, so both
 paths return the same rows. ``before_cursor_execute`` listeners (the tests') see every
@@ -30,6 +38,9 @@ from functools import lru_cache
 
 # Each distinct set of columns an UPDATE sets is compiled once; in practice a handful.
 _COMPILED_PER_STATEMENT = 256
+# Statements prepared on one PostgreSQL connection, at most (the web has about fifteen
+# hot ones); beyond it a statement is sent as plain SQL, planned on every call.
+MAX_PREPARED = 64
 # The engine execution option that turns server-side prepared statements on (models.db).
 PREPARE_OPTION = "herd_prepared_statements"
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -117,12 +128,13 @@ class Prebuilt:
                     listener(connection, cursor, sql, values, None, False)
             if plan.name is not None and connection.get_execution_options().get(PREPARE_OPTION):
                 prepared = pooled.info.setdefault(PREPARE_OPTION, set())
-                if plan.name not in prepared:
+                if plan.name not in prepared and len(prepared) < MAX_PREPARED:
                     # A statement of its own: PREPARE outlives a rollback, so once it
                     # succeeded the name is this connection's until it closes.
                     cursor.execute(plan.prepare)
                     prepared.add(plan.name)
-                sql = plan.execute
+                if plan.name in prepared:
+                    sql = plan.execute
             cursor.execute(sql, values)
         except Exception as exc:
             # SQLAlchemy's own handling: the error wrapped as Connection.execute would raise

@@ -46,6 +46,12 @@ _TOKEN_COLUMNS = tuple(
     )
 )
 _TokenRecord = namedtuple("TokenRecord", [c.key for c in _TOKEN_COLUMNS])
+# The company's columns a request reads with its token: all but the names of the custom
+# attributes its IdP has sent, a list that grows with every new name and that only a
+# filter on such an attribute or a write introducing one needs (they read it then:
+# ``service.scim.users.custom_names``). Every request pays for what authentication reads.
+_COMPANY_COLUMNS = tuple(c for c in Company.__table__.columns if c.key != "custom_attributes")
+CompanyRecord = namedtuple("CompanyRecord", [c.key for c in _COMPANY_COLUMNS])
 _RECORDS = {}
 
 
@@ -57,7 +63,7 @@ def record_type(model):
 
 
 _TOKEN_AND_COMPANY = (
-    select(*_TOKEN_COLUMNS, *Company.__table__.columns)
+    select(*_TOKEN_COLUMNS, *_COMPANY_COLUMNS)
     .join_from(AccessToken.__table__, Company.__table__, Company.__table__.c.id == AccessToken.__table__.c.company_id)
     .where(AccessToken.__table__.c.token_hash == bindparam("token_hash"))
 )
@@ -107,9 +113,9 @@ def _with_rows(model, column, live_only):
 class Caller:
     """Who is calling: the token's company and the token (its id and name, never the secret).
 
-    ``company``: a record of the company's columns (``record_type``); a write that changes
-    the company row does so in SQL. ``lookup`` and ``rows``: the rows read with the token
-    (see ``RowLookup``), as records.
+    ``company``: a record of the company's columns (``CompanyRecord``: all but its custom
+    attribute names); a write that changes the company row does so in SQL. ``lookup`` and
+    ``rows``: the rows read with the token (see ``RowLookup``), as records.
     """
 
     company: tuple
@@ -191,10 +197,10 @@ def _read_records(statement, params, lookup):
         found = first_statement(db.session(), statement, params)
     if not found:
         return None, None, ()
-    n_token, n_company = len(_TOKEN_COLUMNS), len(Company.__table__.columns)
+    n_token, n_company = len(_TOKEN_COLUMNS), len(_COMPANY_COLUMNS)
     first = found[0]
     token = _TokenRecord._make(first[:n_token])
-    company = record_type(Company)._make(first[n_token : n_token + n_company])
+    company = CompanyRecord._make(first[n_token : n_token + n_company])
     rows = ()
     if lookup is not None:
         make = record_type(lookup.model)._make

@@ -38,7 +38,12 @@ RETRY_POLICY = {
 def sessions():
     """The worker's session factory (engine created lazily, once per process)."""
     if "sessions" not in _state:
-        _state["engine"] = make_engine(settings.database_url)
+        # The workers' own, longer timeouts: a batch's statements run longer than a request's.
+        _state["engine"] = make_engine(
+            settings.database_url,
+            statement_timeout=settings.worker_statement_timeout,
+            idle_in_transaction_timeout=settings.worker_idle_in_transaction_timeout,
+        )
         _state["sessions"] = make_session_factory(_state["engine"])
     return _state["sessions"]
 

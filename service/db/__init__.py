@@ -17,8 +17,16 @@ def init_app(app, settings):
     # and a write must not be. The round trip is paid only here: SCIM's common requests
     # run on the autocommit pool.
     prepared = settings.prepared_statements
+    # A statement or an idle transaction past its limit is cancelled by PostgreSQL
+    # (config: DATABASE_STATEMENT_TIMEOUT, DATABASE_IDLE_IN_TRANSACTION_TIMEOUT).
+    timeouts = {
+        "statement_timeout": settings.statement_timeout,
+        "idle_in_transaction_timeout": settings.idle_in_transaction_timeout,
+    }
     engine = (
-        make_engine(settings.database_url, pool_size=10, max_overflow=0, prepared_statements=prepared, pre_ping=True)
+        make_engine(
+            settings.database_url, pool_size=10, max_overflow=0, prepared_statements=prepared, pre_ping=True, **timeouts
+        )
         if postgres
         else make_engine(settings.database_url)
     )
@@ -32,7 +40,14 @@ def init_app(app, settings):
     # switching a pooled connection in and out of autocommit costs psycopg2 a round trip
     # on every return.
     readers = (
-        make_engine(settings.database_url, autocommit=True, pool_size=20, max_overflow=0, prepared_statements=prepared)
+        make_engine(
+            settings.database_url,
+            autocommit=True,
+            pool_size=20,
+            max_overflow=0,
+            prepared_statements=prepared,
+            **timeouts,
+        )
         if postgres
         else engine
     )

@@ -13,7 +13,9 @@ dashboard):
   lookup keys included (``check_lowered``);
 - JSON nesting depth, number of PATCH operations and values per operation;
 - paging bounds (``startIndex``, ``count``) and path ids that fit their columns
-  (an integer id out of range is a 404, whatever the token).
+  (an integer id out of range is a 404, whatever the token);
+- a User document's custom attributes, the company's custom attribute names, and
+  the document's size as stored.
 
 ``service.edge.boundary`` applies the request-wide checks (path, query string,
 form, JSON parsing); the resource schemas call ``check_user``/``check_group``.
@@ -25,6 +27,8 @@ from __future__ import annotations
 
 import json
 import re
+
+import orjson
 
 from models.normalize import name_key as fold
 from service.errors import InvalidSyntax, InvalidValue, NotFound
@@ -45,6 +49,16 @@ MAX_BULK_PAYLOAD_BYTES = 4 * 1024 * 1024
 # (A group's members live in a table; how many one request lists is bounded by
 # the 1 MiB body limit, about 20,000 ids.)
 MAX_MULTI_VALUES = 100
+# Custom attributes (the ones Herd does not declare, kept as sent and filterable:
+# service.scim.users.mapping.custom_attribute_names). IdPs send a handful (Rippling's
+# custom fields, Entra's directory extensions); the caps keep one tenant's documents, and
+# the per-company list of names every filter may consult, small.
+MAX_LEARNER_CUSTOM_ATTRIBUTES = 200
+MAX_COMPANY_CUSTOM_ATTRIBUTES = 1_000
+# One User document as stored (serialized as compact UTF-8 JSON). A real one is 1-3 KB;
+# the body limit (1 MiB) alone would let a tenant store a megabyte per learner, and a
+# PATCH can grow a document past any body.
+MAX_USER_DOCUMENT_BYTES = 64 * 1024
 # Paging: an offset past ten million is no real page; it would also overflow
 # PostgreSQL's bigint when far larger.
 MAX_START_INDEX = 10_000_000
@@ -299,6 +313,50 @@ def check_user(doc: dict, enterprise_urn: str, learner_urn: str | None) -> None:
         check_text("the learner extension's schema URN", learner_urn, EXTENSION_URN_MAX, strict=True)
         if isinstance(doc.get(learner_urn), dict):
             _check_columns(doc[learner_urn], LEARNER_COLUMNS, f"{learner_urn}:")
+
+
+def document_bytes(doc: dict) -> int:
+    """The size of ``doc`` as compact UTF-8 JSON (what ``MAX_USER_DOCUMENT_BYTES`` counts)."""
+    try:
+        return len(orjson.dumps(doc))
+    except TypeError:  # an integer beyond 64 bits, which orjson refuses
+        return len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+
+
+def check_user_document(doc: dict, custom_attributes: int) -> None:
+    """A whole User document (as it would be stored, after a PATCH too) within the
+    per-learner limits: ``custom_attributes`` (how many it holds) and its size."""
+    if custom_attributes > MAX_LEARNER_CUSTOM_ATTRIBUTES:
+        raise InvalidValue(
+            f"The User has {custom_attributes} custom attributes (attributes Herd does not declare); "
+            f"the limit is {MAX_LEARNER_CUSTOM_ATTRIBUTES} per user. Map fewer attributes in the identity provider."
+        )
+    size = document_bytes(doc)
+    if size > MAX_USER_DOCUMENT_BYTES:
+        raise InvalidValue(
+            f"The User is {size} bytes as JSON; the limit is {MAX_USER_DOCUMENT_BYTES} bytes per user document."
+        )
+
+
+def check_company_custom_attributes(known: int, new: int) -> None:
+    """``new`` custom attribute names added to a company that has ``known``: within
+    ``MAX_COMPANY_CUSTOM_ATTRIBUTES``."""
+    if known + new > MAX_COMPANY_CUSTOM_ATTRIBUTES:
+        raise InvalidValue(
+            f"This User would add {new} custom attribute names to the {known} this company's identity provider "
+            f"has sent; the limit is {MAX_COMPANY_CUSTOM_ATTRIBUTES} distinct custom attribute names per company. "
+            "Map fewer attributes in the identity provider."
+        )
+
+
+def limits_text() -> str:
+    """The document limits, in one sentence for /Schemas."""
+    return (
+        f"Limits: at most {MAX_LEARNER_CUSTOM_ATTRIBUTES} custom attributes (attributes not declared here) per "
+        f"user, {MAX_COMPANY_CUSTOM_ATTRIBUTES} distinct custom attribute names per company, and "
+        f"{MAX_USER_DOCUMENT_BYTES} bytes per user document as JSON; over a limit a write is refused "
+        "with 400 invalidValue."
+    )
 
 
 def check_group(attrs: dict) -> None:

@@ -73,7 +73,9 @@ def schemas(company):
     learner_urn = company.extension_urn or LEARNER_PLACEHOLDER
     base = _base(company.id)
     docs = [
-        schema_document(CORE_USER, "User", "A learner account.", (*USER_ATTRS, EXTERNAL_ID)),
+        schema_document(
+            CORE_USER, "User", f"A learner account. {input_limits.limits_text()}", (*USER_ATTRS, EXTERNAL_ID)
+        ),
         schema_document(ENTERPRISE, "EnterpriseUser", "Enterprise User extension.", ENTERPRISE_ATTRS),
         schema_document(
             learner_urn, "Learner", "What Smart Assign reads: location, role, tags, state, country.", LEARNER_ATTRS

@@ -5,6 +5,7 @@ The store writes; the request boundary commits, and the outbox relay publishes t
 event (the outbox row). ``changes`` is what the event, and later the audit trail, shows.
 """
 
+import json
 from contextlib import contextmanager
 
 from sqlalchemy import insert, select
@@ -106,11 +107,37 @@ def flatten(doc, prefix=""):
     return out
 
 
+# What one event (and the audit entry made from it) stores of a change: the first
+# MAX_CHANGED_PATHS changed paths in order, each value cut to MAX_CHANGE_VALUE_CHARS, and
+# under OMITTED how many paths were left out. A write that changes a whole document
+# (a PUT of every custom attribute, a DELETE) then stores tens of kilobytes at most, not
+# the documents themselves, in two tables kept for ever.
+MAX_CHANGED_PATHS = 50
+MAX_CHANGE_VALUE_CHARS = 500
+OMITTED = "(omitted)"  # not a SCIM attribute path (parentheses are not name characters)
+
+
+def _bounded(value):
+    """``value``, or when it is longer than MAX_CHANGE_VALUE_CHARS (a string, or a list or
+    object as JSON) its first characters followed by "…" (a string then)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= MAX_CHANGE_VALUE_CHARS:
+        return value
+    return text[:MAX_CHANGE_VALUE_CHARS] + "…"
+
+
 def changes(before, after):
-    """``{path: {"before": old, "after": new}}`` for every attribute that differs."""
+    """``{path: {"before": old, "after": new}}`` for the attributes that differ, bounded:
+    at most MAX_CHANGED_PATHS paths (in sorted order), values cut to MAX_CHANGE_VALUE_CHARS,
+    and ``{OMITTED: {"paths": n}}`` when n more paths changed."""
     old, new = flatten(before), flatten(after)
-    return {
-        path: {"before": old.get(path), "after": new.get(path)}
-        for path in sorted(set(old) | set(new))
-        if old.get(path) != new.get(path)
+    changed = [path for path in sorted(set(old) | set(new)) if old.get(path) != new.get(path)]
+    out = {
+        path: {"before": _bounded(old.get(path)), "after": _bounded(new.get(path))}
+        for path in changed[:MAX_CHANGED_PATHS]
     }
+    if len(changed) > MAX_CHANGED_PATHS:
+        out[OMITTED] = {"paths": len(changed) - MAX_CHANGED_PATHS}
+    return out

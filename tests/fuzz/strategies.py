@@ -13,6 +13,7 @@ from urllib.parse import quote
 from hypothesis import strategies as st
 
 from service.edge import input_limits
+from service.scim.users.schema import clean_user
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -274,3 +275,37 @@ def deep_json(max_depth=3000):
         st.integers(1, max_depth),
         st.sampled_from(["array", "object"]),
     )
+
+
+def limit_offsets():
+    """How far from a limit a drawn document is: mostly right at it, one over or one under."""
+    return st.sampled_from([-1, 0, 0, 1, 1, 2]) | st.integers(-50, 50)
+
+
+def bounded_documents():
+    """``(body, over)``: a User whose custom attributes (top level and in an extension of any
+    URN) number around ``MAX_LEARNER_CUSTOM_ATTRIBUTES``, or whose stored document is padded
+    to around ``MAX_USER_DOCUMENT_BYTES`` (with 1-, 2- and 4-byte characters); ``over`` says
+    whether it exceeds a limit. Values are plain: only a limit can refuse the document."""
+    plain = st.integers(0, 10**6) | st.text("abcxyz", min_size=1, max_size=12)  # "" is not stored
+
+    @st.composite
+    def build(draw):
+        body = {"userName": "limit@acme.example", "active": True}
+        if draw(st.booleans()):
+            custom = max(0, input_limits.MAX_LEARNER_CUSTOM_ATTRIBUTES + draw(limit_offsets()))
+            in_extension = draw(st.integers(0, custom))
+            urn = draw(st.sampled_from(["urn:example:acme:hr:1.0:User", CUSTOM, ENTERPRISE]))
+            body.update({f"c{i}": draw(plain) for i in range(custom - in_extension)})
+            if in_extension:
+                body[urn] = {f"x{i}": draw(plain) for i in range(in_extension)}
+            return body, custom > input_limits.MAX_LEARNER_CUSTOM_ATTRIBUTES
+        body["bio"] = "b"
+        base = input_limits.document_bytes(clean_user(body)[0]) - 1  # without the bio's one character
+        target = input_limits.MAX_USER_DOCUMENT_BYTES + draw(limit_offsets())
+        filler = draw(st.sampled_from(["b", "é", "\U0001f600"]))  # 1, 2 and 4 bytes in UTF-8
+        width = len(filler.encode())
+        body["bio"] = filler * ((target - base) // width) + "b" * ((target - base) % width)
+        return body, base + len(body["bio"].encode()) > input_limits.MAX_USER_DOCUMENT_BYTES
+
+    return build()

@@ -3,6 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.edge import input_limits
 from tests.fuzz import strategies as fs
 
 
@@ -155,3 +156,70 @@ def test_bulk(groups_on, operations, fail_on_errors):
         for result in resp.get_json()["Operations"]:
             assert int(result["status"]) < 500, result
     _normal_request_works(groups_on)
+
+
+def _learners(sessions):
+    from sqlalchemy import func, select
+
+    from models import Learner
+
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(Learner).where(Learner.deleted_at.is_(None)))
+
+
+@settings(max_examples=30)
+@given(drawn=fs.bounded_documents(), method=st.sampled_from(["POST", "PUT"]))
+def test_documents_at_and_over_the_limits(tenant, sessions, drawn, method):
+    """At a limit a document is stored; past one it is a 400 invalidValue naming the limit, and
+    nothing is stored."""
+    body, over = drawn
+    name = body["userName"]
+    if method == "POST":
+        existing = tenant.get(f'Users?filter=userName eq "{name}"').get_json()["Resources"]
+        if existing:
+            tenant.delete(f"Users/{existing[0]['id']}")
+        before = _learners(sessions)
+        resp = tenant.post("Users", json=body)
+    else:
+        created = tenant.post("Users", json={"userName": name})
+        target = created.get_json()["id"] if created.status_code == 201 else _existing(tenant, name)
+        tenant.put(f"Users/{target}", json={"userName": name})
+        before = _learners(sessions)
+        resp = tenant.put(f"Users/{target}", json=body)
+    _answered(resp)
+    if over:
+        assert resp.status_code == 400 and resp.get_json()["scimType"] == "invalidValue"
+        assert "the limit is" in resp.get_json()["detail"]
+        assert _learners(sessions) == before
+        if method == "PUT":
+            assert tenant.get(f"Users/{target}").get_json()["userName"] == name
+            assert "bio" not in tenant.get(f"Users/{target}").get_json()
+    else:
+        assert resp.status_code == (201 if method == "POST" else 200), resp.get_data(as_text=True)[:300]
+    _normal_request_works(tenant)
+
+
+@settings(max_examples=20)
+@given(room=fs.limit_offsets(), new=st.integers(1, 5))
+def test_company_names_at_and_over_the_limit(tenant, sessions, room, new):
+    """A company with ``room`` names left before its limit takes ``new`` more only if they fit."""
+    from models import Company
+
+    known = max(0, min(input_limits.MAX_COMPANY_CUSTOM_ATTRIBUTES, input_limits.MAX_COMPANY_CUSTOM_ATTRIBUTES - room))
+    with sessions() as s:
+        s.get(Company, tenant.id).custom_attributes = [f"k{i}" for i in range(known)]
+        s.commit()
+    name = f"n{known}-{new}@acme.example"
+    existing = tenant.get(f'Users?filter=userName eq "{name}"').get_json()["Resources"]
+    if existing:
+        tenant.delete(f"Users/{existing[0]['id']}")
+    resp = tenant.post("Users", json={"userName": name, **{f"new{i}": i for i in range(new)}})
+    _answered(resp)
+    with sessions() as s:
+        stored = s.get(Company, tenant.id).custom_attributes
+    if known + new > input_limits.MAX_COMPANY_CUSTOM_ATTRIBUTES:
+        assert resp.status_code == 400 and "per company" in resp.get_json()["detail"]
+        assert len(stored) == known
+    else:
+        assert resp.status_code == 201, resp.get_data(as_text=True)[:300]
+        assert len(stored) == known + new

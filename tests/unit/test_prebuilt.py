@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError, Settings
 from models import Learner, make_engine
-from models.prebuilt import Prebuilt
+from models.prebuilt import MAX_PREPARED, Prebuilt
 from service.company.tenant import create_company
 
 _TABLE = Learner.__table__
@@ -194,3 +194,18 @@ def test_prepared_forms_number_each_parameter_once_in_order_of_appearance():
     assert prepare == "PREPARE herd_9 AS SELECT a FROM t WHERE b = $1 AND c LIKE 'p%' AND (d = $2 OR e = $1)"
     assert execute == "EXECUTE herd_9(%(x)s, %(y)s)"
     assert _prepared_forms("herd_10", "SELECT 1") == ("PREPARE herd_10 AS SELECT 1", "EXECUTE herd_10")
+
+
+def test_a_connection_prepares_at_most_max_prepared_statements_and_sends_the_rest_plain(db_url, company_id):
+    """Past the bound a statement still answers, unprepared: nothing a caller does grows a
+    backend's prepared statements (and their plans in its memory) without limit."""
+    statements = [
+        Prebuilt(select(_TABLE.c.user_name, text(f"{n} AS n")).where(_TABLE.c.company_id == bindparam("company_id")))
+        for n in range(MAX_PREPARED + 5)
+    ]
+    with _postgres_engine(db_url, prepared=True) as engine, engine.connect() as conn:
+        conn.execute(_INSERT, _row(company_id, "a" * 36, "jo@example.com"))
+        for _ in range(2):
+            for n, statement in enumerate(statements):
+                assert statement.rows(conn, {"company_id": company_id}) == [("jo@example.com", n)]
+        assert len(_prepared(conn)) == MAX_PREPARED

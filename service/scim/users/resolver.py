@@ -36,12 +36,14 @@ _COLUMNS = {
 class UserResolver:
     """Resolves filter attribute paths for one company's learners (see filter_sql)."""
 
-    def __init__(self, dialect_name, extension_urn=None, custom_attributes=None):
+    def __init__(self, dialect_name, extension_urn=None, custom_spelling=None):
         self.dialect_name = dialect_name
         self.document = Learner.resource
         self.extension_urn = extension_urn or LEARNER_PLACEHOLDER
-        # Undeclared attributes the company's IdP has sent (see users/mapping.custom_attribute_names).
-        self.custom = {n.lower(): n for n in custom_attributes or ()}
+        # Undeclared attributes the company's IdP has sent (see users/mapping.custom_attribute_names):
+        # ``custom_spelling(lower_name)`` gives one's stored spelling, or None. Asked only for
+        # an attribute Herd does not declare (``users.custom_names`` reads the company's list then).
+        self.custom_spelling = custom_spelling or (lambda _lower: None)
         self._exact = False
 
     def own_clause(self, expr):
@@ -98,7 +100,7 @@ class UserResolver:
             key = f"{scope_key(scope)}:{name}"
         else:
             key = f"{path.urn.lower()}:{name}"
-        spelled = self.custom.get(key)
+        spelled = self.custom_spelling(key)
         return spelled.rsplit(":", 1)[-1] if spelled else None
 
     def json_key(self, path):

@@ -2,7 +2,7 @@
 
 A SCIM write reads its learner as a record (``service.auth.record_type``; usually in
 authentication's statement), builds a ``Draft`` of the columns it should have, and
-writes it with one INSERT, or one UPDATE of only the columns that differ, together
+writes it with one INSERT, or one UPDATE of every column a write may change, together
 with its provisioning event (``write``). No ORM object, unit of work or flush is
 involved: on the write path they cost more CPU than the statements themselves. The
 statements are ``models.prebuilt`` statements: one driver call each. On PostgreSQL the
@@ -13,8 +13,6 @@ The UPDATE is guarded by the version that was read, so a write never overwrites 
 change it did not see: when another request wrote the learner in between, it
 changes nothing and ``write`` says so (the store then reads the learner again under a
 lock, in a transaction, and makes its write on that)"""
-
-from functools import lru_cache
 
 from sqlalchemy import bindparam, insert, select, update
 
@@ -28,8 +26,16 @@ from service.scim.writes import EVENT_COLUMNS, EVENTS, insert_event
 _TABLE = Learner.__table__
 COLUMNS = tuple(column.key for column in _TABLE.columns)
 record = record_type(Learner)._make  # a learner row (its columns, in table order) as a record
+# What an UPDATE sets: every column but those a learner keeps for life. Always all of
+# them, changed or not: one statement shape per kind of write, so one prepared statement
+# per connection (models.prebuilt), whichever attributes a PATCH touches. (An UPDATE of
+# only the changed columns was a statement per set of columns: a tenant choosing another
+# subset on each PATCH filled PostgreSQL's memory with prepared plans.) A column set to
+# its own value costs nothing more: PostgreSQL writes a new row version either way, and
+# an index whose columns kept their values is not touched (HOT update).
+UPDATED = tuple(name for name in COLUMNS if name not in ("id", "company_id", "created_at"))
 # Built once. The UPDATE's SET clause is the columns named in its parameters (Core's rule
-# for a statement without values()), so one statement serves every set of changes.
+# for a statement without values()): always ``UPDATED``.
 _INSERT = Prebuilt(insert(_TABLE))
 _BY_ID = Prebuilt(select(*_TABLE.columns).where(_TABLE.c.id == bindparam("learner_id")))
 # A no-op write: it takes PostgreSQL's row lock and SQLite's database write lock alike
@@ -100,20 +106,18 @@ def _set(columns):
     return {name: bindparam(f"s_{name}", type_=_TABLE.c[name].type) for name in columns}
 
 
-@lru_cache(maxsize=256)
-def _update_with_event(columns):
-    """The UPDATE of ``columns`` guarded by id and version, with its event (``_with_event``)."""
-    guarded = update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version"))
-    return _with_event(guarded.values(_set(columns)))
-
-
+_UPDATE_WITH_EVENT = _with_event(
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.version == bindparam("w_version"))
+    .values(_set(UPDATED))
+)
 _INSERT_WITH_EVENT = _with_event(insert(_TABLE).values(_set(COLUMNS)))
 
 
 def write(session, record, draft, event):
     """Write the learner ``draft`` and its provisioning ``event`` (``writes.event_row``),
-    both or neither: an INSERT when ``record`` is None, else an UPDATE of the columns that
-    differ from ``record`` (as read), guarded by its version.
+    both or neither: an INSERT when ``record`` is None, else an UPDATE of ``UPDATED``,
+    guarded by the version of ``record`` (as read).
 
     Returns False, having written nothing, when the row no longer has the version that was
     read. On PostgreSQL, when the request has written nothing else yet, the learner and
@@ -133,25 +137,19 @@ def write(session, record, draft, event):
         params.update((f"s_{name}", value) for name, value in draft.values().items())
         statement = _INSERT_WITH_EVENT
     else:
-        changed = _changed(record, draft)
-        params.update((f"s_{name}", value) for name, value in changed.items())
+        params.update((f"s_{name}", getattr(draft, name)) for name in UPDATED)
         params.update(w_id=record.id, w_version=record.version)
-        statement = _update_with_event(tuple(changed))
+        statement = _UPDATE_WITH_EVENT
     with engine.connect() as connection:
         return statement.write(connection, params) == 1
 
 
-def _changed(record, draft):
-    return {name: value for name, value in draft.values().items() if value != getattr(record, name)}
-
-
 def update_row(session, record, draft):
-    """UPDATE the learner ``record`` (as read) to ``draft``, only the columns that differ.
+    """UPDATE the learner ``record`` (as read) to ``draft`` (the columns ``UPDATED``).
 
     Returns False, having written nothing, when the row no longer has the version that was
     read (another request wrote it in between).
     """
-    changed = _changed(record, draft)
-    columns = tuple(changed)
-    changed.update(w_id=record.id, w_version=record.version)
-    return _UPDATE.write(session.connection(), changed, columns) == 1
+    params = {name: getattr(draft, name) for name in UPDATED}
+    params.update(w_id=record.id, w_version=record.version)
+    return _UPDATE.write(session.connection(), params, UPDATED) == 1

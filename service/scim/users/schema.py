@@ -29,6 +29,7 @@ from service.scim.users.attributes import (
     USER_BY_LOWER,
     extension_kind,
 )
+from service.scim.users.mapping import custom_attribute_names
 
 
 class ScimString(fields.Field):
@@ -265,6 +266,8 @@ def clean_user(body):
             doc[key] = value
     # Values copied to columns fit them; the limits are published in /Schemas.
     input_limits.check_user(doc, ENTERPRISE, learner_urn)
+    # The whole document as it would be stored: its custom attributes and its size.
+    input_limits.check_user_document(doc, len(custom_attribute_names(doc)))
     return doc, learner_urn
 
 

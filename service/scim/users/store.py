@@ -16,7 +16,7 @@ from service.scim.filter_sql import to_clause
 from service.scim.filters import Compare, ValuePath, eq_defaults, parse_filter
 from service.scim.groups.memberships import leave_all
 from service.scim.patch import apply_patch
-from service.scim.users import rows
+from service.scim.users import custom_names, rows
 from service.scim.users.mapping import apply_document, custom_attribute_names, learner_extension
 from service.scim.users.resolver import UserResolver
 from service.scim.users.schema import PATCH_SCHEMA, clean_user
@@ -114,10 +114,9 @@ def _record_extension(session, company, urn, doc):
         values["extension_urn"] = urn
     names = custom_attribute_names(doc)
     if names:
-        known = {n.lower(): n for n in company.custom_attributes or ()}
-        new = {n.lower(): n for n in names if n.lower() not in known}
-        if new:
-            values["custom_attributes"] = sorted({**known, **new}.values())
+        merged = custom_names.record(session, company, names)
+        if merged is not None:
+            values["custom_attributes"] = merged
     if values:
         # Rare (a URN or a name never seen before), so the company row is written only then.
         session.execute(update(Company).where(Company.id == company.id).values(values))
@@ -258,7 +257,11 @@ def search(lazy_session, company, filter_text, start_index, count, matching=None
     columns = Learner.__table__.columns
     query = select(*columns).where(columns.company_id == company.id, columns.deleted_at.is_(None))
     if filter_text:
-        resolver = UserResolver(session.get_bind().dialect.name, company.extension_urn, company.custom_attributes)
+        resolver = UserResolver(
+            session.get_bind().dialect.name,
+            company.extension_urn,
+            lambda lower: custom_names.spelling(session, company, lower),
+        )
         query = query.where(to_clause(parse_filter(filter_text), resolver))
     page = []
     if count:
