@@ -112,7 +112,7 @@ def summary(merged):
     """Per phase: req/s; per kind: req/s (count over its phase's wall), p50, p99; and the cycle total."""
     phases, kinds = {}, {}
     total_n = total_wall = total_server = total_db = 0
-    for name in workload.PHASES:
+    for name in PHASES:
         m = merged[name]
         n = len(m["samples"])
         phases[name] = {

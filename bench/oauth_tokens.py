@@ -18,19 +18,17 @@ token). Three kinds of request, in alternating rounds so machine noise hits all 
 
 import argparse
 import base64
-import dataclasses
-import json
 import os
-import statistics
 import tempfile
 import time
-from pathlib import Path
 
-from config import Settings
+from bench.common.report import command_line, describe_machine, fmt, loadavg, write_report
+from bench.common.server import in_process_app
+from bench.common.stats import latency_summary
 from models import AccessToken, make_engine, make_session_factory
 from models.migrate import upgrade
 
-RESULTS = Path(__file__).resolve().parent / "results"
+BASE_URL = "https://herd.bench"
 
 
 def _timed(call, n):
@@ -50,8 +48,8 @@ def main():
     parser.add_argument("--write", action="store_true", help="store the results in bench/results/")
     args = parser.parse_args()
 
-    from service import create_app, oauth_clients
     from service.company.tenant import create_company
+    from service.oauth import clients as oauth_clients
 
     with tempfile.TemporaryDirectory() as tmp:
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
@@ -67,21 +65,14 @@ def main():
             client, _secret, secret = oauth_clients.create_client(s, company.id, "bench")
             s.commit()
             company_id, client_id = company.id, client.client_id
-        settings = dataclasses.replace(
-            Settings.from_env(env={}),
-            database_url=database_url,
-            redis_url="redis://127.0.0.1:1/0",
-            secret_key="bench",
-            public_base_url="https://bench.invalid",
-        )
-        app = create_app(settings)
+        app = in_process_app(database_url)
         app.extensions["herd.limiter"].enabled = False  # the token endpoint's limits (sign-in's too)
         http = app.test_client()
         basic = {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
         form = {"grant_type": "client_credentials"}
 
         def token():
-            return http.post("/oauth/token", data=form, headers=basic, base_url="https://bench.invalid")
+            return http.post("/oauth/token", data=form, headers=basic, base_url=BASE_URL)
 
         access = token().get_json()["access_token"]
         created = http.post(
@@ -115,44 +106,34 @@ def main():
 
         dispose_engines(app)
 
-    def ms(values, q):
-        return statistics.quantiles(values, n=100)[q - 1] * 1000
-
     database = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
-    ratio = ms(figures["access"], 50) / ms(figures["static"], 50)
-    lines = [
-        "# OAuth: the token endpoint, and SCIM calls with an access token vs a static token (in-process)",
-        "",
-        f"Command: `python -m bench.oauth_tokens --requests {args.requests} --rounds {args.rounds}` ({database}),"
-        f" {args.requests * args.rounds} requests of each kind.",
-        "",
-        "| request | p50 ms | p90 ms | p99 ms | mean ms | req/s (1 thread) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
     names = {
         "token": "POST /oauth/token (Basic)",
         "static": "GET /Users/{id}, static token",
         "access": "GET /Users/{id}, access token",
     }
-    for key, values in figures.items():
-        lines.append(
-            f"| {names[key]} | {ms(values, 50):.3f} | {ms(values, 90):.3f} | {ms(values, 99):.3f} | "
-            f"{statistics.fmean(values) * 1000:.3f} | {1 / statistics.fmean(values):.0f} |"
-        )
-    lines += [
+    summary = {key: latency_summary(values) for key, values in figures.items()}
+    ratio = summary["access"]["p50_ms"] / summary["static"]["p50_ms"]
+    lines = [
+        "# OAuth: the token endpoint, and SCIM calls with an access token vs a static token (in-process)",
         "",
-        f"Access token / static token (p50): {ratio:.2f}x. "
-        f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
+        f"Command: `{command_line('bench.oauth_tokens')}` ({database}), {args.requests * args.rounds} requests"
+        f" of each kind. Machine: {describe_machine()}.",
+        "",
+        "| request | p50 ms | p95 ms | p99 ms | mean ms | req/s (1 thread) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
+    for key, s in summary.items():
+        lines.append(
+            f"| {names[key]} | {fmt(s['p50_ms'], 3)} | {fmt(s['p95_ms'], 3)} | {fmt(s['p99_ms'], 3)} | "
+            f"{fmt(s['mean_ms'], 3)} | {1000 / s['mean_ms']:.0f} |"
+        )
+    lines += ["", f"Access token / static token (p50): {ratio:.2f}x. Load average at the end: {loadavg()}."]
+    data = {**summary, "access_over_static_p50": ratio}
     if args.write:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "oauth_tokens.md").write_text(text)
-        summary = {key: {"p50_ms": ms(v, 50), "p90_ms": ms(v, 90), "p99_ms": ms(v, 99)} for key, v in figures.items()}
-        summary["access_over_static_p50"] = ratio
-        summary["load_average"] = os.getloadavg()[0]
-        (RESULTS / "oauth_tokens.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_report("oauth_tokens", lines, data)
+    else:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
