@@ -121,9 +121,16 @@ class Relay:
         """A dedicated autocommit connection LISTENing on the channel (PostgreSQL)."""
         if self._listener is None:
             raw = self.engine.raw_connection()
-            raw.driver_connection.autocommit = True
-            with raw.driver_connection.cursor() as cur:
-                cur.execute(f"LISTEN {CHANNEL}")
+            try:
+                raw.driver_connection.autocommit = True
+                with raw.driver_connection.cursor() as cur:
+                    cur.execute(f"LISTEN {CHANNEL}")
+            except Exception:
+                # Broken (the database went away): dropped here, not left to the pool, whose
+                # rollback on return would fail again and log a traceback.
+                with contextlib.suppress(Exception):
+                    raw.invalidate()
+                raise
             self._listener = raw
         return self._listener.driver_connection
 
