@@ -567,3 +567,32 @@ def test_matches_compares_like_with_like(text, element, expected):
 def test_not_of_a_matching_filter_does_not_match():
     assert matches(parse_filter('not (userName eq "jdoe@acme.example")'), USER) is False
     assert matches(parse_filter('not (emails[type eq "work"])'), USER) is False
+
+
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        (r'userName eq "a\u0000b"', "a control character (U+0000) at position 13"),
+        (r'userName eq "\ud800"', "a lone UTF-16 surrogate (U+D800) at position 13"),
+        (r'title co "x\u001fy"', "a control character (U+001F) at position 10"),
+    ],
+)
+def test_escaped_control_characters_are_refused_once_decoded(text, detail):
+    """A JSON escape is six plain characters to the query string's check: the parser refuses
+    what it decodes to (PostgreSQL cannot store or compare a NUL)."""
+    with pytest.raises(InvalidFilter) as info:
+        parse_filter(text)
+    assert info.value.detail == f"Unsupported filter: the string value contains {detail}; remove it"
+
+
+def test_escaped_control_characters_are_refused_in_patch_path_filters():
+    with pytest.raises((InvalidFilter, InvalidPath)) as info:
+        parse_value_path(r'emails[value eq "a\u0000"].type')
+    assert "U+0000" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    "text, value", [(r'title eq "a\tb"', "a\tb"), (r'userName eq "ok\u00e9"', "oké"), (r'x eq "\"q\""', '"q"')]
+)
+def test_other_escapes_decode_to_their_characters(text, value):
+    assert parse_filter(text).value == value
