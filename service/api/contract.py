@@ -5,7 +5,7 @@ these describe what they send, so the OpenAPI document (service/api/openapi.py) 
 both directions and Schemathesis can check every answer against it.
 """
 
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from models.webhook import EVENT_TYPES, TEST_EVENT
 
@@ -110,9 +110,16 @@ class ReportLearners(Schema):
 
 
 class ComplianceReport(Schema):
-    """Counts by training and region, and one page of learners (other keys: the counts)."""
+    """Counts by training and region, and one page of learners."""
+
+    class Meta:
+        unknown = INCLUDE  # the counts' breakdowns may gain keys
 
     as_of = _stamp()
+    learner_count = fields.Integer(required=True)
+    totals = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    by_training = fields.List(fields.Dict(), required=True)
+    by_region = fields.List(fields.Dict(), required=True)
     learners = fields.Nested(ReportLearners, required=True)
 
 
