@@ -10,7 +10,7 @@ encrypted (models/webhook_secret.py): the worker needs them back to sign.
 from urllib.parse import urlsplit
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, Document, utcnow
 from models.event import EventId
@@ -93,7 +93,12 @@ class WebhookMessage(Base):
     @property
     def webhook_id(self):
         """The Standard Webhooks ``webhook-id``: the same on every attempt and replay."""
-        return f"msg_{self.id}"
+        return webhook_id(self.id)
+
+
+def webhook_id(message_id):
+    """The ``webhook-id`` of message ``message_id``."""
+    return f"msg_{message_id}"
 
 
 class WebhookDelivery(Base):
@@ -104,8 +109,6 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
     message_id: Mapped[int] = mapped_column(ForeignKey("webhook_messages.id"))
-    # Set when written with its message: one flush inserts both (no round trip per message).
-    message = relationship(WebhookMessage, lazy="raise")
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[object] = mapped_column(DateTime, default=utcnow)

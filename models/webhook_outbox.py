@@ -9,13 +9,13 @@ one indexed query per commit that noted anything. Delivery happens after commit,
 ``webhooks`` Celery queue (workers/webhooks.py).
 """
 
-from sqlalchemy import event, or_, select
+from sqlalchemy import event, insert, or_, select
 from sqlalchemy.orm import Session
 
 from models.catalog import DEFAULT_CATALOG, by_code
 from models.db import utcnow
 from models.learner import Learner
-from models.webhook import TEST_EVENT, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from models.webhook import PENDING, TEST_EVENT, WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 # Managers above this many levels are left out (and a cycle ends the chain).
@@ -123,22 +123,44 @@ def endpoints_of(session, company_id):
 
 def write(session, company_id, event_type, body, endpoints, dedupe_key=None, now=None):
     """One message and its deliveries to those of ``endpoints`` that take ``event_type``; the
-    message (None when no endpoint takes it). Added to the session: the caller flushes or commits."""
-    targets = [e for e in endpoints if event_type == TEST_EVENT or e.receives(event_type)]
+    message's id (None when no endpoint takes it). The caller commits."""
+    targets = [e.id for e in endpoints if event_type == TEST_EVENT or e.receives(event_type)]
     if not targets:
         return None
+    return insert_messages(session, [(company_id, event_type, body, dedupe_key, targets)], now)[0]
+
+
+def insert_messages(session, items, now=None):
+    """``items``: ``(company_id, event_type, body, dedupe_key, endpoint ids)``; their messages and
+    deliveries in two multi-row INSERTs (no ORM objects: a batch of events writes thousands).
+    Returns the message ids, in order."""
     now = now or utcnow()
-    message = WebhookMessage(
-        company_id=company_id, event_type=event_type, payload=body, dedupe_key=dedupe_key, created_at=now
+    ids = session.scalars(
+        insert(WebhookMessage).returning(WebhookMessage.id, sort_by_parameter_order=True),
+        [
+            {"company_id": c, "event_type": t, "payload": b, "dedupe_key": k, "created_at": now}
+            for c, t, b, k, _ in items
+        ],
+    ).all()
+    # Due at once, whatever moment the events are about (a due_soon run "as of" another time).
+    due = utcnow()
+    session.execute(
+        insert(WebhookDelivery),
+        [
+            {
+                "endpoint_id": e,
+                "message_id": message_id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": due,
+                "created_at": now,
+            }
+            for message_id, item in zip(ids, items, strict=True)
+            for e in item[4]
+        ],
     )
-    session.add(message)
-    session.add_all(
-        # Due at once, whatever moment the event is about (a due_soon run "as of" another time).
-        WebhookDelivery(endpoint_id=e.id, message=message, next_attempt_at=utcnow(), created_at=now)
-        for e in targets
-    )
-    session.info.setdefault(_WRITTEN, set()).update(e.id for e in targets)
-    return message
+    session.info.setdefault(_WRITTEN, set()).update(e for item in items for e in item[4])
+    return ids
 
 
 @event.listens_for(Session, "before_commit")
@@ -148,14 +170,16 @@ def _write_noted(session):
         return
     session.flush()  # the assignments Smart Assign added get their ids first
     now = utcnow()
-    endpoints, chains = {}, {}
+    endpoints, chains, items = {}, {}, []
     for company_id, event_type, learner, assignment, reason in pending:
         if company_id not in endpoints:
             endpoints[company_id] = endpoints_of(session, company_id)
-        if any(e.receives(event_type) for e in endpoints[company_id]):
+        targets = [e.id for e in endpoints[company_id] if e.receives(event_type)]
+        if targets:
             body = payload(session, event_type, learner, assignment, reason, now, chains)
-            write(session, company_id, event_type, body, endpoints[company_id], now=now)
-    session.flush()
+            items.append((company_id, event_type, body, None, targets))
+    if items:
+        insert_messages(session, items, now)
 
 
 @event.listens_for(Session, "after_commit")

@@ -24,6 +24,8 @@ from models.webhook import EXCERPT_CHARS, url_problem
 # Seconds: to connect, and for the whole request (a hanging receiver costs this, no more).
 CONNECT_TIMEOUT = 3
 TOTAL_TIMEOUT = 10
+# Bodies up to this many bytes are read through (and dropped) to keep the connection open.
+KEEP_ALIVE_BODY = 64 * 1024
 
 
 class Refused(Exception):
@@ -126,13 +128,24 @@ def post(url, body, headers, allow_private=False, https_only=True):
         return Outcome(False, None, took(), error=_short(exc))
     try:
         excerpt = response.read(EXCERPT_CHARS, decode_content=False).decode("utf-8", "replace")
+        _done_with(response)
     except HTTPError as exc:
         excerpt = f"({_short(exc)})"
-    finally:
-        response.close()  # the rest of the body is never read
+        response.close()
     status = response.status
     error = None if 200 <= status < 300 else ("redirect not followed" if 300 <= status < 400 else f"HTTP {status}")
     return Outcome(error is None, status, took(), excerpt[:EXCERPT_CHARS], error)
+
+
+def _done_with(response):
+    # A short body is read to its end so the connection serves the next delivery; a long or
+    # unsized one is never read further: the connection is closed instead.
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= KEEP_ALIVE_BODY:
+        response.drain_conn()
+        response.release_conn()
+    else:
+        response.close()
 
 
 def _short(exc):

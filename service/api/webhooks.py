@@ -126,9 +126,9 @@ def replay_range(endpoint_id):
 @bp.post("/webhooks/<int:endpoint_id>/test")
 def test_webhook(endpoint_id):
     """Queue a ``webhook.test`` message to this endpoint."""
-    message = hooks.send_test(db.session(), _endpoint(endpoint_id))
+    sent = hooks.send_test(db.session(), _endpoint(endpoint_id))
     db.session().commit()
-    return jsonify({"webhook_id": message.webhook_id}), 202
+    return jsonify({"webhook_id": sent}), 202
 
 
 @bp.put("/webhooks/due_soon")

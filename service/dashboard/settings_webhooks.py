@@ -87,8 +87,8 @@ def enable_webhook(endpoint_id):
 @bp.post("/settings/integrations/webhooks/<int:endpoint_id>/test")
 def test_webhook(endpoint_id):
     """Queue a webhook.test message."""
-    message = hooks.send_test(db.session(), _endpoint(endpoint_id))
-    return _back(f"Test event {message.webhook_id} queued.")
+    sent = hooks.send_test(db.session(), _endpoint(endpoint_id))
+    return _back(f"Test event {sent} queued.")
 
 
 @bp.post("/settings/integrations/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/replay")

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from models import Company, WebhookDelivery, WebhookEndpoint, WebhookMessage, utcnow
-from models.webhook import EVENT_TYPES, PENDING, TEST_EVENT, url_problem
+from models.webhook import EVENT_TYPES, PENDING, TEST_EVENT, url_problem, webhook_id
 from models.webhook_outbox import timestamp, write
 from models.webhook_secret import new_secret, seal
 
@@ -170,12 +170,10 @@ def replay_range(session, endpoint, since, until):
 
 
 def send_test(session, endpoint):
-    """A ``webhook.test`` message to this endpoint only (whatever it subscribes to); the message."""
+    """A ``webhook.test`` message to this endpoint only (whatever it subscribes to); its webhook-id."""
     now = utcnow()
     body = {"type": TEST_EVENT, "timestamp": timestamp(now), "data": {"endpoint_id": endpoint.id}}
-    message = write(session, endpoint.company_id, TEST_EVENT, body, [endpoint], now=now)
-    session.flush()  # its id is its webhook-id, shown to the admin
-    return message
+    return webhook_id(write(session, endpoint.company_id, TEST_EVENT, body, [endpoint], now=now))
 
 
 def set_due_soon_days(company, days):
