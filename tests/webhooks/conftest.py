@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 
 from models import WebhookEndpoint
-from tests.api.conftest import Api, insert_learners, post_learner, user_body  # noqa: F401
+from tests.api.conftest import Api
 from tests.webhooks.receiver import Receiver
 
 
