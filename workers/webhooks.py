@@ -59,7 +59,9 @@ def signed_headers(secret, message, now):
 
 
 def claim(session_factory, endpoint_id, now, lease=LEASE):
-    """Take the endpoint's lease; False when another run holds it (or it is disabled)."""
+    """Take the endpoint's lease: the moment it runs until, or None when another run holds it
+    (or the endpoint is disabled)."""
+    until = now + lease
     with session_factory() as session:
         taken = session.execute(
             update(WebhookEndpoint)
@@ -68,19 +70,19 @@ def claim(session_factory, endpoint_id, now, lease=LEASE):
                 WebhookEndpoint.enabled.is_(True),
                 or_(WebhookEndpoint.lease_until.is_(None), WebhookEndpoint.lease_until < now),
             )
-            .values(lease_until=now + lease)
+            .values(lease_until=until)
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()
-    return taken == 1
+    return until if taken == 1 else None
 
 
-def release(session_factory, endpoint_id):
-    """Give the lease back."""
+def release(session_factory, endpoint_id, until):
+    """Give the lease back, unless another run took it over meanwhile (ours had expired)."""
     with session_factory() as session:
         session.execute(
             update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == endpoint_id)
+            .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.lease_until == until)
             .values(lease_until=None)
             .execution_options(synchronize_session=False)
         )
@@ -128,7 +130,8 @@ def drain(
 
     Returns -1 when another run holds the endpoint's lease (it sends them instead).
     """
-    if not claim(session_factory, endpoint_id, now_fn(), lease):
+    until = claim(session_factory, endpoint_id, now_fn(), lease)
+    if until is None:
         return -1
     sent = 0
     try:
@@ -149,13 +152,13 @@ def drain(
                 with session_factory() as session:
                     endpoint = session.get(WebhookEndpoint, endpoint_id)
                     _record(session, endpoint, session.get(WebhookDelivery, delivery_id), outcome, now_fn())
-                    endpoint.lease_until = now_fn() + lease
+                    endpoint.lease_until = until = now_fn() + lease
                     session.commit()
                 if not outcome.ok or not endpoint.enabled:
                     return sent
                 sent += 1
     finally:
-        release(session_factory, endpoint_id)
+        release(session_factory, endpoint_id, until)
     return sent
 
 

@@ -183,3 +183,20 @@ def test_payload_is_plain_json(tenant, sessions, settings, receiver):
     request = receiver.requests[0]
     assert request["headers"]["content-type"] == "application/json"
     assert json.loads(request["body"])["type"] == "learner.created"
+
+
+def test_one_run_at_a_time_per_endpoint_and_a_stale_run_leaves_the_new_lease_alone(tenant, sessions, settings):
+    from workers.webhooks import claim, release
+
+    endpoint_id, _ = add_endpoint(sessions, settings, tenant.id, "https://hr.example.com/hook")
+    now = utcnow()
+    first = claim(sessions, endpoint_id, now)
+    assert first is not None and claim(sessions, endpoint_id, now) is None
+    assert deliver(sessions, settings, endpoint_id) == -1  # the holder sends them, in order
+    later = now + timedelta(minutes=5)  # the first run died: its lease expired
+    second = claim(sessions, endpoint_id, later)
+    assert second is not None
+    release(sessions, endpoint_id, first)  # the dead run's late release
+    assert endpoint_row(sessions, endpoint_id).lease_until == second
+    release(sessions, endpoint_id, second)
+    assert endpoint_row(sessions, endpoint_id).lease_until is None
