@@ -96,6 +96,16 @@ class Settings:
     # retention) run longer statements and transactions than any request.
     worker_statement_timeout: int = 300
     worker_idle_in_transaction_timeout: int = 300
+    # Webhooks may reach private, loopback and link-local addresses (development and tests only).
+    webhooks_allow_private: bool = False
+    # Seconds an endpoint's delivery run holds its lease without progress before another may
+    # take over (a worker killed mid-delivery): longer than a delivery's timeout.
+    webhook_lease_seconds: int = 60
+
+    @property
+    def webhook_key(self):
+        """The key webhook signing secrets are encrypted under: SECRET_KEY, else the per-host one."""
+        return self.secret_key or instance_secret()
 
     @property
     def broker_url(self):
@@ -172,6 +182,10 @@ class Settings:
                 values[key] = _seconds(env, name)
         if env.get("DATABASE_PREPARED_STATEMENTS"):
             values["prepared_statements"] = _switch(env, "DATABASE_PREPARED_STATEMENTS")
+        if env.get("WEBHOOKS_ALLOW_PRIVATE"):
+            values["webhooks_allow_private"] = _switch(env, "WEBHOOKS_ALLOW_PRIVATE")
+        if env.get("WEBHOOK_LEASE_SECONDS"):
+            values["webhook_lease_seconds"] = _int(env, "WEBHOOK_LEASE_SECONDS")
         if env.get("SECRET_KEY"):
             values["secret_key"] = env["SECRET_KEY"]
         if env.get("METRICS_TOKEN"):

@@ -16,6 +16,12 @@ RERUN_COMPANY = "herd.smart_assign.rerun_company"
 RECERTIFY_ALL = "herd.smart_assign.recertify_all"
 RECERTIFY_COMPANY = "herd.smart_assign.recertify_company"
 PRUNE_RETENTION = "herd.retention.prune"
+# Webhook delivery runs on its own queue (``-Q webhooks``): a slow receiver never holds
+# up Smart Assign. One task drains one endpoint's due deliveries, in order.
+WEBHOOKS_QUEUE = "webhooks"
+WEBHOOK_DELIVER = "herd.webhooks.deliver_endpoint"
+WEBHOOK_DISPATCH = "herd.webhooks.dispatch"
+WEBHOOK_DUE_SOON = "herd.webhooks.due_soon"
 # A Redis hash in the broker where the relay records its runs (runs, relayed, last_run);
 # the web's /metrics reads it, so beat's health shows up next to the outbox figures.
 RELAY_STATS_KEY = "herd:outbox:relay"
@@ -50,7 +56,11 @@ def celery_config(settings):
         },
         "redis_socket_connect_timeout": 1,
         "redis_socket_timeout": 2,
+        "task_routes": {"herd.webhooks.*": {"queue": WEBHOOKS_QUEUE}},
         "beat_schedule": {
+            # Deliveries due (new, retries, after a broker or worker outage) to their endpoint's task.
+            "webhooks-dispatch": {"task": WEBHOOK_DISPATCH, "schedule": 5},
+            "webhooks-due-soon": {"task": WEBHOOK_DUE_SOON, "schedule": crontab(minute=23)},
             "relay-pending-events": {
                 "task": RELAY_PENDING,
                 "schedule": max(5, settings.relay_after_seconds // 2),

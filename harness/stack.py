@@ -309,8 +309,10 @@ class Herd:
             self.start_relay()
         return proc
 
-    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60):
-        """``celery -A workers.celery_app worker``; returns once it is ready (solo: one task at a time)."""
+    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60, queues=None):
+        """``celery -A workers.celery_app worker``; returns once it is ready (solo: one task at a time).
+
+        ``queues``: the ``-Q`` list (default: Celery's default queue; webhooks use ``"webhooks"``)."""
         argv = [
             sys.executable,
             "-m",
@@ -326,8 +328,10 @@ class Herd:
             "--without-mingle",
             "--without-heartbeat",
         ]
-        if pool == "prefork":
+        if pool in ("prefork", "threads"):
             argv += ["--concurrency", str(concurrency)]
+        if queues:
+            argv += ["-Q", queues]
         return self._started(self._start(name, argv), " ready.", timeout, 0.2, f"celery {name} ready")
 
     def start_beat(self, timeout=30):

@@ -12,6 +12,10 @@ from models.job import Job, JobPart
 from models.learner import Learner
 from models.oauth import OAuthClient, OAuthSecret
 from models.scim_failure import ScimFailure
+from models.webhook import WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+# Registers the session hooks that write the noted webhook events at commit.
+import models.webhook_outbox  # noqa: F401  isort: skip
 
 __all__ = [
     "AccessToken",
@@ -31,6 +35,9 @@ __all__ = [
     "OAuthSecret",
     "ProvisioningEvent",
     "ScimFailure",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookMessage",
     "hash_token",
     "make_engine",
     "make_session_factory",

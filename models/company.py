@@ -42,6 +42,8 @@ class Company(Base):
     oauth_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Lifetime of the access tokens /oauth/token issues for this company (60 to 360 minutes).
     access_token_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # Days before a due date that its assignment.due_soon webhook is sent.
+    webhook_due_soon_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
 
     tokens = relationship("AccessToken", back_populates="company")
 

@@ -17,7 +17,7 @@ try:
 except ConfigError as exc:
     sys.exit(f"herd: {exc}")
 app = make_celery(settings)
-app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify", "workers.retention"]
+app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify", "workers.retention", "workers.webhooks"]
 
 _state = {}
 

@@ -12,6 +12,7 @@ from sqlalchemy import and_, select
 
 from models import Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, utcnow
 from models.company_training import company_catalog
+from models.webhook_outbox import note
 from workers import smart_assign as sa
 
 # ``reconcile(previous=...)`` left out: no event, so no change to word.
@@ -207,6 +208,7 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
     for row in rows:
         if result.archive and row.status in sa.OPEN:
             row.status, row.updated_at = sa.ARCHIVED, now
+            note(session, learner.company_id, "assignment.removed", learner, row, "the learner was deactivated")
         elif result.resume and row.status == sa.ARCHIVED:
             row.status, row.updated_at = sa.resumed_status(_assignment(row)), now
     for family, cycle, due in result.resumed_due:
@@ -214,9 +216,11 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
     for change in result.retarget:
         row = by_key[(change.family, change.cycle)]
         row.training_code, row.due_at, row.reason, row.updated_at = change.code, change.due_at, change.reason, now
+        note(session, learner.company_id, "assignment.created", learner, row, change.reason)
     for key in result.overdue:
         row = by_key[key]
         row.status, row.updated_at = sa.OVERDUE, now
+        note(session, learner.company_id, "assignment.overdue", learner, row)
     for new in result.add:
         row = LearnerTraining(
             company_id=learner.company_id,
@@ -232,6 +236,7 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
             updated_at=now,
         )
         session.add(row)
+        note(session, learner.company_id, "assignment.created", learner, row, row.reason)
         if loaded:
             preload.rows[learner.id].append(row)
     if learner.review_at != result.review_at:

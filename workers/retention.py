@@ -3,17 +3,19 @@
 Failed SCIM calls (``scim_failures``, the dashboard's view of errors Herd answered) are
 deleted, and processed outbox rows (``provisioning_events``) lose their payload, the
 before/after values of the change, once older than ``RETENTION_DAYS`` (default 90). The
-rows themselves and the audit trail (``audit_events``) are kept. Work is done in batches,
+rows themselves and the audit trail (``audit_events``) are kept. Delivered webhooks (and
+their messages once nothing is owed on them) go after the same period. Work is done in batches,
 each its own transaction, so a large first run never holds long locks.
 """
 
 import logging
 from datetime import timedelta
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import String, cast, delete, exists, select, update
 
 from config.celery import PRUNE_RETENTION
-from models import ProvisioningEvent, ScimFailure, utcnow
+from models import ProvisioningEvent, ScimFailure, WebhookDelivery, WebhookMessage, utcnow
+from models.webhook import DELIVERED
 from workers.celery_app import app, sessions, settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,27 @@ def prune(session, days, now=None, batch=BATCH):
         session.execute(update(ProvisioningEvent).where(ProvisioningEvent.id.in_(ids)).values(changes={}))
         session.commit()
         emptied += len(ids)
-    return {"scim_failures": deleted, "event_payloads": emptied}
+    return {"scim_failures": deleted, "event_payloads": emptied, "webhooks": _prune_webhooks(session, cutoff, batch)}
+
+
+def _prune_webhooks(session, cutoff, batch):
+    """Delivered webhooks older than ``cutoff``, then messages nothing is owed on; how many deliveries."""
+    deleted = 0
+    while True:
+        ids = session.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DELIVERED, WebhookDelivery.created_at < cutoff)
+            .limit(batch)
+        ).all()
+        if not ids:
+            break
+        session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        session.commit()
+        deleted += len(ids)
+    owed = exists().where(WebhookDelivery.message_id == WebhookMessage.id)
+    session.execute(delete(WebhookMessage).where(WebhookMessage.created_at < cutoff, ~owed))
+    session.commit()
+    return deleted
 
 
 @app.task(name=PRUNE_RETENTION, acks_late=True)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from models.unreachable import is_unreachable
+from models.webhook_outbox import note
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import NOT_GIVEN, preloaded, reconcile
@@ -56,11 +57,31 @@ def process(session, event_id, now=None):
 def _outcome(session, event, learner, now):
     """Smart Assign for one event; the outcome dict its audit entry records."""
     if learner is not None:
+        _note_learner_event(session, event, learner)
         return reconcile(session, learner, now=now, previous=_previous_inputs(event))
     if event.resource_type == "Group":
         # Membership changes re-run Smart Assign for the members concerned (group rules).
         return reconcile_group_event(session, event, now)
     return {}
+
+
+def learner_event_type(event, learner):
+    """The webhook event type of a User provisioning event: created, deactivated, reactivated or updated."""
+    if event.action == "create":
+        return "learner.created"
+    now_active = bool(learner.active) and learner.deleted_at is None
+    previous = event.previous if isinstance(event.previous, dict) else {}
+    was_active = bool(previous.get("active", now_active))
+    if was_active and not now_active:
+        return "learner.deactivated"
+    if now_active and not was_active:
+        return "learner.reactivated"
+    return "learner.updated"
+
+
+def _note_learner_event(session, event, learner):
+    # Written at commit with the event's done mark (models/webhook_outbox.py).
+    note(session, event.company_id, learner_event_type(event, learner), learner, reason=event.action)
 
 
 def _audit(event, outcome, now):

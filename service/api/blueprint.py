@@ -1,6 +1,6 @@
 """The /api/v1 blueprint; ``routes()`` loads the route modules."""
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from service.api.auth import authenticate
 
@@ -10,7 +10,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 @bp.before_request
 def _authenticate():
     # Every API route needs a company: authenticating here means no route can forget it.
-    authenticate()
+    # The OpenAPI document alone is public: it describes the API, not a company.
+    if request.endpoint != "api.openapi_json":
+        authenticate()
 
 
 def routes():
@@ -19,8 +21,10 @@ def routes():
         audit,
         learner_trainings,
         learners,
+        openapi,
         reports,
         trainings,
+        webhooks,
     )
 
     return bp

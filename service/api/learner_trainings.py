@@ -4,14 +4,15 @@ from flask import jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from models import LearnerTraining, utcnow
+from models import Learner, LearnerTraining, utcnow
+from models.webhook_outbox import note
 from service import db
 from service.api import scope, serialize
 from service.api.auth import caller
 from service.api.blueprint import bp
 from service.api.errors import BadRequest, NotFound
 from service.api.params import json_body, no_nul, query_args
-from service.api.progress import STATUSES, apply_progress
+from service.api.progress import COMPLETED, STATUSES, apply_progress
 
 # learner_trainings.id is a 32-bit integer; a larger id cannot exist (and SQLite cannot bind it).
 MAX_ID = 2**31 - 1
@@ -61,7 +62,11 @@ def patch_learner_training(assignment_id):
     session = db.session()
     # Locked so that a worker archiving or retargeting it cannot interleave with this write.
     row = _assignment(session, assignment_id, lock=True)
+    was = row.status
     apply_progress(row, body.get("status"), body.get("progress"), utcnow())
+    if row.status == COMPLETED and was != COMPLETED:
+        # The webhook event is written with the completion, in this transaction.
+        note(session, row.company_id, "assignment.completed", session.get(Learner, row.learner_id), row)
     session.commit()
     return jsonify(serialize.learner_training(row))
 

@@ -270,7 +270,8 @@ def register_cli(app):
     """Attach the operator commands to the app."""
     from service.cli.catalog import catalog
     from service.cli.oauth_clients import oauth_clients_cli
+    from service.cli.webhooks import webhooks_cli
 
-    for group in (companies, tokens, database, demo, admins, catalog, oauth_clients_cli):
+    for group in (companies, tokens, database, demo, admins, catalog, oauth_clients_cli, webhooks_cli):
         _one_line_database_errors(group)
         app.cli.add_command(group)

@@ -49,6 +49,7 @@ def routes():
         reports,
         settings_api,
         settings_oauth,
+        settings_webhooks,
         smart_assign,
     )
 

@@ -49,6 +49,20 @@ class ConfirmForm(FlaskForm):
     """A form whose only field is the CSRF token (revoke, delete, re-run)."""
 
 
+class WebhookForm(FlaskForm):
+    url = StringField("Endpoint URL", validators=[DataRequired(), Length(max=2000)])
+    events = StringField("Event types", validators=[Optional(), Length(max=1000)])
+
+
+class ReplayRangeForm(FlaskForm):
+    since = StringField("From (UTC)", validators=[DataRequired(), Length(max=40)])
+    until = StringField("Until (UTC)", validators=[DataRequired(), Length(max=40)])
+
+
+class DueSoonForm(FlaskForm):
+    days = IntegerField("Days before the due date", validators=[DataRequired(), NumberRange(min=1, max=90)])
+
+
 class GroupsForm(FlaskForm):
     enabled = BooleanField("Provision groups from Entra ID")
 

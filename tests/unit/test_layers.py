@@ -21,6 +21,7 @@ SERVICE_RANKS = {
     "company": 2,
     "reports": 2,
     "oauth": 2,
+    "webhooks": 2,
     "scim": 3,
     "api": 3,
     "dashboard": 3,

@@ -39,9 +39,9 @@ def test_prune_keeps_recent_rows_pending_events_and_the_audit_trail(tenant, sess
     age(sessions, ScimFailure, "occurred_at", [failures[1]], DAYS - 1)
 
     with sessions() as s:
-        assert prune(s, DAYS, batch=1) == {"scim_failures": 1, "event_payloads": 1}
+        assert prune(s, DAYS, batch=1) == {"scim_failures": 1, "event_payloads": 1, "webhooks": 0}
         # A second run finds nothing more to do.
-        assert prune(s, DAYS) == {"scim_failures": 0, "event_payloads": 0}
+        assert prune(s, DAYS) == {"scim_failures": 0, "event_payloads": 0, "webhooks": 0}
 
     with sessions() as s:
         assert s.scalars(select(ScimFailure.id)).all() == [failures[1]]
