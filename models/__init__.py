@@ -12,6 +12,7 @@ from models.job import Job, JobPart
 from models.learner import Learner
 from models.oauth import OAuthClient, OAuthSecret
 from models.scim_failure import ScimFailure
+from models.settings_change import SettingsChange
 
 __all__ = [
     "AccessToken",
@@ -31,6 +32,7 @@ __all__ = [
     "OAuthSecret",
     "ProvisioningEvent",
     "ScimFailure",
+    "SettingsChange",
     "hash_token",
     "make_engine",
     "make_session_factory",

@@ -57,6 +57,7 @@ from workers.assignments import (
     OPEN,
     OVERDUE,
     STARTED_PERCENT,
+    WITHDRAWN,
     Assignment,
     CompanySettings,
     NewAssignment,
@@ -64,6 +65,7 @@ from workers.assignments import (
     Profile,
     Retarget,
 )
+from workers.withdrawal import reinstatable, reinstatement, withdrawals
 from workers.workplace import CHICAGO, NYC, Place, city_of, hp_region_of
 
 
@@ -290,7 +292,7 @@ def plan(
     now: datetime,
     catalog=DEFAULT_CATALOG,
 ) -> Plan:
-    """Decide what to add, retarget, archive, resume or mark overdue for one learner.
+    """Decide what to add, retarget, withdraw, archive, resume or mark overdue for one learner.
 
     Reads only the latest state: ``previous`` (the inputs before the change,
     ``NEW_LEARNER`` for a creation, None when unknown) words the reasons,
@@ -365,6 +367,7 @@ def plan(
         next_cycle[a.family] = max(next_cycle.get(a.family, 1), a.cycle + 1)
     added: list[NewAssignment] = []
     retargeted: list[Retarget] = []
+    reinstated: list[Retarget] = []
     planned: list[Training] = []
     for req in missing:
         needed = req.training
@@ -372,9 +375,12 @@ def plan(
             continue  # a version planned just now already covers it (SUP for EMP)
         due, note, anchor = _due(req, completions, index, settings, now)
         stale = next((a for a in candidates if a.family == needed.family), None)
-        cycle = stale.cycle if stale is not None else next_cycle.get(needed.family, 1)
+        back = reinstatable(current, needed.code, needed.family) if stale is None else None
+        cycle = (stale or back).cycle if (stale or back) else next_cycle.get(needed.family, 1)
         reason = f"{_why(req, cycle, profile, previous, before, anchor)}: {req.reason}{note}"
-        if stale is not None:
+        if back is not None:
+            reinstated.append(reinstatement(back, due, reason, now))
+        elif stale is not None:
             candidates.remove(stale)
             # Retargeting never extends the deadline the learner already has.
             new_due = min(due, stale.due_at) if stale.due_at else due
@@ -386,6 +392,9 @@ def plan(
             added.append(NewAssignment(needed.code, needed.family, cycle, due, reason))
         planned.append(needed)
 
+    # Unstarted candidates nothing took (a change since undone, a tag removed) are withdrawn.
+    withdraw = withdrawals(candidates)
+    gone = {(w.family, w.cycle) for w in withdraw}
     # Work past its due date is overdue (a retarget may have moved the date).
     new_dues = {(r.family, r.cycle): r.due_at for r in retargeted}
     new_dues.update({(f, c): d for f, c, d in resumed_due if (f, c) not in new_dues})
@@ -393,6 +402,7 @@ def plan(
         (a.family, a.cycle)
         for a in current
         if a.status in (ASSIGNED, IN_PROGRESS)
+        and (a.family, a.cycle) not in gone
         and new_dues.get((a.family, a.cycle), a.due_at) is not None
         and new_dues.get((a.family, a.cycle), a.due_at) < now
     )
@@ -402,6 +412,8 @@ def plan(
         resume=resume,
         resumed_due=tuple(resumed_due),
         overdue=overdue,
+        withdraw=withdraw,
+        reinstate=tuple(reinstated),
         **flags,
     )
     after = apply_plan(existing, result, now)
@@ -423,6 +435,11 @@ def apply_plan(existing: list[Assignment], result: Plan, now: datetime) -> list[
         by_key[(change.family, change.cycle)] = replace(a, code=change.code, due_at=change.due_at)
     for key in result.overdue:
         by_key[key] = replace(by_key[key], status=OVERDUE)
+    for w in result.withdraw:
+        by_key[(w.family, w.cycle)] = replace(by_key[(w.family, w.cycle)], status=WITHDRAWN, updated_at=now)
+    for r in result.reinstate:
+        a = by_key[(r.family, r.cycle)]
+        by_key[(r.family, r.cycle)] = replace(a, status=resumed_status(a), due_at=r.due_at, updated_at=now)
     for new in result.add:
         if (new.family, new.cycle) in by_key:
             raise ValueError(f"duplicate assignment {new.family} cycle {new.cycle}")

@@ -10,7 +10,7 @@ from models import CompanyTraining
 from models.catalog import by_code
 from models.company_training import company_catalog
 from service import db
-from service.company import catalog_edit
+from service.company import catalog_edit, settings_log
 from service.dashboard.blueprint import bp
 
 _DEFAULTS = by_code()
@@ -26,6 +26,13 @@ class TrainingForm(FlaskForm):
 
 class NewTrainingForm(TrainingForm):
     code = StringField("Code", validators=[Length(max=40)])
+
+
+def _values(training):
+    """What the admin trail records of a training: title, cadence and due period."""
+    if training is None:
+        return None
+    return {"title": training.title, "cadence_months": training.cadence_months, "due_days": training.due_days}
 
 
 def _page(new_form=None, error_code=None, error=None, status=200):
@@ -59,6 +66,7 @@ def catalog_set(code):
         abort(404)
     if not form.validate():
         return _page(error_code=code, error="Enter whole numbers of months and days.", status=400)
+    was = _values(catalog_edit.find(db.session(), g.company.id, code))
     try:
         catalog_edit.set_training(
             db.session(), g.company.id, code, form.cadence_months.data, form.due_days.data, form.title.data
@@ -66,6 +74,8 @@ def catalog_set(code):
     except catalog_edit.CatalogError as exc:
         db.session().rollback()
         return _page(error_code=code, error=f"Not saved: {exc}.", status=400)
+    now = _values(catalog_edit.find(db.session(), g.company.id, code))
+    settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{code} edited", was, now)
     db.session().commit()
     flash(
         f"{code} saved. New assignments use it; learners who hold it are re-planned by the next daily run.",
@@ -82,7 +92,10 @@ def catalog_reset(code):
         abort(404)
     if not FlaskForm().validate():
         abort(400)
+    was = _values(catalog_edit.find(db.session(), g.company.id, code))
     catalog_edit.reset_training(db.session(), g.company.id, code)
+    now = _values(catalog_edit.find(db.session(), g.company.id, code))
+    settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{code} reset to the default", was, now)
     db.session().commit()
     flash(f"{code} is back to the default.", "success")
     return redirect(url_for("dashboard.catalog") + f"#t-{code}")
@@ -101,6 +114,8 @@ def catalog_add():
     except catalog_edit.CatalogError as exc:
         db.session().rollback()
         return _page(new_form=form, error_code="new", error=f"Not added: {exc}.", status=400)
+    added = _values(catalog_edit.find(db.session(), g.company.id, row.code))
+    settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{row.code} added", None, added)
     db.session().commit()
     flash(f"{row.code} added. Training tags and group rules can assign it now.", "success")
     return redirect(url_for("dashboard.catalog") + f"#t-{row.code}")

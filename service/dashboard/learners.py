@@ -112,6 +112,12 @@ def _conditions(args, company_id, facet):
     return conds
 
 
+def learner_count(session, company_id, args):
+    """``(count, capped)`` of the learners the list shows for these filters (the home page's figures)."""
+    conds = _conditions(args, company_id, facets(session, company_id))
+    return paging.capped_count(session, select(Learner.id).where(*conds), COUNT_CAP)
+
+
 def learner_page(session, company_id, args, page_size=PAGE_SIZE):
     """One page of learners (newest first) with the cursors around it and a capped count."""
     facet = facets(session, company_id)
