@@ -29,8 +29,9 @@ def disabled_detail(company_id):
     return (
         f"Group provisioning is disabled for this company (company {company_id}), so Herd stores no groups. "
         "Either turn group provisioning off in Entra (Provisioning > Mappings > "
-        "'Provision Microsoft Entra ID Groups' > Enabled: No), or ask your Herd operator to enable groups "
-        f"for this company: ./herd companies groups {company_id} --enable"
+        "'Provision Microsoft Entra ID Groups' > Enabled: No), or turn groups on in Herd's dashboard "
+        "(Settings > Integrations > API > Group provisioning; an operator can also run "
+        f"./herd companies groups {company_id} --enable)"
     )
 
 
