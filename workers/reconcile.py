@@ -224,7 +224,7 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
     for change in result.reinstate:
         row = by_key[(change.family, change.cycle)]
         row.status = sa.resumed_status(_assignment(row))
-        row.due_at, row.reason, row.updated_at = change.due_at, change.reason[:300], now
+        row.training_code, row.due_at, row.reason, row.updated_at = change.code, change.due_at, change.reason[:300], now
     for new in result.add:
         row = LearnerTraining(
             company_id=learner.company_id,

@@ -3,15 +3,14 @@
 A change that is later undone (a mistyped attribute mapping, a tag added then
 removed) must leave the learner where they were. Open, unstarted assignments the
 latest inputs no longer call for are withdrawn, not deleted: the row keeps its
-history. When the inputs call for the same version again, the withdrawn row is
-reinstated with its due date, instead of opening a new cycle.
+history. When the inputs call for that family again, the withdrawn row is
+reinstated (with its due date, counted from when it was assigned) instead of
+opening a new cycle.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from workers.assignments import WITHDRAWN, Assignment, Retarget, Withdrawal
+from workers.assignments import COMPLETED, STARTED_PERCENT, WITHDRAWN, Assignment, Withdrawal
 
 
 def withdrawals(leftover: list[Assignment]) -> tuple[Withdrawal, ...]:
@@ -23,20 +22,33 @@ def withdrawals(leftover: list[Assignment]) -> tuple[Withdrawal, ...]:
 
 
 def reinstatable(current: list[Assignment], code: str, family: str) -> Assignment | None:
-    """The withdrawn assignment of ``code`` to open again, or None.
+    """The withdrawn assignment to open again for ``code``, or None.
 
-    Only the family's latest cycle (withdrawn ones aside) may come back: an
-    older one would sit behind newer work of the family and count for nothing.
+    The family's withdrawn work of that very version first (a change undone), else
+    its latest withdrawn cycle (unstarted, so the version may still follow the
+    learner, as a switch does). Not when the family has completed or started work
+    in a later cycle: the reopened one would sit behind it.
     """
-    withdrawn = [a for a in current if a.status == WITHDRAWN and a.code == code and a.family == family]
+    withdrawn = [a for a in current if a.status == WITHDRAWN and a.family == family]
     if not withdrawn:
         return None
-    latest = max(withdrawn, key=lambda a: a.cycle)
-    newer = any(a.family == family and a.cycle > latest.cycle and a.status != WITHDRAWN for a in current)
-    return None if newer else latest
+    best = max(withdrawn, key=lambda a: (a.code == code, a.cycle))
+    kept = any(
+        a.family == family and a.cycle > best.cycle and (a.status == COMPLETED or a.progress > STARTED_PERCENT)
+        for a in current
+    )
+    return None if kept else best
 
 
-def reinstatement(row: Assignment, due: datetime, reason: str, now: datetime) -> Retarget:
-    """Open ``row`` again: its own due date while that is ahead (never later than ``due``), else ``due``."""
-    kept = row.due_at if row.due_at is not None and row.due_at > now else None
-    return Retarget(row.family, row.cycle, row.code, min(due, kept) if kept else due, f"{reason}; reinstated")
+def reusable(current: list[Assignment], candidates: list[Assignment], code: str, family: str):
+    """``(assignment, reinstated)``: the row a missing requirement of ``code`` reuses, or ``(None, False)``.
+
+    Withdrawn work of that very version first (a change undone), else open,
+    unstarted work of the family (``candidates``: a switch), else any withdrawn
+    cycle of the family.
+    """
+    back = reinstatable(current, code, family)
+    stale = next((a for a in candidates if a.family == family), None)
+    if back is not None and (stale is None or back.code == code):
+        return back, True
+    return stale, False
