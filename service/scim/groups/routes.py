@@ -1,6 +1,6 @@
 """/Groups routes (RFC 7644 §3): thin views over the group store, for companies with groups on.
 
-Groups are off for every company until an operator turns them on
+Groups are off for every company until an admin (dashboard switch) or an operator turns them on
 (``./herd companies groups COMPANY_ID --enable``). While off, every
 /Groups call answers 501 with a detail saying so and how to fix it (entra.md:
 401/403 would read as bad credentials, 404 as a broken server) and nothing is
