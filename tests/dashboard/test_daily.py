@@ -117,8 +117,8 @@ def test_home_lists_what_needs_attention_each_a_link(dash, tenant, sessions):
     page = text(dash.get("/dashboard/"))
 
     assert re.search(r'data-item="overdue">\s*<a href="/dashboard/reports/compliance/people\?status=overdue">', page)
-    assert "1</span> people with overdue trainings" in page
-    assert "1</span> active learners without a state or country" in page
+    assert "1</span> person with overdue trainings" in page
+    assert "1</span> active learner without a state or country" in page
     assert "/dashboard/learners?status=active&amp;location=none" in page
 
 
