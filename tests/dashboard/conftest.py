@@ -60,6 +60,17 @@ def make_admin(sessions, company_id, email, password=PASSWORD, must_change=False
 
 
 @pytest.fixture(autouse=True)
+def fresh_page_caches():
+    """The learner facets and the people filters are kept a minute per company id: each test's
+    company 7 starts without the previous test's."""
+    from service.dashboard import learners
+    from service.reports import people
+
+    learners._facets_cache.clear()
+    people._choices_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def cheap_password_hashes(monkeypatch):
     """argon2 with its production cost takes ~0.4 s per hash on CI's 2 cores; the tests need
     the behaviour, not the cost (argon2id all the same, with small memory and time)."""

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from models import LearnerTraining, utcnow
-from service.dashboard import learners
 from tests.conftest import make_tenant
 from tests.dashboard.conftest import PASSWORD, make_admin
 from tests.dashboard.helpers import run_events, user_body
@@ -29,7 +28,6 @@ def add(tenant, user_name, given, family, department, **ext):
 def seed(app, sessions):
     """Ana (CA, Sales) completed everything; Ben (IL, Ops) and Dee (NY, Sales) are overdue;
     Cy sent neither state nor country."""
-    learners._facets_cache.clear()  # another test's company 7 may have filled it moments ago
     tenant = make_tenant(sessions, app.test_client(), "Acme Corp", 7)
     ana = add(tenant, "ana.ruiz@acme.example", "Ana", "Ruiz", "Sales")
     ben = add(tenant, "ben.ito@acme.example", "Ben", "Ito", "Ops", state="Illinois")
