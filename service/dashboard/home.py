@@ -15,12 +15,11 @@ from datetime import timedelta
 from flask import g, render_template
 from sqlalchemy import func, select
 
-from models import AccessToken, OAuthClient, OAuthSecret, ScimFailure, utcnow
+from models import AccessToken, Learner, LearnerTraining, OAuthClient, OAuthSecret, ScimFailure, utcnow
 from models.oauth import EXPIRY_WARNING_DAYS
 from service import db
 from service.dashboard.blueprint import bp
 from service.dashboard.learners import learner_count
-from service.reports.people import people_count
 
 FAILURE_WINDOW = timedelta(hours=24)
 
@@ -34,6 +33,21 @@ def _failures_since(session, company_id, since):
             ScimFailure.company_id == company_id,
             ScimFailure.token_name.is_not(None),
             ScimFailure.occurred_at >= since,
+        )
+    )
+
+
+def _overdue_people(session, company_id):
+    """Active learners with an overdue assignment. Overdue is a stored status of open work, so this
+    counts rows directly instead of ranking cycles as the report does (the same people)."""
+    return session.scalar(
+        select(func.count(func.distinct(LearnerTraining.learner_id)))
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(
+            LearnerTraining.company_id == company_id,
+            LearnerTraining.status == "overdue",
+            Learner.active.is_(True),
+            Learner.deleted_at.is_(None),
         )
     )
 
@@ -75,7 +89,7 @@ def attention(session, company_id, now):
         ("no_place", *no_place),
         ("other_role", *other_role),
         ("failures", _failures_since(session, company_id, now - FAILURE_WINDOW) or 0, False),
-        ("overdue", people_count(session, company_id, now, statuses=("overdue",)), False),
+        ("overdue", _overdue_people(session, company_id), False),
         ("expiring", _expiring(session, company_id, now), False),
     ]
 

@@ -54,12 +54,6 @@ def compliant_share(session, company_id, now, catalog=None):
     return (active or 0) - (not_compliant or 0), active or 0
 
 
-def people_count(session, company_id, now, **filters):
-    """How many learners match ``filters`` (see ``conditions``): one query."""
-    where = conditions(company_catalog(session, company_id), now, **filters)
-    return session.scalar(select(func.count()).select_from(_owed(company_id, *where).distinct().subquery())) or 0
-
-
 def people_page(session, company_id, now, page=1, per_page=50, **filters):
     """``(people, total)``: one page of learners matching ``filters`` (see ``conditions``), by name.
 
