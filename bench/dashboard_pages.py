@@ -1,4 +1,4 @@
-"""Dashboard page latency at size: the Learners tab and Provisioning activity with 100k learners.
+"""Dashboard page latency at size: home, Learners, activity, admin changes and the compliance report with 100k learners.
 
     python -m bench.dashboard_pages                       # SQLite file in a temp dir, 100,000 learners
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m bench.dashboard_pages --learners 100000
@@ -8,8 +8,10 @@ failed SCIM calls) next to a small one, in a fresh database (SQLite in a temp di
 PostgreSQL a dedicated database ``--db-name``, dropped and created; never the one
 DATABASE_URL names), then times each page through the Flask test client, signed in as the
 big company's admin: first page, a page deep in the keyset, filters, searches, a learner
-page, the activity list. Each figure is the median of ``--repeat`` requests. Results:
-stdout and bench/results/dashboard_pages-<db>-<N>.md.
+page, the activity list, the home page, the compliance report and its people list, the
+admin changes. Each learner owes one training (completed, expired, assigned or overdue)
+and has a department. Each figure is the median of ``--repeat`` requests, with the SQL
+statements the request ran. Results: stdout and bench/results/dashboard_pages-<db>-<N>.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,13 +36,27 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from config import Settings  # noqa: E402
-from models import Admin, AuditEvent, Company, Learner, ScimFailure, make_engine, utcnow  # noqa: E402
+from models import (  # noqa: E402
+    Admin,
+    AuditEvent,
+    Company,
+    Job,
+    Learner,
+    LearnerTraining,
+    ScimFailure,
+    SettingsChange,
+    make_engine,
+    utcnow,
+)
 from models.db import driver_url  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from service.dashboard import accounts  # noqa: E402
 
 STATES = ["US-CA", "US-NY", "US-TX", "US-IL", "US-WA", "US-FL", None]
 ROLES = ["supervisor", "non-supervisor", "Non Supervisor", "employee", "manager", None]
+DEPARTMENTS = ["Sales", "Operations", "Engineering", "People", "Finance", None]
+# (status, completed days ago, due in days): valid, expired (CYBER is yearly), open, overdue.
+STANDINGS = [("completed", 30, None), ("completed", 400, None), ("assigned", None, 20), ("overdue", None, -5)]
 PASSWORD = "bench passphrase long enough"
 
 
@@ -80,7 +96,7 @@ def seed(url, n):
         )
     ids = []
     for chunk in range(0, n, 5000):
-        rows, audits = [], []
+        rows, audits, owed = [], [], []
         for i in range(chunk, min(n, chunk + 5000)):
             lid = str(uuid.UUID(int=i + 1, version=4))
             ids.append(lid)
@@ -101,9 +117,27 @@ def seed(url, n):
                     region=STATES[i % len(STATES)],
                     country="US",
                     role=ROLES[i % len(ROLES)],
+                    department=DEPARTMENTS[i % len(DEPARTMENTS)],
                     training_tags=[],
                     version=1,
                     created_at=created,
+                    updated_at=created,
+                )
+            )
+            status, done_ago, due_in = STANDINGS[i % len(STANDINGS)]
+            now = utcnow()
+            owed.append(
+                dict(
+                    company_id=1,
+                    learner_id=lid,
+                    family="CYBER",
+                    cycle=1,
+                    training_code="CYBER",
+                    status=status,
+                    progress=100 if done_ago else 0,
+                    assigned_at=created,
+                    due_at=now + timedelta(days=due_in) if due_in is not None else None,
+                    completed_at=now - timedelta(days=done_ago) if done_ago else None,
                     updated_at=created,
                 )
             )
@@ -123,6 +157,7 @@ def seed(url, n):
         with engine.begin() as conn:
             conn.execute(insert(Learner), rows)
             conn.execute(insert(AuditEvent), audits)
+            conn.execute(insert(LearnerTraining), owed)
     with engine.begin() as conn:
         conn.execute(
             insert(ScimFailure),
@@ -137,6 +172,30 @@ def seed(url, n):
                     occurred_at=start + timedelta(seconds=i * 3000),
                 )
                 for i in range(300)
+            ],
+        )
+        conn.execute(
+            insert(SettingsChange),
+            [
+                dict(
+                    company_id=1,
+                    actor="admin@big.example",
+                    setting="due_period",
+                    summary="Due period (days) changed",
+                    before={"due_days": 30 + i},
+                    after={"due_days": 31 + i},
+                    occurred_at=start + timedelta(hours=i),
+                )
+                for i in range(500)
+            ],
+        )
+        conn.execute(
+            insert(Job),
+            [
+                dict(
+                    company_id=1, kind="recertify", status="done", total=n, done=n, added=i, overdue=i, created_at=start
+                )
+                for i in range(200)
             ],
         )
         if engine.dialect.name == "postgresql":
@@ -189,16 +248,31 @@ def main(argv=None):
         ("activity: first page", "/dashboard/activity"),
         ("activity: failed only", "/dashboard/activity?kind=failed"),
         ("activity: one learner", f"/dashboard/activity?learner=user{args.learners // 3:07d}@big.example"),
+        ("learners: search inside ('ales': department, name)", "/dashboard/learners?q=ales"),
+        ("home (needs attention)", "/dashboard/"),
+        ("compliance report", "/dashboard/reports/compliance"),
+        ("people: overdue or expired", "/dashboard/reports/compliance/people"),
+        ("people: page 200", "/dashboard/reports/compliance/people?page=200"),
+        (
+            "people: overdue, Sales, US-CA",
+            "/dashboard/reports/compliance/people?status=overdue&department=Sales&region=US-CA",
+        ),
+        ("admin changes", "/dashboard/activity/admin"),
     ]
+    statements = []
+    engines = {id(e): e for e in (app.extensions["herd.engine"], app.extensions.get("herd.read_engine")) if e}
+    for engine in engines.values():
+        event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     lines = []
     for label, path in cases:
         times = []
         for _ in range(args.repeat):
+            statements.clear()
             t = time.perf_counter()
             resp = client.get(path)
             times.append((time.perf_counter() - t) * 1000)
             assert resp.status_code == 200, (path, resp.status_code)
-        lines.append((label, statistics.median(times), max(times)))
+        lines.append((label, statistics.median(times), max(times), len(statements)))
 
     db = make_url(driver_url(url)).get_backend_name()
     command = " ".join(["python -m bench.dashboard_pages", *(argv or sys.argv[1:])])
@@ -208,9 +282,9 @@ def main(argv=None):
         f"Machine: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"seeded in {seeded:.0f} s. Command: `{command}`",
         "",
-        "| page | median ms | max ms |",
-        "|---|---:|---:|",
-        *[f"| {label} | {median:.1f} | {worst:.1f} |" for label, median, worst in lines],
+        "| page | median ms | max ms | SQL statements |",
+        "|---|---:|---:|---:|",
+        *[f"| {label} | {median:.1f} | {worst:.1f} | {queries} |" for label, median, worst, queries in lines],
     ]
     out = ROOT / "bench" / "results" / f"dashboard_pages-{db}-{args.learners}.md"
     out.parent.mkdir(exist_ok=True)

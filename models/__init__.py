@@ -12,6 +12,7 @@ from models.job import Job, JobPart
 from models.learner import Learner
 from models.oauth import OAuthClient, OAuthSecret
 from models.scim_failure import ScimFailure
+from models.settings_change import SettingsChange
 from models.webhook import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 # Registers the session hooks that write the noted webhook events at commit.
@@ -35,6 +36,7 @@ __all__ = [
     "OAuthSecret",
     "ProvisioningEvent",
     "ScimFailure",
+    "SettingsChange",
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookMessage",

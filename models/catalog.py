@@ -52,6 +52,22 @@ LEGAL_DEADLINES: dict[str, tuple[int, int]] = {
     "ME": (12, 0),  # Maine: 1 year after hire or promotion
     "CANADA": (3, 0),  # Canada (federal): 3 months after hire
 }
+# The longest recertification interval the law allows, in months (docs/smart-assign.md's
+# jurisdictions): harassment prevention per region key, plus the overlays by code. A
+# company may go longer only after confirming it (the dashboard asks).
+LEGAL_CADENCE: dict[str, int] = {"CA": 24, "NY": 12, "IL": 12, "DE": 24, "CT": 120, "CANADA": 36}
+LEGAL_CADENCE_BY_CODE: dict[str, int] = {"HP-IL-HOSP": 12, "BYST-CHI": 12}
+
+
+def legal_cadence(training) -> int | None:
+    """The legal maximum months between two trainings of this version, or None when no law sets one."""
+    if training.code in LEGAL_CADENCE_BY_CODE:
+        return LEGAL_CADENCE_BY_CODE[training.code]
+    if training.family == HP_FAMILY and training.region:
+        return LEGAL_CADENCE.get(training.region)
+    return None
+
+
 # New York City learners take the NY version, due within 90 days of hire.
 NYC_DEADLINE = (0, 90)
 

@@ -270,3 +270,17 @@ def key_default(source_column):
         return name_key(value) if isinstance(value, str) else None
 
     return default
+
+
+@functools.lru_cache(maxsize=512)
+def place_name(code) -> str | None:
+    """The ISO 3166 name of a region ("US-CA" -> "California") or country ("CA" -> "Canada"), else None."""
+    if not isinstance(code, str) or not code:
+        return None
+    import pycountry
+
+    try:
+        found = pycountry.subdivisions.get(code=code) if "-" in code else pycountry.countries.get(alpha_2=code)
+    except (KeyError, LookupError):
+        return None
+    return _clean_name(found.name) if found is not None else None

@@ -15,6 +15,9 @@ IN_PROGRESS = "in_progress"
 OVERDUE = "overdue"
 COMPLETED = "completed"
 ARCHIVED = "archived"
+# Withdrawn: open, unstarted work the learner's inputs no longer call for (a change undone,
+# a tag removed). Kept as a row, with its history, but owed by nobody.
+WITHDRAWN = "withdrawn"
 # Overdue work is still open: it holds its requirement until it is completed.
 OPEN = frozenset({ASSIGNED, IN_PROGRESS, OVERDUE})
 
@@ -71,7 +74,7 @@ class Assignment:
     code: str
     family: str
     cycle: int
-    status: str  # assigned | in_progress | completed | archived
+    status: str  # assigned | in_progress | overdue | completed | archived | withdrawn
     progress: int  # percent, 0-100
     assigned_at: datetime
     due_at: datetime | None = None
@@ -103,6 +106,16 @@ class Retarget:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """Withdraw the open, unstarted assignment ``(family, cycle)``: nothing requires it any more."""
+
+    family: str
+    cycle: int
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """What Smart Assign decided for one learner.
 
@@ -110,6 +123,9 @@ class Plan:
     ``resume``: put archived assignments back to assigned / in_progress;
     ``resumed_due`` moves their due dates by the time the learner was away.
     ``overdue``: ``(family, cycle)`` of open assignments past their due date.
+    ``withdraw``: open, unstarted (<= 10 %) assignments the latest inputs no
+    longer call for, so a change that is undone leaves nothing behind;
+    ``reinstate``: withdrawn assignments called for again, opened with their due date.
     ``review_at``: the earliest moment this learner needs Smart Assign again
     without any change (a due date passes, a completion nears its expiry);
     None when nothing is pending. The daily task selects learners by it.
@@ -124,6 +140,8 @@ class Plan:
     resume: bool = False
     resumed_due: tuple[tuple[str, int, datetime], ...] = ()
     overdue: tuple[tuple[str, int], ...] = ()
+    withdraw: tuple[Withdrawal, ...] = ()
+    reinstate: tuple[Retarget, ...] = ()
     review_at: datetime | None = None
     unknown_tags: tuple[str, ...] = ()
     role_flagged: bool = False
@@ -133,4 +151,6 @@ class Plan:
     @property
     def changes(self) -> bool:
         """True when applying the plan would change any assignment."""
-        return bool(self.add or self.retarget or self.archive or self.resume or self.overdue)
+        return bool(
+            self.add or self.retarget or self.archive or self.resume or self.overdue or self.withdraw or self.reinstate
+        )

@@ -25,11 +25,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 
 from config.celery import RECERTIFY_ALL, RECERTIFY_COMPANY
-from models import AuditEvent, Company, Job, Learner, LearnerTraining, utcnow
+from models import Company, Job, Learner, LearnerTraining, utcnow
 from models.company_training import company_catalog
 from models.job import ACTIVE, DONE, QUEUED, RECERTIFY, RUNNING
 from workers.celery_app import RETRY_POLICY, app, sessions
-from workers.reconcile import reconcile
+from workers.reconcile import reconcile, run_entry
 from workers.rerun import next_batch
 
 log = logging.getLogger(__name__)
@@ -147,19 +147,9 @@ def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progr
                 added, overdue = len(outcome["trainings_added"]), len(outcome.get("overdue", ()))
                 job.added += added
                 job.overdue += overdue
-                if added or overdue or outcome["trainings_retargeted"]:
-                    session.add(
-                        AuditEvent(
-                            company_id=company_id,
-                            learner_id=learner.id,
-                            resource_type="User",
-                            action="recertify",
-                            changes={},
-                            outcome=outcome,
-                            occurred_at=at,
-                            recorded_at=now,
-                        )
-                    )
+                entry = run_entry(learner, outcome, "recertify", now, occurred_at=at)
+                if entry is not None:
+                    session.add(entry)
             job.done += len(learners)
             job.cursor = learners[-1].id
             job.updated_at = now

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 
-from models import Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, utcnow
+from models import AuditEvent, Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, utcnow
 from models.company_training import company_catalog
 from models.webhook_outbox import note
 from workers import smart_assign as sa
@@ -221,6 +221,16 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
         row = by_key[key]
         row.status, row.updated_at = sa.OVERDUE, now
         note(session, learner.company_id, "assignment.overdue", learner, row)
+    for w in result.withdraw:
+        row = by_key[(w.family, w.cycle)]
+        # The reason keeps why the assignment was made, after why it went.
+        row.status, row.reason, row.updated_at = sa.WITHDRAWN, f"{w.reason}; was: {row.reason or ''}"[:300], now
+        note(session, learner.company_id, "assignment.removed", learner, row, w.reason)
+    for change in result.reinstate:
+        row = by_key[(change.family, change.cycle)]
+        row.status = sa.resumed_status(_assignment(row))
+        row.training_code, row.due_at, row.reason, row.updated_at = change.code, change.due_at, change.reason[:300], now
+        note(session, learner.company_id, "assignment.created", learner, row, change.reason)
     for new in result.add:
         row = LearnerTraining(
             company_id=learner.company_id,
@@ -246,6 +256,8 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
     outcome = {
         "trainings_added": [n.code for n in result.add],
         "trainings_retargeted": [r.code for r in result.retarget],
+        "trainings_withdrawn": [w.code for w in result.withdraw],
+        "trainings_reinstated": [r.code for r in result.reinstate],
         "archived": result.archive,
         "resumed": result.resume,
         "unknown_tags": list(result.unknown_tags),
@@ -253,7 +265,12 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
         "location_unknown": result.location_unknown,
         "region": result.region,
     }
-    reasons = {n.code: n.reason for n in result.add} | {r.code: r.reason for r in result.retarget}
+    reasons = (
+        {w.code: w.reason for w in result.withdraw}
+        | {n.code: n.reason for n in result.add}
+        | {r.code: r.reason for r in result.retarget}
+        | {r.code: r.reason for r in result.reinstate}
+    )
     if reasons:
         outcome["reasons"] = reasons
     if result.overdue:
@@ -261,6 +278,34 @@ def reconcile(session, learner, company=None, now=None, previous=NOT_GIVEN, cata
     if rules:
         outcome["group_rule_codes"] = [code for code, _ in rules]
     return outcome
+
+
+def changed(outcome):
+    """True when a reconcile outcome moved any assignment (added, switched, withdrawn, reinstated, overdue)."""
+    return bool(
+        outcome["trainings_added"]
+        or outcome["trainings_retargeted"]
+        or outcome.get("trainings_withdrawn")
+        or outcome.get("trainings_reinstated")
+        or outcome.get("overdue")
+    )
+
+
+def run_entry(learner, outcome, action, now, occurred_at=None):
+    """The learner's audit entry for a run that changed its assignments (``action``: rerun,
+    recertify), or None when it changed nothing: the learner page then shows what the run did."""
+    if not changed(outcome):
+        return None
+    return AuditEvent(
+        company_id=learner.company_id,
+        learner_id=learner.id,
+        resource_type="User",
+        action=action,
+        changes={},
+        outcome=outcome,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+    )
 
 
 def learner_ids(session, company_id, batch=500):

@@ -27,7 +27,7 @@ from models import Company, Job, JobPart, Learner, utcnow
 from models.attribute_mapping import apply_to
 from models.job import ACTIVE, DONE, FAILED, QUEUED, RERUN_SMART_ASSIGN, RUNNING
 from workers.celery_app import MAX_RETRIES, RETRY_POLICY, app, sessions
-from workers.reconcile import preloaded, reconcile
+from workers.reconcile import preloaded, reconcile, run_entry
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -184,7 +184,12 @@ def work(session_factory, job_id, batch=BATCH, progress=None):
                     # The company's attribute mapping may have changed since the learner was
                     # written (the dashboard offers this re-run after a change): read it anew.
                     apply_to(learner, company.attribute_mapping)
-                    added += len(reconcile(session, learner, company, now=now)["trainings_added"])
+                    outcome = reconcile(session, learner, company, now=now)
+                    added += len(outcome["trainings_added"])
+                    # The learner's trail says what the re-run moved (added, switched, withdrawn).
+                    entry = run_entry(learner, outcome, "rerun", now)
+                    if entry is not None:
+                        session.add(entry)
             part.cursor = learners[-1].id
             part.done += len(learners)
             part.added += added

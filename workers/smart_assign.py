@@ -20,21 +20,19 @@ The model (docs/smart-assign.md):
   it instead of stacking a second course. Once started (> 10 %) or
   completed it is pinned and never taken away; a new requirement in the
   same family is then added next to it, as the next ``cycle``.
-- A requirement is satisfied by an open assignment, or a completion still
-  valid per the required version's cadence, of a version that *covers* it:
-  the same code, or the supervisor version of the same region for the
-  employee version (supervisor content includes the employee content; this
-  is why a demotion assigns nothing new).
+- A requirement is met by a completion still valid per the required
+  version's cadence, or a started open assignment, of a version that
+  *covers* it (the same code, or the same region's supervisor version for
+  the employee one), or by unstarted open work of that very version.
+  Unstarted work nothing requires is withdrawn (``workers.withdrawal``).
 - Decisions read only the latest state (profile, assignments, ``now``), so
-  running twice or out of order gives the same result as running once.
-  ``previous`` only words the reasons for the audit trail ("promoted",
-  "moved from CA").
+  running twice or out of order gives the same result as running once;
+  ``previous`` only words the reasons ("promoted", "moved from CA").
 
-Persistence: an assignment is identified per learner by ``(family, cycle)``;
-``cycle`` numbers the assignments of one family from 1. ``plan`` numbers
-new ones from the highest existing cycle, so two workers planning from the
-same state collide on a unique ``(learner, family, cycle)`` key instead of
-creating a duplicate.
+Persistence: an assignment is identified per learner by ``(family, cycle)``,
+``cycle`` numbered from 1 in each family. New ones are numbered from the
+highest existing cycle, so two workers planning from the same state collide
+on a unique ``(learner, family, cycle)`` key instead of duplicating.
 """
 
 from __future__ import annotations
@@ -57,6 +55,7 @@ from workers.assignments import (
     OPEN,
     OVERDUE,
     STARTED_PERCENT,
+    WITHDRAWN,
     Assignment,
     CompanySettings,
     NewAssignment,
@@ -64,6 +63,7 @@ from workers.assignments import (
     Profile,
     Retarget,
 )
+from workers.withdrawal import reusable, withdrawals
 from workers.workplace import CHICAGO, NYC, Place, city_of, hp_region_of
 
 
@@ -185,18 +185,18 @@ def _still_valid(assignment: Assignment, needed: Training, now: datetime, lead: 
     return expiry is None or now + lead < expiry
 
 
-def _due(req: _Requirement, completions: list[Assignment], index, settings: CompanySettings, now: datetime):
+def _due(req: _Requirement, completions: list[Assignment], index, settings: CompanySettings, now: datetime, since=None):
     """Due date, reason suffix and the completion renewed (or None) for a requirement assigned now.
 
     Counted from the latest similar completion when its recertification date
     is still ahead (a move keeps the learner's cycle; a renewal assigned
     within the lead time is due at the expiry); else the training's or the
-    company's due period. A learner new to a version with a legal deadline
-    gets the earlier of that and the deadline (promotion, hire, move into CA).
+    company's due period from ``since`` (a reused assignment's date) or ``now``. A learner new to a version with a legal deadline
+    gets the earlier of that and the deadline from now (promotion, hire, move into CA).
     """
     needed = req.training
     period = needed.due_days if needed.due_days is not None else settings.due_days
-    due, note, anchor = now + timedelta(days=period), "", None
+    due, note, anchor = (since or now) + timedelta(days=period), "", None
     similar = [a for a in completions if _similar(index.get(a.code), a, needed)]
     if similar and needed.cadence_months:
         anchor = max(similar, key=lambda a: a.completed_at)
@@ -252,11 +252,9 @@ def _review_at(after: list[Assignment], requirements, index, settings: CompanySe
     """The earliest moment the learner's assignments need Smart Assign again, or None.
 
     - an open assignment becomes overdue at its due date;
-    - a completion that holds a requirement must be renewed ``lead_days``
-      before it expires;
-    - an open assignment may be completed any day from now, so its renewal
-      is never needed before ``now + cadence - lead``: a lower bound that
-      needs no update when the completion is recorded.
+    - a completion that holds a requirement is renewed ``lead_days`` before it expires;
+    - an open assignment may be completed any day, so its renewal is never needed before
+      ``now + cadence - lead`` (a lower bound that needs no update on completion).
     """
     lead = timedelta(days=settings.lead_days)
     moments = []
@@ -290,7 +288,7 @@ def plan(
     now: datetime,
     catalog=DEFAULT_CATALOG,
 ) -> Plan:
-    """Decide what to add, retarget, archive, resume or mark overdue for one learner.
+    """Decide what to add, retarget, withdraw, archive, resume or mark overdue for one learner.
 
     Reads only the latest state: ``previous`` (the inputs before the change,
     ``NEW_LEARNER`` for a creation, None when unknown) words the reasons,
@@ -329,7 +327,8 @@ def plan(
     if previous is not None and previous.active:
         before = {r.training.code for r in _requirements(previous, settings, index)[0]}
 
-    # Pass 1: requirements already met. What meets one is not up for retargeting.
+    # Pass 1: requirements already met; what meets one is not up for retargeting. Unstarted open
+    # work holds only its own version (an unstarted SUP follows a demotion to EMP).
     used: set[tuple[str, int]] = set()
     missing: list[_Requirement] = []
     for req in requirements:
@@ -338,7 +337,10 @@ def plan(
                 a
                 for a in current
                 if _covers(index.get(a.code), a.code, req.training)
-                and (a.status in OPEN or _still_valid(a, req.training, now, lead))
+                and (
+                    (a.status in OPEN and (a.code == req.training.code or a.progress > STARTED_PERCENT))
+                    or _still_valid(a, req.training, now, lead)
+                )
             ),
             None,
         )
@@ -365,27 +367,35 @@ def plan(
         next_cycle[a.family] = max(next_cycle.get(a.family, 1), a.cycle + 1)
     added: list[NewAssignment] = []
     retargeted: list[Retarget] = []
+    reinstated: list[Retarget] = []
     planned: list[Training] = []
     for req in missing:
         needed = req.training
-        if any(_covers(t, t.code, needed) for t in planned):
-            continue  # a version planned just now already covers it (SUP for EMP)
-        due, note, anchor = _due(req, completions, index, settings, now)
-        stale = next((a for a in candidates if a.family == needed.family), None)
-        cycle = stale.cycle if stale is not None else next_cycle.get(needed.family, 1)
+        held = [index.get(a.code) for a in current if (a.family, a.cycle) in used]
+        if any(t is not None and _covers(t, t.code, needed) for t in [*planned, *held]):
+            continue  # a version planned just now, or held for another requirement, covers it (SUP for EMP)
+        reused, back = reusable(current, candidates, needed.code, needed.family)
+        # Its due period counts from when it was assigned: a switch never restarts the clock.
+        due, note, anchor = _due(req, completions, index, settings, now, reused.assigned_at if reused else None)
+        if back and due <= now:  # withdrawn long ago: a fresh due period
+            due, note, anchor = _due(req, completions, index, settings, now)
+        cycle = reused.cycle if reused else next_cycle.get(needed.family, 1)
         reason = f"{_why(req, cycle, profile, previous, before, anchor)}: {req.reason}{note}"
-        if stale is not None:
-            candidates.remove(stale)
-            # Retargeting never extends the deadline the learner already has.
-            new_due = min(due, stale.due_at) if stale.due_at else due
+        if back:
+            reinstated.append(Retarget(reused.family, reused.cycle, needed.code, due, f"{reason}; reinstated"))
+        elif reused is not None:
+            candidates.remove(reused)
             retargeted.append(
-                Retarget(stale.family, stale.cycle, needed.code, new_due, f"{reason}; replaces unstarted {stale.code}")
+                Retarget(reused.family, reused.cycle, needed.code, due, f"{reason}; replaces unstarted {reused.code}")
             )
         else:
             next_cycle[needed.family] = cycle + 1
             added.append(NewAssignment(needed.code, needed.family, cycle, due, reason))
         planned.append(needed)
 
+    # Unstarted candidates nothing took (a change since undone, a tag removed) are withdrawn.
+    withdraw = withdrawals(candidates)
+    gone = {(w.family, w.cycle) for w in withdraw}
     # Work past its due date is overdue (a retarget may have moved the date).
     new_dues = {(r.family, r.cycle): r.due_at for r in retargeted}
     new_dues.update({(f, c): d for f, c, d in resumed_due if (f, c) not in new_dues})
@@ -393,6 +403,7 @@ def plan(
         (a.family, a.cycle)
         for a in current
         if a.status in (ASSIGNED, IN_PROGRESS)
+        and (a.family, a.cycle) not in gone
         and new_dues.get((a.family, a.cycle), a.due_at) is not None
         and new_dues.get((a.family, a.cycle), a.due_at) < now
     )
@@ -402,6 +413,8 @@ def plan(
         resume=resume,
         resumed_due=tuple(resumed_due),
         overdue=overdue,
+        withdraw=withdraw,
+        reinstate=tuple(reinstated),
         **flags,
     )
     after = apply_plan(existing, result, now)
@@ -423,6 +436,11 @@ def apply_plan(existing: list[Assignment], result: Plan, now: datetime) -> list[
         by_key[(change.family, change.cycle)] = replace(a, code=change.code, due_at=change.due_at)
     for key in result.overdue:
         by_key[key] = replace(by_key[key], status=OVERDUE)
+    for w in result.withdraw:
+        by_key[(w.family, w.cycle)] = replace(by_key[(w.family, w.cycle)], status=WITHDRAWN, updated_at=now)
+    for r in result.reinstate:
+        a = by_key[(r.family, r.cycle)]
+        by_key[(r.family, r.cycle)] = replace(a, code=r.code, status=resumed_status(a), due_at=r.due_at)
     for new in result.add:
         if (new.family, new.cycle) in by_key:
             raise ValueError(f"duplicate assignment {new.family} cycle {new.cycle}")

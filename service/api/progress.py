@@ -12,6 +12,8 @@ IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 ARCHIVED = "archived"
 STATUSES = (ASSIGNED, IN_PROGRESS, COMPLETED, ARCHIVED)
+# Set by Smart Assign on open, unstarted work the learner's inputs no longer require.
+WITHDRAWN = "withdrawn"
 # Set by the daily recertification run when the due date passed; only completion clears it.
 OVERDUE = "overdue"
 
@@ -21,7 +23,7 @@ def apply_progress(row, status, progress, now):
 
     - completed sets progress 100 and completed_at ``now``; reporting it again changes nothing;
     - progress above 0 on an assigned training makes it in_progress;
-    - a completed training cannot go back (Conflict), an archived one cannot change (Conflict);
+    - a completed training cannot go back (Conflict), an archived or withdrawn one cannot change (Conflict);
     - archived cannot be set by a caller (Conflict): Smart Assign owns it;
     - overdue work takes progress and stays overdue until completed.
     """
@@ -29,6 +31,11 @@ def apply_progress(row, status, progress, now):
         raise Conflict(
             f"Learner training {row.id} is archived because its learner was deactivated; "
             "its status and progress cannot change until the learner is active again."
+        )
+    if row.status == WITHDRAWN:
+        raise Conflict(
+            f"Learner training {row.id} was withdrawn: the learner's attributes no longer require it, "
+            "so its status and progress cannot change."
         )
     if status == ARCHIVED:
         raise Conflict(

@@ -8,7 +8,7 @@ the CLI and the dashboard offer after every change.
 
 from models.attribute_mapping import DEFAULT_MAPPING, INPUTS, MappingError, effective, validate
 
-__all__ = ["INPUTS", "MappingError", "reset", "rows", "set_sources"]
+__all__ = ["INPUTS", "MappingError", "effective_of", "reset", "rows", "set_sources"]
 
 LABELS = {
     "state": "State",
@@ -24,6 +24,11 @@ def rows(company):
     """``[(input, label, sources, is_default)]`` in the order Smart Assign lists its inputs."""
     mapping = effective(company.attribute_mapping)
     return [(name, LABELS[name], mapping[name], mapping[name] == DEFAULT_MAPPING[name]) for name in INPUTS]
+
+
+def effective_of(company):
+    """``{input: [sources]}`` the company's learners are read with now (the admin trail's values)."""
+    return effective(company.attribute_mapping)
 
 
 def parse_list(text):

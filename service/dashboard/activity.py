@@ -14,9 +14,12 @@ from sqlalchemy import and_, or_, select
 from models import AuditEvent, Learner, ScimFailure
 from models.normalize import name_key
 from service import db
+from service.dashboard.admin_trail import RUN_KINDS, recent_runs
 from service.dashboard.blueprint import bp
 
 PAGE_SIZE = 50
+# The latest runs shown above the list; every run is on the admin changes page.
+RECENT_RUNS = 3
 # A learner's own trail is read whole up to this many rows (per source) and sorted in Python.
 LEARNER_ROWS = 5_000
 FAILED = "failed"
@@ -32,6 +35,8 @@ KINDS = [
     ("User:reactivate", "Learner reactivated"),
     ("User:delete", "Learner deleted"),
     ("User:restore", "Learner restored"),
+    ("User:rerun", "Smart Assign re-run changed trainings"),
+    ("User:recertify", "Nightly run changed trainings"),
     ("Group:create", "Group created"),
     ("Group:update", "Group updated"),
     ("Group:replace", "Group replaced"),
@@ -156,4 +161,6 @@ def activity():
         learner_found=learner_ids is None or bool(learner_ids),
         names=learner_names(session, g.company.id, entries),
         first_page=not request.args.get("after"),
+        runs=recent_runs(session, g.company.id, RECENT_RUNS),
+        run_kinds=RUN_KINDS,
     )

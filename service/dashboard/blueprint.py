@@ -42,7 +42,9 @@ def routes():
     """The blueprint with every page registered."""
     from service.dashboard import (  # noqa: F401
         activity,
+        admin_trail,
         catalog,
+        home,
         learners,
         login,
         mapping_page,
@@ -121,12 +123,6 @@ def _not_found(_err):
     return render_template(
         "dashboard/error.html", title="Not found", message="There is no such page in your company's dashboard."
     ), 404
-
-
-@bp.get("/")
-def home():
-    """The dashboard opens on the Learners tab."""
-    return redirect(url_for("dashboard.learners"))
 
 
 @bp.app_template_filter("utc")

@@ -43,6 +43,8 @@ class PasswordForm(FlaskForm):
 class TokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired("Give the token a name."), Length(max=200)])
     expires = SelectField("Expires", choices=choices(TOKEN_EXPIRY_CHOICES), validate_choice=True)
+    # The page's one-time value: a reload that sends the form again creates nothing.
+    once = StringField(validators=[Optional(), Length(max=64)])
 
 
 class ConfirmForm(FlaskForm):

@@ -6,7 +6,7 @@ import time
 from flask import abort, g, render_template, request
 from sqlalchemy import and_, func, or_, select
 
-from models import AuditEvent, Learner, LearnerTraining, ProvisioningEvent, ScimFailure, utcnow
+from models import AuditEvent, Learner, LearnerTraining, ProvisioningEvent, ScimFailure, normalize, utcnow
 from models.catalog import by_code
 from models.normalize import name_key, normalize_role
 from service import db
@@ -67,12 +67,17 @@ def _search_arms(text):
         _starts_with(func.lower(Learner.family_name), prefix),
         _starts_with(func.lower(Learner.display_name), prefix),
         Learner.id == text,
+        # Anywhere in the name, email or department ("Sales", "smith"): after the prefix arms,
+        # so a search for a person is answered by the indexes before any scan.
+        func.lower(Learner.display_name).contains(prefix, autoescape=True),
+        Learner.email_lower.contains(prefix, autoescape=True),
+        func.lower(Learner.department).contains(prefix, autoescape=True),
     ]
 
 
 def search_clause(text):
     """Learners whose userName, email, given, family or display name starts with ``text`` (any case),
-    or whose id is ``text``."""
+    whose name, email or department contains it, or whose id is ``text``."""
     return or_(*_search_arms(text))
 
 
@@ -110,6 +115,30 @@ def _conditions(args, company_id, facet):
     if role in {"supervisor", "non-supervisor", "other"}:
         conds.append(_role_clause(role, facet["roles"]))
     return conds
+
+
+def overdue_counts(session, learner_ids):
+    """``{learner_id: overdue trainings}`` for one page of learners (one query)."""
+    if not learner_ids:
+        return {}
+    rows = session.execute(
+        select(LearnerTraining.learner_id, func.count())
+        .where(LearnerTraining.learner_id.in_(learner_ids), LearnerTraining.status == "overdue")
+        .group_by(LearnerTraining.learner_id)
+    ).all()
+    return dict(rows)
+
+
+@bp.app_template_filter("place")
+def place_name(code):
+    """'US-CA' -> 'California', 'CA' -> 'Canada' (ISO 3166 names; '' when unknown)."""
+    return normalize.place_name(code) or ""
+
+
+def learner_count(session, company_id, args):
+    """``(count, capped)`` of the learners the list shows for these filters (the home page's figures)."""
+    conds = _conditions(args, company_id, facets(session, company_id))
+    return paging.capped_count(session, select(Learner.id).where(*conds), COUNT_CAP)
 
 
 def learner_page(session, company_id, args, page_size=PAGE_SIZE):
@@ -182,6 +211,7 @@ def learners():
     """The learners table, filtered by the query string."""
     args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "after", "before")}
     page = learner_page(db.session(), g.company.id, args)
+    page["overdue"] = overdue_counts(db.session(), [row.id for row in page["rows"]])
     filters = {k: v for k, v in args.items() if k not in ("after", "before") and v}
     return render_template(
         "dashboard/learners.html",

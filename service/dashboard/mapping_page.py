@@ -8,7 +8,7 @@ every stored learner through the new mapping.
 from flask import flash, g, redirect, render_template, request, url_for
 
 from service import db
-from service.company import mapping
+from service.company import mapping, settings_log
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm
 from service.dashboard.smart_assign import latest_job
@@ -39,6 +39,7 @@ def save_attribute_mapping():
     if not form.validate():
         return _page(status=400)
     company = g.company
+    was = mapping.effective_of(company)
     if request.form.get("action") == "reset":
         changed = mapping.reset(company)
     else:
@@ -54,6 +55,17 @@ def save_attribute_mapping():
             company.attribute_mapping = before
             db.session().rollback()
             return _page(errors=errors, typed=typed, status=400)
+    if changed:
+        summary = "Attribute mapping reset to the defaults" if request.form.get("action") == "reset" else None
+        settings_log.record(
+            db.session(),
+            company.id,
+            g.admin.email,
+            "mapping",
+            summary or "Attribute mapping changed",
+            was,
+            mapping.effective_of(company),
+        )
     db.session().commit()
     if not changed:
         flash("Nothing changed.", "info")

@@ -1,7 +1,7 @@
 """Reports › Compliance: figures by training and region, completions by region over 12 months
 (an SVG drawn here, no script), and the per-learner CSV download."""
 
-from flask import Response, g, render_template
+from flask import Response, g, render_template, request
 from markupsafe import Markup
 
 from models import utcnow
@@ -10,6 +10,9 @@ from service.dashboard.blueprint import bp
 from service.reports.chart_svg import line_chart, top_series
 from service.reports.compliance import STATUSES, completions_by_region, summary
 from service.reports.csv_export import filename, stream
+from service.reports.people import LATE, compliant_share, filter_choices, people_page
+
+PEOPLE_PER_PAGE = 50
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -25,6 +28,7 @@ def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
     report = summary(session, g.company.id, now)
+    compliant, active = compliant_share(session, g.company.id, now)
     labels, series = completions_by_region(session, g.company.id, now)
     shown = top_series(series)
     chart = line_chart(
@@ -41,6 +45,45 @@ def compliance():
         chart=Markup(chart),  # built from escaped labels and numbers only (service.reports.chart_svg)
         labels=labels,
         series=shown,
+        now=now,
+        compliant=compliant,
+        active=active,
+    )
+
+
+def _choice(name, allowed):
+    """A filter's value from the query string, or None when it is not one of ``allowed``."""
+    value = request.args.get(name, "")
+    return value if value in allowed else None
+
+
+@bp.get("/reports/compliance/people")
+def compliance_people():
+    """People with overdue or expired work (or another standing), filterable, each linking to the learner."""
+    session, now, company_id = db.session(), utcnow(), g.company.id
+    choices = filter_choices(session, company_id)
+    status = _choice("status", STATUSES)
+    filters = {
+        "region": _choice("region", choices["regions"]),
+        "department": _choice("department", choices["departments"]),
+        "training": _choice("training", choices["trainings"]),
+    }
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
+    people, total = people_page(
+        session, company_id, now, page, PEOPLE_PER_PAGE, statuses=(status,) if status else LATE, **filters
+    )
+    return render_template(
+        "dashboard/compliance_people.html",
+        people=people,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PEOPLE_PER_PAGE)),
+        status=status or "",
+        filters=filters,
+        choices=choices,
+        statuses=STATUSES,
+        status_labels=STATUS_LABELS,
         now=now,
     )
 

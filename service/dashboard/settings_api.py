@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from models import AccessToken, utcnow
 from service import db
+from service.company import settings_log
 from service.company.tenant import tenant_url
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
@@ -35,6 +36,12 @@ def _token(token_id):
     return token
 
 
+def _described(token):
+    """A token as the admin trail records it: name, id, prefix and expiry, never its value."""
+    expires = token.expires_at.isoformat() if token.expires_at else None
+    return {"name": token.name, "id": token.id, "prefix": token.display_prefix, "expires_at": expires}
+
+
 def render_page(token_form=None, new_secret=None, new_token=None, status=200, **oauth):
     """Settings › Integrations › API: tokens, groups and the OAuth part (``settings_oauth``) on one page."""
     from service.dashboard.settings_oauth import oauth_section
@@ -61,14 +68,31 @@ def settings_api():
 
 @bp.post("/settings/integrations/api/tokens")
 def create_token():
-    """Create a token and show its secret in this response only (never stored, never redirected)."""
+    """Create a token and show its secret in this response only (never stored, never redirected).
+
+    The form carries the page's one-time value: a reload that sends it again creates
+    no second token and is sent back to the page (post/redirect/get).
+    """
+    from service.dashboard.settings_oauth import spend_once
+
     form = TokenForm()
     if not form.validate():
         return render_page(token_form=form, status=400)
+    if not spend_once(form.once.data):
+        flash(
+            "That form was already sent, and its token was shown once. If you did not copy it, create "
+            "another token and revoke the one you lost.",
+            "info",
+        )
+        return redirect(url_for("dashboard.settings_api"), code=303)
     expires = utcnow() + timedelta(days=int(form.expires.data)) if form.expires.data else None
     row, secret = AccessToken.issue(g.company.id, form.name.data.strip(), expires)
     session = db.session()
     session.add(row)
+    session.flush()
+    settings_log.record(
+        session, g.company.id, g.admin.email, "token", f"Access token “{row.name}” created", None, _described(row)
+    )
     session.commit()
     return render_page(new_secret=secret, new_token=row, status=201)
 
@@ -89,6 +113,8 @@ def revoke_token(token_id):
     token = _token(token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        summary = f"Access token “{token.name}” revoked"
+        settings_log.record(db.session(), g.company.id, g.admin.email, "token", summary, _described(token), None)
         db.session().commit()
     flash(f"Token “{token.name}” ({token.display_prefix}…) is revoked. Requests using it now fail with 401.", "success")
     return redirect(url_for("dashboard.settings_api"))
@@ -99,7 +125,16 @@ def set_groups():
     """Turn group provisioning on or off for the company."""
     form = GroupsForm()
     form.validate()
-    g.company.groups_enabled = bool(form.enabled.data)
+    was, g.company.groups_enabled = g.company.groups_enabled, bool(form.enabled.data)
+    settings_log.record(
+        db.session(),
+        g.company.id,
+        g.admin.email,
+        "groups",
+        "Group provisioning turned " + ("on" if g.company.groups_enabled else "off"),
+        {"enabled": bool(was)},
+        {"enabled": g.company.groups_enabled},
+    )
     db.session().commit()
     if g.company.groups_enabled:
         flash(

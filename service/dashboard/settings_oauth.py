@@ -13,6 +13,7 @@ from flask import render_template as render
 
 from models import OAuthClient, OAuthSecret
 from service import current, db
+from service.company import settings_log
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, OAuthClientForm, OAuthModeForm, OAuthSecretForm, TokenForm
 from service.dashboard.settings_api import render_page
@@ -34,7 +35,7 @@ def _once():
     return value
 
 
-def _spend_once(sent):
+def spend_once(sent):
     """True the first time the page's one-time value comes back; a resubmitted form gets False."""
     expected = session.pop(_ONCE, None)
     return bool(sent) and expected is not None and random.compare_digest(expected, sent)
@@ -61,6 +62,11 @@ def oauth_section(client_form=None, new_client=None, new_client_secret=None, new
     }
 
 
+def _logged(summary, before=None, after=None):
+    """Record an OAuth change in the admin trail (clients and secrets by name and prefix only)."""
+    settings_log.record(db.session(), g.company.id, g.admin.email, "oauth", summary, before, after)
+
+
 def _client(client_pk):
     """One of the signed-in company's clients, or 404 (another company's does not exist here)."""
     client = db.session().get(OAuthClient, client_pk)
@@ -84,7 +90,7 @@ def create_oauth_client():
     form = OAuthClientForm()
     if not form.validate():
         return render_page(token_form=_blank_token_form(), client_form=form, status=400)
-    if not _spend_once(form.once.data):
+    if not spend_once(form.once.data):
         return _already_sent()
     try:
         client, _secret, plain = oauth_clients.create_client(
@@ -93,6 +99,7 @@ def create_oauth_client():
     except ClientError as exc:
         form.name.errors = [str(exc)]
         return render_page(token_form=_blank_token_form(), client_form=form, status=400)
+    _logged(f"OAuth client “{client.name}” created", None, {"client_id": client.client_id, "name": client.name})
     db.session().commit()
     return render_page(
         token_form=_blank_token_form(),
@@ -110,13 +117,14 @@ def add_oauth_secret(client_pk):
     form = OAuthSecretForm()
     if not form.validate():
         abort(400)
-    if not _spend_once(form.once.data):
+    if not spend_once(form.once.data):
         return _already_sent()
     try:
-        _secret, plain = oauth_clients.add_secret(db.session(), client, int(form.secret_days.data))
+        added, plain = oauth_clients.add_secret(db.session(), client, int(form.secret_days.data))
     except ClientError as exc:
         flash(str(exc), "error")
         return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
+    _logged(f"Secret added to OAuth client “{client.name}”", None, {"prefix": added.display_prefix})
     db.session().commit()
     return render_page(
         token_form=_blank_token_form(),
@@ -149,6 +157,7 @@ def revoke_oauth_secret(client_pk, secret_pk):
     client = _client(client_pk)
     secret = _secret(client, secret_pk)
     oauth_clients.revoke_secret(db.session(), client, secret.display_prefix)
+    _logged(f"Secret of OAuth client “{client.name}” revoked", {"prefix": secret.display_prefix}, None)
     db.session().commit()
     flash(f"Secret {secret.display_prefix}… is revoked; its tokens now fail with 401.", "success")
     return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
@@ -174,6 +183,7 @@ def disable_oauth_client(client_pk):
     """Disable a client and revoke every token it obtained."""
     client = _client(client_pk)
     oauth_clients.disable_client(db.session(), client)
+    _logged(f"OAuth client “{client.name}” disabled", {"client_id": client.client_id, "enabled": True}, None)
     db.session().commit()
     flash(f"Client “{client.name}” is disabled; its tokens now fail with 401.", "success")
     return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
@@ -187,8 +197,11 @@ def set_oauth_mode():
         flash(" ".join(form.token_minutes.errors) or "Enter 60 to 360 minutes.", "error")
         return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
     company = g.company
+    was = {"oauth_only": bool(company.oauth_only), "token_minutes": company.access_token_minutes}
     oauth_clients.set_oauth_only(db.session(), company, form.oauth_only.data)
     oauth_clients.set_token_minutes(db.session(), company, form.token_minutes.data)
+    now = {"oauth_only": bool(company.oauth_only), "token_minutes": company.access_token_minutes}
+    _logged("OAuth settings changed", was, now)
     db.session().commit()
     if company.oauth_only:
         flash("OAuth only is on: static access tokens are refused from now on.", "success")

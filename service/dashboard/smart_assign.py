@@ -9,7 +9,7 @@ from models import GroupRule, Job, utcnow
 from models.company_training import company_catalog
 from models.job import ACTIVE, FAILED, QUEUED, RERUN_SMART_ASSIGN
 from service import broker, db
-from service.company import group_rules
+from service.company import group_rules, settings_log
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import INDUSTRIES, ConfirmForm, GroupRuleForm, SmartAssignForm, choices
 
@@ -68,9 +68,15 @@ def smart_assign_settings():
     form.industry.choices = _industries()
     if not form.validate():
         return _page(settings_form=form, status=400)
-    g.company.due_days = form.due_days.data
-    g.company.industry = form.industry.data or None
-    db.session().commit()
+    company, session = g.company, db.session()
+    for setting, label, attr, value in (
+        ("due_period", "Due period (days)", "due_days", form.due_days.data),
+        ("industry", "Industry", "industry", form.industry.data or None),
+    ):
+        was = getattr(company, attr)
+        settings_log.record(session, company.id, g.admin.email, setting, f"{label} changed", {attr: was}, {attr: value})
+        setattr(company, attr, value)
+    session.commit()
     flash(
         "Smart Assign settings saved. They apply to new assignments; re-run Smart Assign to apply them to "
         "every learner now.",
@@ -93,6 +99,9 @@ def add_group_rule():
     except group_rules.RuleError as exc:
         form.group_name.errors = [str(exc)]
         return _page(rule_form=form, status=400)
+    if created:
+        rule_text = {"group": rule.group_name, "training_code": rule.training_code}
+        settings_log.record(session, g.company.id, g.admin.email, "group_rules", "Group rule added", None, rule_text)
     session.commit()
     if created:
         flash(
@@ -113,6 +122,8 @@ def delete_group_rule(rule_id):
     if rule is None:
         abort(404)
     group_rules.remove_rule(session, g.company.id, rule.group_name, rule.training_code)
+    rule_text = {"group": rule.group_name, "training_code": rule.training_code}
+    settings_log.record(session, g.company.id, g.admin.email, "group_rules", "Group rule removed", rule_text, None)
     session.commit()
     flash(f"Rule removed: “{rule.group_name}” → {rule.training_code}. Trainings already assigned stay.", "success")
     return redirect(url_for("dashboard.smart_assign") + "#group-rules")

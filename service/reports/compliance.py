@@ -18,11 +18,14 @@ from models import Learner, LearnerTraining
 from models.company_training import company_catalog
 from models.dates import add_months
 
+WITHDRAWN = "withdrawn"
 STATUSES = ("assigned", "in_progress", "overdue", "completed", "expired")
 CSV_COLUMNS = (
     "learner_id",
     "user_name",
     "display_name",
+    "email",
+    "department",
     "region",
     "country",
     "role",
@@ -42,19 +45,29 @@ CHART_MONTHS = 12
 
 
 def _latest_cycle(company_id):
-    """Conditions selecting the latest cycle of each family, of the company's active learners."""
+    """Conditions selecting the latest cycle of each family, of the company's active learners.
+
+    A withdrawn cycle is owed by nobody: it neither counts nor hides the completion
+    before it (a change that was undone leaves the report as it was).
+    """
     newer = aliased(LearnerTraining)
     return and_(
         LearnerTraining.company_id == company_id,
-        LearnerTraining.status != "archived",
+        LearnerTraining.status.not_in(("archived", WITHDRAWN)),
         Learner.active.is_(True),
         Learner.deleted_at.is_(None),
         ~exists().where(
             newer.learner_id == LearnerTraining.learner_id,
             newer.family == LearnerTraining.family,
             newer.cycle > LearnerTraining.cycle,
+            newer.status != WITHDRAWN,
         ),
     )
+
+
+def latest_cycle(company_id):
+    """SQL condition: the rows the report counts (latest cycle, active learners) of a company."""
+    return _latest_cycle(company_id)
 
 
 def standing(catalog, now):
@@ -129,6 +142,8 @@ def _rows_query(company_id, catalog, now):
             Learner.id,
             Learner.user_name,
             Learner.display_name,
+            Learner.email_lower,
+            Learner.department,
             Learner.region,
             Learner.country,
             Learner.role,
@@ -148,7 +163,24 @@ def _rows_query(company_id, catalog, now):
 
 
 def _row(values, index):
-    (lid, user, display, region, country, role, code, cycle, status, progress, assigned, due, done, reason) = values
+    (
+        lid,
+        user,
+        display,
+        email,
+        dept,
+        region,
+        country,
+        role,
+        code,
+        cycle,
+        status,
+        progress,
+        assigned,
+        due,
+        done,
+        reason,
+    ) = values
     training = index.get(code)
     valid_until = None
     if done is not None and training is not None and training.cadence_months:
@@ -157,6 +189,8 @@ def _row(values, index):
         "learner_id": lid,
         "user_name": user,
         "display_name": display,
+        "email": email,
+        "department": dept,
         "region": region,
         "country": country,
         "role": role,

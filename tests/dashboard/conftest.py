@@ -10,6 +10,7 @@ from service.dashboard import accounts
 
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
 class Dashboard:
@@ -32,9 +33,16 @@ class Dashboard:
         return self.client.get(path, **kw)
 
     def post(self, path, data=None, csrf=True, page="/dashboard/settings/integrations/api"):
+        """Post a form as a browser would from ``page``: with its CSRF token and one-time value."""
         data = dict(data or {})
         if csrf:
-            data["csrf_token"] = self.csrf(page)
+            text = self.client.get(page).get_data(as_text=True)
+            match = CSRF.search(text)
+            assert match, f"no CSRF token on {page}"
+            data["csrf_token"] = match.group(1)
+            once = ONCE.search(text)
+            if once and "once" not in data:
+                data["once"] = once.group(1)
         return self.client.post(path, data=data)
 
 
@@ -49,6 +57,17 @@ def make_admin(sessions, company_id, email, password=PASSWORD, must_change=False
         s.add(admin)
         s.commit()
         return admin.id
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_caches():
+    """The learner facets and the people filters are kept a minute per company id: each test's
+    company 7 starts without the previous test's."""
+    from service.dashboard import learners
+    from service.reports import people
+
+    learners._facets_cache.clear()
+    people._choices_cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -158,7 +158,8 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     page.get_by_label("Repeat the new password").fill(NEW_PASSWORD)
     shot(page, "password", shots_dir)
     page.get_by_role("button", name="Save password").click()
-    expect(page.get_by_role("heading", name="Learners")).to_be_visible()
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+    nav(page, "Learners")
     expect(page.get_by_text("No learners yet")).to_be_visible()
 
     # Keyboard: the first Tab reaches the skip link, and it is visibly focused.
@@ -238,7 +239,7 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     )
 
     # Provisioning activity: the change and the refused POST with its reason.
-    nav(page, "Provisioning activity")
+    nav(page, "Activity")
     expect(page.get_by_text("Failed 409 · uniqueness")).to_be_visible()
     expect(page.get_by_text("is already used by another learner").first).to_be_visible()
     shot(page, "activity", shots_dir)

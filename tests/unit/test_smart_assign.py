@@ -226,10 +226,15 @@ def test_demotion_assigns_nothing_new_and_keeps_everything():
     assert not result.changes
 
 
-def test_demotion_with_open_supervisor_assignment_keeps_it():
-    existing = [open_("HP-CA-SUP"), open_("WVP-CA")]
-
-    assert not plan(CA_EMPLOYEE, CA_SUPERVISOR, existing, DEFAULT, NOW).changes
+def test_demotion_keeps_a_started_supervisor_course_and_switches_an_unstarted_one_back():
+    # Started (> 10 %): pinned, and it covers the employee version.
+    started = [open_("HP-CA-SUP", progress=40), open_("WVP-CA")]
+    assert not plan(CA_EMPLOYEE, CA_SUPERVISOR, started, DEFAULT, NOW).changes
+    # Unstarted: the version follows the learner, so a promotion that is undone leaves nothing behind.
+    unstarted = [open_("HP-CA-SUP"), open_("WVP-CA")]
+    result = plan(CA_EMPLOYEE, CA_SUPERVISOR, unstarted, DEFAULT, NOW)
+    assert [(r.code, r.cycle, r.due_at) for r in result.retarget] == [("HP-CA-EMP", 1, unstarted[0].due_at)]
+    assert result.add == () and result.withdraw == ()
 
 
 def test_move_ca_to_ny_keeps_ca_work_and_counts_ny_recertification_from_ca_completion():
@@ -722,14 +727,15 @@ def test_an_unstarted_version_without_due_date_takes_the_new_due_date_when_retar
 
     [change] = plan(NY_EMPLOYEE, CA_EMPLOYEE, [undated], DEFAULT, NOW).retarget
 
-    assert (change.code, change.due_at) == ("HP-NY-EMP", NOW + timedelta(days=30))
+    # The due period counts from when the assignment was made: a switch never restarts the clock.
+    assert (change.code, change.due_at) == ("HP-NY-EMP", NOW - timedelta(days=5) + timedelta(days=30))
 
 
 def test_what_meets_one_requirement_is_not_switched_to_meet_another():
-    # The open CA supervisor course still covers the CA employee version after a demotion;
+    # The started CA supervisor course still covers the CA employee version after a demotion;
     # a new tag in the same family gets its own assignment instead of taking that one.
     profile = Profile(region="US-CA", country="US", tags=("HP-NY-EMP",))
-    existing = [open_("HP-CA-SUP"), open_("WVP-CA")]
+    existing = [open_("HP-CA-SUP", progress=40), open_("WVP-CA")]
 
     result = plan(profile, CA_SUPERVISOR, existing, DEFAULT, NOW)
 

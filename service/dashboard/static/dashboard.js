@@ -72,5 +72,20 @@
       input.addEventListener("focus", function () { input.select(); });
     });
     document.querySelectorAll("[data-job-url]").forEach(poll);
+    localTimes();
   });
+
+  // Times are sent in UTC; show them in the admin's own time zone, with the UTC text on hover.
+  function localTimes() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime()) || el.hasAttribute("title")) { return; }
+      el.setAttribute("title", el.textContent.trim());
+      var seconds = /:\d\d:\d\d/.test(el.textContent);
+      el.textContent = when.toLocaleString(undefined, {
+        year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+        second: seconds ? "2-digit" : undefined, timeZoneName: "short"
+      });
+    });
+  }
 })();

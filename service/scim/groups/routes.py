@@ -1,6 +1,6 @@
 """/Groups routes (RFC 7644 §3): thin views over the group store, for companies with groups on.
 
-Groups are off for every company until an operator turns them on
+Groups are off for every company until an admin (dashboard switch) or an operator turns them on
 (``./herd companies groups COMPANY_ID --enable``). While off, every
 /Groups call answers 501 with a detail saying so and how to fix it (entra.md:
 401/403 would read as bad credentials, 404 as a broken server) and nothing is
@@ -29,8 +29,9 @@ def disabled_detail(company_id):
     return (
         f"Group provisioning is disabled for this company (company {company_id}), so Herd stores no groups. "
         "Either turn group provisioning off in Entra (Provisioning > Mappings > "
-        "'Provision Microsoft Entra ID Groups' > Enabled: No), or ask your Herd operator to enable groups "
-        f"for this company: ./herd companies groups {company_id} --enable"
+        "'Provision Microsoft Entra ID Groups' > Enabled: No), or turn groups on in Herd's dashboard "
+        "(Settings > Integrations > API > Group provisioning; an operator can also run "
+        f"./herd companies groups {company_id} --enable)"
     )
 
 
