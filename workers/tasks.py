@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
+from models import managers as manager_links
 from models.unreachable import is_unreachable
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
@@ -56,6 +57,7 @@ def process(session, event_id, now=None):
 def _outcome(session, event, learner, now):
     """Smart Assign for one event; the outcome dict its audit entry records."""
     if learner is not None:
+        manager_links.resolve(session, learner)
         return reconcile(session, learner, now=now, previous=_previous_inputs(event))
     if event.resource_type == "Group":
         # Membership changes re-run Smart Assign for the members concerned (group rules).

@@ -43,6 +43,7 @@ def routes():
     from service.dashboard import (  # noqa: F401
         activity,
         catalog,
+        doctor,
         learners,
         login,
         mapping_page,

@@ -41,10 +41,12 @@ STREAM_BATCH = 1000
 CHART_MONTHS = 12
 
 
-def _latest_cycle(company_id):
-    """Conditions selecting the latest cycle of each family, of the company's active learners."""
+def _latest_cycle(company_id, within=None):
+    """Conditions selecting the latest cycle of each family, of the company's active learners
+    (only those whose id ``within`` selects, when given: a manager's chain)."""
     newer = aliased(LearnerTraining)
     return and_(
+        *([Learner.id.in_(within)] if within is not None else []),
         LearnerTraining.company_id == company_id,
         LearnerTraining.status != "archived",
         Learner.active.is_(True),
@@ -78,7 +80,7 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now):
+def summary(session, company_id, now, within=None):
     """Counts by training, by region and by both, plus totals; every figure from one GROUP BY."""
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
@@ -86,7 +88,7 @@ def summary(session, company_id, now):
     rows = session.execute(
         select(LearnerTraining.training_code, region, state, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(_latest_cycle(company_id, within))
         .group_by(LearnerTraining.training_code, region, state)
     ).all()
     by_training, by_region, both, totals = {}, {}, {}, _zero()
@@ -102,7 +104,7 @@ def summary(session, company_id, now):
     learners = session.scalar(
         select(func.count(func.distinct(LearnerTraining.learner_id)))
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(_latest_cycle(company_id, within))
     )
 
     def with_total(counts):
@@ -123,7 +125,7 @@ def summary(session, company_id, now):
     }
 
 
-def _rows_query(company_id, catalog, now):
+def _rows_query(company_id, catalog, now, within=None):
     return (
         select(
             Learner.id,
@@ -142,7 +144,7 @@ def _rows_query(company_id, catalog, now):
             LearnerTraining.reason,
         )
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(_latest_cycle(company_id, within))
         .order_by(Learner.id, LearnerTraining.family, LearnerTraining.cycle)
     )
 
@@ -173,23 +175,23 @@ def _row(values, index):
     }
 
 
-def iter_rows(session, company_id, now, batch=STREAM_BATCH):
+def iter_rows(session, company_id, now, batch=STREAM_BATCH, within=None):
     """Every (learner, training owed) row of the company, streamed in learner order."""
     catalog = company_catalog(session, company_id)
     index = {t.code: t for t in catalog}
-    result = session.execute(_rows_query(company_id, catalog, now).execution_options(yield_per=batch))
+    result = session.execute(_rows_query(company_id, catalog, now, within).execution_options(yield_per=batch))
     for values in result:
         yield _row(values, index)
 
 
-def learner_page(session, company_id, now, page, per_page):
+def learner_page(session, company_id, now, page, per_page, within=None):
     """One page of learners (in id order), each with the trainings they owe."""
     catalog = company_catalog(session, company_id)
     index = {t.code: t for t in catalog}
     ids = session.scalars(
         select(LearnerTraining.learner_id)
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(_latest_cycle(company_id, within))
         .group_by(LearnerTraining.learner_id)
         .order_by(LearnerTraining.learner_id)
         .offset((page - 1) * per_page)
