@@ -84,7 +84,7 @@ def _changed(world: _World, change: Change) -> _World:
     if change.rules is not KEEP:
         rules = {}
         for group_name, code in change.rules:
-            rules.setdefault(group_name.casefold(), []).append(code.strip().upper())
+            rules.setdefault(group_name.lower(), []).append(code.strip().upper())
     return _World(
         world.mapping if change.mapping is KEEP else change.mapping,
         settings,

@@ -15,8 +15,8 @@ WORK = 'addresses[type eq "work"]'
 _ENTRA_SOURCE = {
     "state": "state",
     "country": "country",
-    "role": "extension_learnerRole",
-    "training_tags": "extension_training_tags",
+    "role": "extension_<appId>_learnerRole",
+    "training_tags": "extension_<appId>_training_tags",
 }
 _OKTA_SOURCE = {
     "state": "user.state",

@@ -63,7 +63,7 @@ def test_the_doctor_counts_every_unrecognised_value_and_proposes_each_idps_fix(a
         "rippling": 'Supported attributes: add addresses[type eq "work"].region',
     }
     assert fixes["role"]["entra"] == (
-        "Provisioning › Attribute mapping › Add new mapping: source attribute extension_learnerRole, "
+        "Provisioning › Attribute mapping › Add new mapping: source attribute extension_<appId>_learnerRole, "
         f"target attribute {CUSTOM}:learnerRole"
     )
     assert fixes["role"]["okta"] == (

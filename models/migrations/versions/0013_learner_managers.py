@@ -20,9 +20,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("learners") as batch:
-        batch.add_column(sa.Column("manager_ref", sa.String(length=300), nullable=True))
-        batch.add_column(sa.Column("manager_id", sa.String(length=36), nullable=True))
+    # Plain ADD COLUMN (SQLite has it too): no copy of the learners table.
+    op.add_column("learners", sa.Column("manager_ref", sa.String(length=300), nullable=True))
+    op.add_column("learners", sa.Column("manager_id", sa.String(length=36), nullable=True))
     op.create_index("ix_learners_company_manager", "learners", ["company_id", "manager_id"])
     op.create_index("ix_learners_company_manager_ref", "learners", ["company_id", "manager_ref"])
 
