@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import text  # noqa: E402
 
 from bench.common.report import code_version, command_line, describe_machine, write_report  # noqa: E402
-from bench.compliance_seed import bench_company, timed_seed  # noqa: E402
+from bench.compliance_seed import add_company_options, bench_company, timed_seed  # noqa: E402
 from config import Settings  # noqa: E402
 
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -46,11 +46,8 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--learners", type=int, default=100_000)
-    p.add_argument("--db-name", default="herd_bench_doctor")
-    p.add_argument("--keep", action="store_true")
-    return p.parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    return add_company_options(parser, "herd_bench_doctor").parse_args(argv)
 
 
 def give_inputs(engine, company_id):
@@ -96,10 +93,6 @@ def measured(work):
     return result, seconds, peak
 
 
-def rss_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def main(argv=None):
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -125,29 +118,21 @@ def main(argv=None):
             assert resp.status_code == 200, resp.status
             return resp.get_json()
 
-        report, doctor_s, doctor_peak = measured(doctor)
-        rss_doctor = rss_mib()
-
         with sessions() as s:
             catalog = tuple(
                 replace(t, cadence_months=6) if t.code == "CYBER" else t for t in company_catalog(s, company_id)
             )
+        with db.engine.connect() as conn:
+            root = conn.execute(text("SELECT md5(:c || '-1')::uuid::text"), {"c": company_id}).scalar_one()
 
         def catalog_preview():
             with sessions() as s:
                 return preview(s, company_id, Change(catalog=catalog))
 
-        shown, preview_s, preview_peak = measured(catalog_preview)
-        rss_preview = rss_mib()
-
-        root = db.engine.connect().execute(text("SELECT md5(:c || '-1')::uuid::text"), {"c": company_id}).scalar_one()
-
         def chain():
             resp = client.get(f"/api/v1/reports/compliance?manager={root}&group_by=manager", headers=headers)
             assert resp.status_code == 200, resp.status
             return resp.get_json()
-
-        chain_report, chain_s, chain_peak = measured(chain)
 
         def chain_csv():
             resp = client.get(f"/api/v1/reports/compliance.csv?manager={root}", headers=headers, buffered=False)
@@ -155,17 +140,35 @@ def main(argv=None):
             resp.close()
             return lines - 1
 
-        csv_rows, csv_s, csv_peak = measured(chain_csv)
-        rss_end = rss_mib()
-        mib = 1024 * 1024
-        state = report["inputs"]["state"]
+        scenarios = (
+            ("doctor", "doctor (`GET /api/v1/reports/smart_assign_coverage`)", doctor),
+            ("preview", "catalog-change preview (CYBER every 6 months), whole company", catalog_preview),
+            ("chain", "compliance report of the root's chain, grouped by manager (JSON)", chain),
+            ("chain_csv", "its CSV, streamed", chain_csv),
+        )
+        results, figures = {}, {}
+        for key, _label, work in scenarios:
+            results[key], seconds, peak = measured(work)
+            figures[key] = {
+                "seconds": seconds,
+                "peak_bytes": peak,
+                "rss_mib_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        dispose_engines(app)
+        report, shown, chained = results["doctor"], results["preview"], results["chain"]
         below = args.learners - 1
         ok = (
             report["active_learners"] == args.learners
-            and chain_report["learner_count"] == below
-            and csv_rows == 3 * below
+            and chained["learner_count"] == below
+            and results["chain_csv"] == 3 * below
             and not shown["cancelled"]
         )
+        state = report["inputs"]["state"]
+        table = [
+            f"| {label} | **{figures[key]['seconds']:.2f} s** | {figures[key]['peak_bytes'] / 2**20:.1f} MiB "
+            f"| {figures[key]['rss_mib_after']:.0f} MiB |"
+            for key, label, _work in scenarios
+        ]
         lines_md = [
             f"# Smart Assign doctor, catalog preview and manager chain: {args.learners:,} learners",
             "",
@@ -174,50 +177,29 @@ def main(argv=None):
             f"- machine: {describe_machine()}",
             f"- bulk SQL seed {seed_s:.0f} s; inputs and managers {inputs_s:.0f} s",
             "",
-            "| measure | time | peak Python memory (tracemalloc) |",
-            "|---|---|---|",
-            f"| doctor (`GET /api/v1/reports/smart_assign_coverage`) | **{doctor_s:.1f} s** | {doctor_peak / mib:.1f} MiB |",
-            f"| catalog-change preview (CYBER every 6 months), whole company | **{preview_s:.1f} s** | {preview_peak / mib:.1f} MiB |",
-            f"| compliance report of the root's chain, grouped by manager (JSON) | **{chain_s:.2f} s** | {chain_peak / mib:.1f} MiB |",
-            f"| its CSV, streamed ({csv_rows:,} rows) | **{csv_s:.1f} s** | {csv_peak / mib:.1f} MiB |",
+            "| measure | time | peak Python memory (tracemalloc) | peak RSS after it |",
+            "|---|---|---|---|",
+            *table,
             "",
-            f"Peak RSS: {rss_doctor:.0f} MiB after the doctor, {rss_preview:.0f} after the preview, {rss_end:.0f} at the end.",
             f"Doctor: state resolved {state['resolved']:,}, missing {state['missing']:,}, "
             f"unrecognised {state['unrecognised']:,}; {len(report['unrecognised_values'])} distinct unrecognised values.",
             f"Preview: {shown['learners_changed']:,} learners would change; "
             + ", ".join(f"{t['code']} +{t['gain']:,} -{t['lose']:,}" for t in shown["trainings"])
             + ".",
-            f"Chain: {chain_report['learner_count']:,} learners below the root, "
-            f"{len(chain_report['by_manager']):,} managers. Figures check: {'ok' if ok else 'MISMATCH'}.",
+            f"Chain: {chained['learner_count']:,} learners below the root, {len(chained['by_manager']):,} managers; "
+            f"CSV {results['chain_csv']:,} rows. Figures check: {'ok' if ok else 'MISMATCH'}.",
         ]
+        provenance = {"command": command_line("bench.smart_assign_doctor"), "machine": describe_machine()}
+        provenance |= {"database": db.version(), "code": code_version()}
         write_report(
             f"smart_assign_doctor-postgresql-{args.learners}",
             lines_md,
-            {
-                "learners": args.learners,
-                "doctor_s": doctor_s,
-                "doctor_peak_bytes": doctor_peak,
-                "preview_s": preview_s,
-                "preview_peak_bytes": preview_peak,
-                "chain_json_s": chain_s,
-                "chain_json_peak_bytes": chain_peak,
-                "chain_csv_s": csv_s,
-                "chain_csv_rows": csv_rows,
-                "chain_csv_peak_bytes": csv_peak,
-                "rss_mib": {"doctor": rss_doctor, "preview": rss_preview, "end": rss_end},
-                "seed_s": seed_s,
-                "command": command_line("bench.smart_assign_doctor"),
-                "machine": describe_machine(),
-                "database": db.version(),
-                "code": code_version(),
-            },
+            {"learners": args.learners, "seed_s": seed_s, "figures": figures, **provenance},
         )
-        dispose_engines(app)
-        if not ok:
-            raise SystemExit("figures mismatch")
+        return None if ok else "figures mismatch"
     finally:
         db.drop()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

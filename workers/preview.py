@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select
 
-from models import Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, utcnow
+from models import Company, Group, GroupMember, GroupRule, Learner, LearnerTraining, batches, utcnow
 from models.attribute_mapping import extract
 from models.company_training import company_catalog
 from workers import smart_assign as sa
@@ -148,19 +148,13 @@ def preview(session, company_id, change: Change, now=None, progress=None, cancel
         titles = {t.code: t.title for t in before.catalog} | {t.code: t.title for t in after.catalog}
         tallies: dict = {}
         per_learner: dict = {}
-        done, changed, stopped, last = 0, 0, False, ""
-        while True:
+        done, changed, stopped = 0, 0, False
+        statement = select(Learner).where(Learner.company_id == company_id)
+        for batch in batches.by_id(session, statement, Learner.id, BATCH):
             if cancelled is not None and cancelled():
                 stopped = True
                 break
-            learners = session.scalars(
-                select(Learner)
-                .where(Learner.company_id == company_id, Learner.id > last)
-                .order_by(Learner.id)
-                .limit(BATCH)
-            ).all()
-            if not learners:
-                break
+            learners = [row[0] for row in batch]
             ids = [learner.id for learner in learners]
             rows: dict = {i: [] for i in ids}
             for row in session.scalars(select(LearnerTraining).where(LearnerTraining.learner_id.in_(ids))):
@@ -191,7 +185,6 @@ def preview(session, company_id, change: Change, now=None, progress=None, cancel
                             {"learner_id": learner.id, "name": name, "reason": "no longer required by the new inputs"}
                         )
             done += len(learners)
-            last = ids[-1]
             session.expunge_all()  # a snapshot read: keep memory flat over 100k learners
             if progress is not None:
                 progress(done, total)

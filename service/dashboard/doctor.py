@@ -5,7 +5,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from models import value_aliases
 from service import db
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import AliasForm, ConfirmForm
+from service.dashboard.forms import AliasForm
 from service.reports.idp_fixes import IDPS
 from service.reports.smart_assign_coverage import banner, coverage
 
@@ -21,16 +21,13 @@ IDP_NAMES = {
 
 def _page(form=None, status=200):
     idp = request.args.get("idp", "entra")
-    return render_template(
-        "dashboard/doctor.html",
-        report=coverage(db.session(), g.company.id),
-        aliases=value_aliases.of(g.company.attribute_mapping),
-        labels=LABELS,
-        idp=idp if idp in IDPS else "entra",
-        idp_names=IDP_NAMES,
-        form=form or AliasForm(),
-        confirm=ConfirmForm(),
-    ), status
+    context = {
+        "report": coverage(db.session(), g.company.id),
+        "aliases": value_aliases.of(g.company.attribute_mapping),
+        "idp": idp if idp in IDPS else "entra",
+        "form": form or AliasForm(),
+    }
+    return render_template("dashboard/doctor.html", labels=LABELS, idp_names=IDP_NAMES, **context), status
 
 
 @bp.get("/smart-assign/doctor")
@@ -39,12 +36,8 @@ def doctor():
     return _page()
 
 
-@bp.post("/smart-assign/doctor/aliases")
-def add_alias():
-    """Read an unrecognised value as a known one from now on."""
-    form = AliasForm()
-    if not form.validate():
-        return _page(form, 400)
+def _saved(form):
+    """Store the form's alias; False (with the reason on the form) when it is not a known value."""
     company = g.company
     try:
         company.attribute_mapping = value_aliases.add(
@@ -52,8 +45,17 @@ def add_alias():
         )
     except value_aliases.AliasError as exc:
         form.to.errors = [str(exc)]
-        return _page(form, 400)
+        return False
     db.session().commit()
+    return True
+
+
+@bp.post("/smart-assign/doctor/aliases")
+def add_alias():
+    """Read an unrecognised value as a known one from now on."""
+    form = AliasForm()
+    if not (form.validate() and _saved(form)):
+        return _page(form, 400)
     flash(
         f"Alias saved: {LABELS[form.input.data]} “{form.value.data}” now reads as {form.to.data}. "
         "New events apply it; re-run Smart Assign to apply it to the learners already here.",

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import select
 
-from models import Company, Learner
+from models import Company, Learner, batches
 from models.company_training import company_catalog
 from models.diagnosis import INPUTS, MISSING, RESOLVED, diagnose
 from service.reports.idp_fixes import IDPS, fixes
@@ -28,24 +28,16 @@ def active_learners(company_id):
 
 
 def _documents(session, company_id, batch=BATCH):
-    """Each active learner's ``(id, document)``, in id order, a batch at a time."""
-    after = ""
-    while True:
-        rows = session.execute(
-            select(Learner.id, Learner.resource)
-            .where(*active_learners(company_id), Learner.id > after)
-            .order_by(Learner.id)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1][0]
+    """Each active learner's document, in id order, a batch at a time."""
+    statement = select(Learner.id, Learner.resource).where(*active_learners(company_id))
+    for rows in batches.by_id(session, statement, Learner.id, batch):
+        for _id, doc in rows:
+            yield doc
 
 
 def coverage(session, company_id):
     """The doctor's document for a company (see docs/features.md, "Smart Assign doctor")."""
-    return _report(session, session.get(Company, company_id), (doc for _id, doc in _documents(session, company_id)))
+    return _report(session, session.get(Company, company_id), _documents(session, company_id))
 
 
 def _report(session, company, documents):
