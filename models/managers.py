@@ -38,20 +38,28 @@ def _named(company_id, ref):
     )
 
 
-def resolve(session, learner) -> None:
-    """Keep ``learner.manager_id`` true to its document, and link the learners waiting for it (flush only)."""
+def resolve(session, learner, arrived: bool = True) -> None:
+    """Keep ``learner.manager_id`` true to its document and, when the learner has just
+    ``arrived`` (a creation), link the learners already waiting for it (flush only).
+
+    Costs nothing when the reference did not change and is resolved already, so the
+    worker's batches stay a few queries for the many events that touch other attributes.
+    """
     ref = reference(learner.resource)
-    learner.manager_ref = ref
-    if ref is None:
-        learner.manager_id = None
-    else:
-        # A learner never manages itself (a self-reference is a data error, not a loop to follow).
-        found = session.scalars(_named(learner.company_id, ref).where(Learner.id != learner.id).limit(2)).all()
-        # A reference naming two learners (an id equal to another's externalId) is not guessed.
-        if len(found) == 1:
-            learner.manager_id = found[0]
-        elif not found:
+    if ref != learner.manager_ref or (ref is not None and learner.manager_id is None):
+        learner.manager_ref = ref
+        if ref is None:
             learner.manager_id = None
+        else:
+            # A learner never manages itself (a self-reference is a data error, not a loop to follow).
+            found = session.scalars(_named(learner.company_id, ref).where(Learner.id != learner.id).limit(2)).all()
+            # A reference naming two learners (an id equal to another's externalId) is not guessed.
+            if len(found) == 1:
+                learner.manager_id = found[0]
+            elif not found:
+                learner.manager_id = None
+    if not arrived:
+        return
     keys = [learner.id] + ([learner.external_id_lower] if learner.external_id_lower else [])
     session.execute(
         update(Learner)

@@ -57,7 +57,7 @@ def process(session, event_id, now=None):
 def _outcome(session, event, learner, now):
     """Smart Assign for one event; the outcome dict its audit entry records."""
     if learner is not None:
-        manager_links.resolve(session, learner)
+        manager_links.resolve(session, learner, arrived=event.action == "create")
         return reconcile(session, learner, now=now, previous=_previous_inputs(event))
     if event.resource_type == "Group":
         # Membership changes re-run Smart Assign for the members concerned (group rules).

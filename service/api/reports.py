@@ -1,4 +1,5 @@
-"""GET /api/v1/reports/compliance (JSON) and /api/v1/reports/compliance.csv (streamed export)."""
+"""GET /api/v1/reports/compliance (JSON, ?manager= for a chain), /api/v1/reports/compliance.csv (streamed export)
+and /api/v1/reports/smart_assign_coverage (the Smart Assign doctor)."""
 
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
