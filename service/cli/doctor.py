@@ -8,6 +8,7 @@ applies it to the learners already stored).
 import json
 
 import click
+from flask.cli import with_appcontext
 
 from models import value_aliases
 from service.cli.session import cli_session, company_id_argument, company_or_exit
@@ -17,6 +18,7 @@ LABELS = {"state": "State", "country": "Country", "role": "Role", "training_tags
 
 
 @click.command("doctor")
+@with_appcontext
 @company_id_argument
 @click.option("--json", "as_json", is_flag=True, help="The document of GET /api/v1/reports/smart_assign_coverage.")
 @click.option(
@@ -55,6 +57,7 @@ def doctor(company_id, as_json, idp):
 
 
 @click.command("alias")
+@with_appcontext
 @company_id_argument
 @click.argument("input_name", metavar="INPUT", type=click.Choice(value_aliases.INPUTS))
 @click.argument("value")
@@ -79,7 +82,8 @@ def alias(company_id, input_name, value, to, remove):
 
 
 def attach(group):
-    """Add the doctor and alias commands to the ``smart-assign`` group (``wsgi.py``)."""
+    """Add the doctor and alias commands to the ``smart-assign`` group (``wsgi.py``); the group is
+    plain click, so each command enters the app's context itself."""
     group.add_command(doctor)
     group.add_command(alias)
     return group

@@ -9,7 +9,13 @@ from tests.doctor_fixture import CUSTOM, learners
 GENERIC = "HP-US-EMP (the generic US course)"
 
 
-def _send(tenant):
+def _send(tenant, sessions):
+    """The whole first sync, as fast as the IdP sends it: the company's rate limit is lifted
+    (``./herd companies rate-limit 7 --per-second 0 --per-minute 0``)."""
+    with sessions() as s:
+        company = s.get(Company, tenant.id)
+        company.rate_limit_per_second = company.rate_limit_per_minute = 0
+        s.commit()
     ids = {}
     for body in learners():
         resp = tenant.post("Users", json=body)
@@ -26,7 +32,7 @@ def _values(report):
 
 
 def test_the_doctor_counts_every_unrecognised_value_and_proposes_each_idps_fix(api, tenant, sessions):
-    _send(tenant)
+    _send(tenant, sessions)
     resp = api.get("reports/smart_assign_coverage")
     assert resp.status_code == 200
     report = resp.get_json()

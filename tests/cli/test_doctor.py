@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import Company, LearnerTraining, value_aliases
 from service.cli.doctor import attach
-from tests.api.conftest import post_learner
+from tests.api.conftest import Api, post_learner
 from tests.helpers import run_events
 from workers.cli import smart_assign_commands
 
@@ -18,7 +18,8 @@ def herd(app):
     return lambda *args: app.test_cli_runner().invoke(args=["smart-assign", *map(str, args)])
 
 
-def test_doctor_prints_a_table_and_the_apis_document(herd, tenant, api):
+def test_doctor_prints_a_table_and_the_apis_document(herd, tenant, client):
+    api = Api(client, tenant.token)
     post_learner(tenant, "c@acme.example", state="Calif.")
     out = herd("doctor", tenant.id)
     assert out.exit_code == 0, out.output
