@@ -41,8 +41,12 @@ def test_a_manager_sent_first_is_found_by_id(tenant, sessions):
 def test_a_manager_of_another_company_is_never_linked(tenant, other_tenant, sessions):
     other_boss = post(other_tenant, "boss")
     report = post(tenant, "rita", manager=other_boss)
+    named = post(tenant, "nina", manager="boss")  # another company's "boss" has this externalId
     run_events(sessions)
-    assert manager_of(sessions, report) is None
+    assert manager_of(sessions, report) is None and manager_of(sessions, named) is None
+    boss = post(tenant, "boss")
+    run_events(sessions)
+    assert manager_of(sessions, named) == boss and manager_of(sessions, report) is None
 
 
 def test_a_deactivated_manager_keeps_the_reports_until_a_new_manager_is_sent(tenant, sessions):
