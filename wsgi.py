@@ -8,10 +8,11 @@ import sys
 
 from config import ConfigError
 from service import create_app
+from service.cli.doctor import attach
 from workers.cli import smart_assign_commands
 
 try:
     app = create_app()
 except ConfigError as exc:  # one line for the operator, not a traceback
     sys.exit(f"herd: {exc}")
-app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))
+app.cli.add_command(attach(smart_assign_commands(lambda: app.extensions["herd.sessions"])))

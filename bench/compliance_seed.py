@@ -116,6 +116,14 @@ def seed(engine, company_id, learners, due_every=100, fresh_days=100, older_cycl
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
 
+def add_company_options(parser, db_name, learners=100_000):
+    """The options of a bench over one seeded company: its size, its database, keeping it."""
+    parser.add_argument("--learners", type=int, default=learners, help="learners in the company")
+    parser.add_argument("--db-name", default=db_name, help="the bench's own database, dropped at the end")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    return parser
+
+
 def timed_seed(db, company_id, *args, **kwargs):
     """``seed`` on the bench database ``db``; returns the seconds it took."""
     started = time.perf_counter()

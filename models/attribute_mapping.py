@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from models import value_aliases
 from models.normalize import normalize_region, parse_tags
 
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"
@@ -172,21 +173,37 @@ def _text(value, limit=300):
     return str(value)[:limit]
 
 
-def extract(doc: dict, mapping=None) -> dict:
-    """The learner columns Smart Assign reads, computed from a stored document with a mapping."""
-    values, sources = resolve(doc, mapping)
-    region, country = normalize_region(_text(values["state"]), _text(values["country"]))
-    tags = values["training_tags"]
+def text_values(values: dict, aliases: dict) -> dict:
+    """The raw state, country and role as text, each replaced by the company's alias if it has one."""
+    return {
+        "state": value_aliases.apply(aliases, "state", _text(values["state"])),
+        "country": value_aliases.apply(aliases, "country", _text(values["country"])),
+        "role": value_aliases.apply(aliases, "role", _text(values["role"], 100)),
+    }
+
+
+def tag_codes(value, aliases: dict) -> list[str]:
+    """The training codes of a raw training_tags value, aliases applied ([] when unreadable)."""
     try:
-        tags = parse_tags(tags if isinstance(tags, (str, list)) else _text(tags))
+        codes = parse_tags(value if isinstance(value, (str, list)) else _text(value))
     except ValueError:
-        tags = []
+        return []
+    return value_aliases.apply_tags(aliases, codes)
+
+
+def extract(doc: dict, mapping=None) -> dict:
+    """The learner columns Smart Assign reads, computed from a stored document with a mapping
+    (and the company's value aliases it carries)."""
+    values, sources = resolve(doc, mapping)
+    aliases = value_aliases.of(mapping)
+    text = text_values(values, aliases)
+    region, country = normalize_region(text["state"], text["country"])
     return {
         "region": region,
         "country": country,
         "location": _text(values["location"]),
-        "role": _text(values["role"], 100),
-        "training_tags": tags,
+        "role": text["role"],
+        "training_tags": tag_codes(values["training_tags"], aliases),
         "department": _text(values["department"]),
         "attribute_sources": {k: v for k, v in sources.items() if v is not None},
     }

@@ -46,6 +46,11 @@ class Learner(Base):
     # Which source of the company's attribute mapping gave each input: {"role": "easyllamaRole", ...}.
     attribute_sources: Mapped[dict | None] = mapped_column(Document)
 
+    # The enterprise manager reference as sent (case folded) and the learner it names in the
+    # same company (models/managers.py); the id stays while the manager is deactivated.
+    manager_ref: Mapped[str | None] = mapped_column(String(300))
+    manager_id: Mapped[str | None] = mapped_column(String(36))
+
     # When Smart Assign must look at this learner again without any change
     # (a due date passes, a completion nears expiry); None: nothing pending.
     # The daily recertification task selects learners by it, nothing else.
@@ -71,6 +76,8 @@ class Learner(Base):
         Index("ix_learners_company_email", "company_id", "email_lower", "created_at", "id"),
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
+        Index("ix_learners_company_manager", "company_id", "manager_id"),
+        Index("ix_learners_company_manager_ref", "company_id", "manager_ref"),
         Index(
             "ix_learners_company_review",
             "company_id",

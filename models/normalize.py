@@ -69,6 +69,11 @@ def _key(text: str) -> str:
     return text
 
 
+def fold(text: str) -> str:
+    """The lookup key of a free-text value (``_key``): "Calif." and "calif" are one key."""
+    return _key(text)
+
+
 def _clean_name(name: str) -> str:
     """Drop pycountry's bracketed notes: "Wales [Cymru GB-CYM]" -> "Wales"."""
     return name.split(" [", 1)[0]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from models import Company, Job, utcnow
+from workers.preview_cli import preview_command
 from workers.recertify import NoSuchCompany, count_due, moment_of
 from workers.recertify import run as recertify_run
 from workers.rerun import JobFailed, run
@@ -47,6 +48,8 @@ def smart_assign_commands(session_factory):
 
     # The daily recertification run, on demand.
     smart_assign.add_command(recertify_command(session_factory))
+    # A dry run of any Smart Assign change.
+    smart_assign.add_command(preview_command(session_factory))
     return smart_assign
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.celery import EVENTS_PER_MESSAGE, PROCESS_EVENT, PROCESS_EVENTS, RELAY_PENDING
 from models import AuditEvent, Learner, ProvisioningEvent, utcnow
+from models import managers as manager_links
 from models.unreachable import is_unreachable
 from models.webhook_outbox import note
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
@@ -57,6 +58,7 @@ def process(session, event_id, now=None):
 def _outcome(session, event, learner, now):
     """Smart Assign for one event; the outcome dict its audit entry records."""
     if learner is not None:
+        manager_links.resolve(session, learner, arrived=event.action == "create")
         _note_learner_event(session, event, learner)
         return reconcile(session, learner, now=now, previous=_previous_inputs(event))
     if event.resource_type == "Group":

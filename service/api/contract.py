@@ -123,6 +123,21 @@ class ComplianceReport(Schema):
     learners = fields.Nested(ReportLearners, required=True)
 
 
+class SmartAssignCoverage(Schema):
+    """The Smart Assign doctor: each input's coverage, every unrecognised value, the fixes."""
+
+    class Meta:
+        unknown = INCLUDE  # per-input breakdowns may gain keys
+
+    company_id = fields.Integer(required=True)
+    active_learners = fields.Integer(required=True)
+    complete = fields.Boolean(required=True)
+    inputs = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    unrecognised_values = fields.List(fields.Dict(), required=True)
+    fixes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    idps = fields.List(fields.String(), required=True)
+
+
 class Webhook(Schema):
     id = fields.Integer(required=True)
     url = fields.String(required=True)

@@ -17,7 +17,7 @@ from service.api.audit import AuditArgs
 from service.api.blueprint import bp
 from service.api.learner_trainings import ListArgs, ProgressBody
 from service.api.learners import LearnerListArgs
-from service.api.params import PageArgs
+from service.api.reports import ComplianceArgs, ManagerArgs
 from service.api.webhooks import DueSoonBody, EndpointBody, ReplayBody
 
 ERRORS = {400: "Invalid input", 401: "No valid token", 404: "Not found", 429: "Over the company's rate limit"}
@@ -59,8 +59,25 @@ OPERATIONS = (
     ),
     ("/trainings", "get", "The training catalog", (), None, None, {200: contract.TrainingList}),
     ("/audit_events", "get", "The audit trail", (), AuditArgs, None, {200: contract.AuditPage}),
-    ("/reports/compliance", "get", "The compliance report", (), PageArgs, None, {200: contract.ComplianceReport}),
-    ("/reports/compliance.csv", "get", "The compliance report as CSV", (), None, None, {200: "csv"}),
+    (
+        "/reports/compliance",
+        "get",
+        "The compliance report",
+        (),
+        ComplianceArgs,
+        None,
+        {200: contract.ComplianceReport},
+    ),
+    ("/reports/compliance.csv", "get", "The compliance report as CSV", (), ManagerArgs, None, {200: "csv"}),
+    (
+        "/reports/smart_assign_coverage",
+        "get",
+        "The Smart Assign doctor",
+        (),
+        None,
+        None,
+        {200: contract.SmartAssignCoverage},
+    ),
     ("/webhooks", "get", "Webhook endpoints", (), None, None, {200: contract.WebhookList}),
     ("/webhooks", "post", "Add a webhook endpoint", (), None, EndpointBody, {201: contract.NewWebhook}),
     ("/webhooks/due_soon", "put", "The due_soon lead time", (), None, DueSoonBody, {200: contract.DueSoon}),

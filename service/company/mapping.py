@@ -6,6 +6,7 @@ then on; the learners already stored are re-read by a Smart Assign re-run
 the CLI and the dashboard offer after every change.
 """
 
+from models import value_aliases
 from models.attribute_mapping import DEFAULT_MAPPING, INPUTS, MappingError, effective, validate
 
 __all__ = ["INPUTS", "MappingError", "effective_of", "reset", "rows", "set_sources"]
@@ -61,5 +62,9 @@ def _store(company, wanted):
         return False
     # Only what differs from the defaults is stored, so improved defaults reach every company.
     changed = {k: v for k, v in wanted.items() if v != DEFAULT_MAPPING[k]}
+    # The company's value aliases ride in the same document: a source change keeps them.
+    aliases = value_aliases.of(company.attribute_mapping)
+    if aliases:
+        changed["aliases"] = aliases
     company.attribute_mapping = changed or None
     return True

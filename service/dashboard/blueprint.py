@@ -44,6 +44,7 @@ def routes():
         activity,
         admin_trail,
         catalog,
+        doctor,
         home,
         learners,
         login,

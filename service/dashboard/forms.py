@@ -106,3 +106,19 @@ class OAuthModeForm(FlaskForm):
         "Access-token lifetime (minutes)",
         validators=[DataRequired("Enter 60 to 360 minutes."), NumberRange(60, 360, "Enter 60 to 360 minutes.")],
     )
+
+
+class AliasForm(FlaskForm):
+    """A value aliased to a known one: ``Calif.`` -> ``US-CA`` for the state."""
+
+    input = SelectField(
+        "Input",
+        choices=choices(
+            [("state", "State"), ("country", "Country"), ("role", "Role"), ("training_tags", "Training tag")]
+        ),
+        validate_choice=True,
+    )
+    value = StringField(
+        "Value as sent", validators=[DataRequired("Enter the value as the IdP sends it."), Length(max=300)]
+    )
+    to = StringField("Reads as", validators=[DataRequired("Enter a known value, such as US-CA."), Length(max=100)])

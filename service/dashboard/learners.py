@@ -8,6 +8,8 @@ from sqlalchemy import and_, func, or_, select
 
 from models import AuditEvent, Learner, LearnerTraining, ProvisioningEvent, ScimFailure, normalize, utcnow
 from models.catalog import by_code
+from models.company_training import company_catalog
+from models.diagnosis import diagnose
 from models.normalize import name_key, normalize_role
 from service import db
 from service.dashboard import paging
@@ -17,6 +19,7 @@ PAGE_SIZE = 50
 # Counting stops here: an exact count of a broad filter over 100k learners is not worth its cost.
 COUNT_CAP = 10_000
 SEARCH_CAP = 1_000
+REPORTS_SHOWN = 100
 FACETS_TTL = 60.0
 STATUSES = [("", "All"), ("active", "Active"), ("inactive", "Inactive"), ("deleted", "Deleted in the IdP")]
 ROLES = [("", "All"), ("supervisor", "Supervisor"), ("non-supervisor", "Non-supervisor"), ("other", "Other or missing")]
@@ -286,9 +289,19 @@ def learner(learner_id):
             )
         )
     )
+    manager = session.get(Learner, row.manager_id) if row.manager_id else None
+    reports = session.scalars(
+        select(Learner)
+        .where(Learner.company_id == company_id, Learner.manager_id == row.id, Learner.id != row.id)
+        .order_by(Learner.display_name, Learner.user_name, Learner.id)
+        .limit(REPORTS_SHOWN + 1)
+    ).all()
     return render_template(
         "dashboard/learner.html",
         learner=row,
+        manager=manager if manager is not None and manager.company_id == company_id else None,
+        reports=reports[:REPORTS_SHOWN],
+        more_reports=len(reports) > REPORTS_SHOWN,
         attributes=attributes(row.resource or {}),
         trainings=trainings,
         audit=audit,
@@ -296,5 +309,8 @@ def learner(learner_id):
         pending=pending,
         titles=TITLES,
         role=normalize_role(row.role),
+        diagnosis=diagnose(
+            row.resource or {}, g.company.attribute_mapping, {t.code for t in company_catalog(session, company_id)}
+        ),
         now=utcnow(),
     )

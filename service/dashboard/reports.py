@@ -1,15 +1,16 @@
 """Reports › Compliance: figures by training and region, completions by region over 12 months
 (an SVG drawn here, no script), and the per-learner CSV download."""
 
-from flask import Response, g, render_template, request
+from flask import Response, abort, g, render_template, request
 from markupsafe import Markup
 
-from models import utcnow
+from models import Learner, utcnow
 from service import db
 from service.dashboard.blueprint import bp
 from service.reports.chart_svg import line_chart, top_series
 from service.reports.compliance import STATUSES, completions_by_region, summary
 from service.reports.csv_export import filename, stream
+from service.reports.manager_chain import below, by_manager
 from service.reports.people import LATE, compliant_share, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
@@ -27,7 +28,8 @@ STATUS_LABELS = {
 def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
-    report = summary(session, g.company.id, now)
+    manager, within = _manager(session)
+    report = summary(session, g.company.id, now, within)
     compliant, active = compliant_share(session, g.company.id, now)
     labels, series = completions_by_region(session, g.company.id, now)
     shown = top_series(series)
@@ -48,6 +50,8 @@ def compliance():
         now=now,
         compliant=compliant,
         active=active,
+        manager=manager,
+        by_manager=by_manager(session, g.company.id, now, within),
     )
 
 
@@ -88,12 +92,24 @@ def compliance_people():
     )
 
 
+def _manager(session):
+    """``?manager=<learner id>``: the learner and the chain below them (404 if not this company's)."""
+    manager_id = request.args.get("manager")
+    if not manager_id:
+        return None, None
+    manager = session.get(Learner, manager_id[:36])
+    if manager is None or manager.company_id != g.company.id:
+        abort(404)
+    return manager, below(g.company.id, manager.id)
+
+
 @bp.get("/reports/compliance.csv")
 def compliance_csv():
     """Every learner's row per training owed, streamed as CSV."""
     company_id, now = g.company.id, utcnow()
+    _, within = _manager(db.session())
     return Response(
-        stream(db.session_factory(), company_id, now),
+        stream(db.session_factory(), company_id, now, within),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename(company_id, now)}"'},
     )

@@ -44,14 +44,16 @@ STREAM_BATCH = 1000
 CHART_MONTHS = 12
 
 
-def _latest_cycle(company_id):
-    """Conditions selecting the latest cycle of each family, of the company's active learners.
+def latest_cycle(company_id, within=None):
+    """Conditions selecting the latest cycle of each family, of the company's active learners
+    (only those whose id ``within`` selects, when given: a manager's chain).
 
     A withdrawn cycle is owed by nobody: it neither counts nor hides the completion
     before it (a change that was undone leaves the report as it was).
     """
     newer = aliased(LearnerTraining)
     return and_(
+        *([Learner.id.in_(within)] if within is not None else []),
         LearnerTraining.company_id == company_id,
         LearnerTraining.status.not_in(("archived", WITHDRAWN)),
         Learner.active.is_(True),
@@ -63,11 +65,6 @@ def _latest_cycle(company_id):
             newer.status != WITHDRAWN,
         ),
     )
-
-
-def latest_cycle(company_id):
-    """SQL condition: the rows the report counts (latest cycle, active learners) of a company."""
-    return _latest_cycle(company_id)
 
 
 def standing(catalog, now):
@@ -91,7 +88,7 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now):
+def summary(session, company_id, now, within=None):
     """Counts by training, by region and by both, plus totals; every figure from one GROUP BY."""
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
@@ -99,7 +96,7 @@ def summary(session, company_id, now):
     rows = session.execute(
         select(LearnerTraining.training_code, region, state, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(latest_cycle(company_id, within))
         .group_by(LearnerTraining.training_code, region, state)
     ).all()
     by_training, by_region, both, totals = {}, {}, {}, _zero()
@@ -115,7 +112,7 @@ def summary(session, company_id, now):
     learners = session.scalar(
         select(func.count(func.distinct(LearnerTraining.learner_id)))
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(latest_cycle(company_id, within))
     )
 
     def with_total(counts):
@@ -136,7 +133,7 @@ def summary(session, company_id, now):
     }
 
 
-def _rows_query(company_id, catalog, now):
+def _rows_query(company_id, catalog, now, within=None):
     return (
         select(
             Learner.id,
@@ -157,7 +154,7 @@ def _rows_query(company_id, catalog, now):
             LearnerTraining.reason,
         )
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(latest_cycle(company_id, within))
         .order_by(Learner.id, LearnerTraining.family, LearnerTraining.cycle)
     )
 
@@ -207,23 +204,23 @@ def _row(values, index):
     }
 
 
-def iter_rows(session, company_id, now, batch=STREAM_BATCH):
+def iter_rows(session, company_id, now, batch=STREAM_BATCH, within=None):
     """Every (learner, training owed) row of the company, streamed in learner order."""
     catalog = company_catalog(session, company_id)
     index = {t.code: t for t in catalog}
-    result = session.execute(_rows_query(company_id, catalog, now).execution_options(yield_per=batch))
+    result = session.execute(_rows_query(company_id, catalog, now, within).execution_options(yield_per=batch))
     for values in result:
         yield _row(values, index)
 
 
-def learner_page(session, company_id, now, page, per_page):
+def learner_page(session, company_id, now, page, per_page, within=None):
     """One page of learners (in id order), each with the trainings they owe."""
     catalog = company_catalog(session, company_id)
     index = {t.code: t for t in catalog}
     ids = session.scalars(
         select(LearnerTraining.learner_id)
         .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(_latest_cycle(company_id))
+        .where(latest_cycle(company_id, within))
         .group_by(LearnerTraining.learner_id)
         .order_by(LearnerTraining.learner_id)
         .offset((page - 1) * per_page)

@@ -39,14 +39,15 @@ def filename(company_id, now=None):
     return f"compliance-{company_id}-{(now or utcnow()):%Y-%m-%d}.csv"
 
 
-def stream(session_factory, company_id, now):
-    """Yield the CSV text in chunks; the session lives as long as the download."""
+def stream(session_factory, company_id, now, within=None):
+    """Yield the CSV text in chunks; the session lives as long as the download (``within``: a
+    manager's chain, ``service/reports/manager_chain.below``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     with session_factory() as session:
         pending = 0
-        for row in iter_rows(session, company_id, now):
+        for row in iter_rows(session, company_id, now, within=within):
             writer.writerow([cell(row[c]) for c in CSV_COLUMNS])
             pending += 1
             if pending >= ROWS_PER_CHUNK:

@@ -112,10 +112,11 @@ def test_every_documented_command_exists(app):
 
     commands = _documented_commands()
     assert len(commands) >= 15
+    from service.cli.doctor import attach
     from workers.cli import smart_assign_commands
 
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    app.cli.add_command(smart_assign_commands(lambda: app.extensions["herd.sessions"]))  # as wsgi.py does
+    app.cli.add_command(attach(smart_assign_commands(lambda: app.extensions["herd.sessions"])))  # as wsgi.py does
     runner = app.test_cli_runner()
     for line in commands:
         words = line.split()

@@ -282,3 +282,89 @@ def test_connect_entra_watch_a_learner_arrive_and_revoke(live, browser, sessions
     expect(page.get_by_role("heading", name="Sign in to Herd")).to_be_visible()
     assert errors == []
     context.close()
+
+
+def test_the_doctor_an_alias_and_a_managers_chain(live, browser, sessions, shots_dir):
+    """Issue 24: the doctor page after a first sync with mistakes, an alias saved from it, the
+    learner page's data-quality box and manager links, and the compliance report of a chain."""
+    from playwright.sync_api import expect
+
+    from models import AccessToken
+    from tests.conftest import Tenant
+    from tests.dashboard.conftest import PASSWORD, make_admin
+
+    url, app = live
+    with sessions() as s:
+        create_company(s, "Acme Corp", 7)
+        row, secret = AccessToken.issue(7, "Entra ID production")
+        s.add(row)
+        s.commit()
+    make_admin(sessions, 7, "it-admin@acme.example")
+    tenant = Tenant(app.test_client(), 7, secret)
+    ids = {}
+    for name, given, ext, manager in [
+        ("bea.boss", "Bea", {"state": "Illinois"}, None),
+        ("carl.calif", "Carl", {"state": "Calif.", "learnerRole": "Mgr"}, "bea.boss"),
+        ("nina.nostate", "Nina", {"state": "", "country": ""}, "bea.boss"),
+        ("tom.tags", "Tom", {"training_tags": "CYBR"}, "carl.calif"),
+    ]:
+        body = user_body(f"{name}@acme.example", given=given, family=name.split(".")[1].title(), **ext)
+        if manager:
+            body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"] = {"value": manager}
+        resp = tenant.post("Users", json=body)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        ids[name] = resp.get_json()["id"]
+    run_events(sessions)
+
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/dashboard/login")
+    page.get_by_label("Email").fill("it-admin@acme.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    # The first learners arrived without what Smart Assign needs: the banner says so.
+    banner = page.locator("#doctor-banner")
+    expect(banner).to_contain_text("arrived without a usable state")
+    banner.get_by_role("link", name="Open the Smart Assign doctor").click()
+    expect(page.get_by_role("heading", name="Smart Assign doctor")).to_be_visible()
+    coverage = page.locator("#coverage")
+    expect(coverage.locator('[data-input="state"]')).to_contain_text("50.0 %")
+    values = page.locator("#unrecognised")
+    expect(values).to_contain_text("“Calif.”")
+    expect(values).to_contain_text("urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:state")
+    expect(page.locator("#fixes")).to_contain_text("target attribute")
+    shot(page, "doctor", shots_dir)
+
+    # An alias from the page: "Calif." reads as US-CA from now on.
+    page.get_by_label("Input").select_option("state")
+    page.get_by_label("Value as sent").fill("Calif.")
+    page.get_by_label("Reads as").fill("US-CA")
+    page.get_by_role("button", name="Save alias").click()
+    expect(page.get_by_role("status").filter(has_text="Alias saved")).to_be_visible()
+    expect(page.locator("#alias-list")).to_contain_text("US-CA")
+    expect(page.locator("#unrecognised")).not_to_contain_text("“Calif.”")
+
+    # The learner page: what is missing or unrecognised, the manager, the direct reports.
+    page.goto(f"/dashboard/learners/{ids['nina.nostate']}")
+    quality = page.locator("#data-quality")
+    expect(quality).to_contain_text("State: sent nothing.")
+    expect(quality).not_to_contain_text("not recognised")
+    page.goto(f"/dashboard/learners/{ids['carl.calif']}")
+    expect(page.locator("#data-quality")).to_contain_text("Role: not recognised.")
+    expect(page.locator("#manager")).to_contain_text("Bea Boss")
+    expect(page.locator("#reports")).to_contain_text("Tom Tags")
+    shot(page, "learner-quality-manager", shots_dir)
+    page.locator("#manager").get_by_role("link", name="Bea Boss").click()
+    expect(page.locator("#reports")).to_contain_text("Carl Calif")
+    page.locator("#reports").get_by_role("link", name="their compliance").click()
+
+    # The compliance report of Bea's whole chain: Carl, Nina and Tom (Carl's report).
+    expect(page.locator("#manager-filter")).to_contain_text("Bea Boss")
+    expect(page.locator("#by-manager")).to_contain_text("Carl Calif")
+    expect(page.locator("#by-manager")).to_contain_text("Bea Boss")
+    shot(page, "compliance-manager", shots_dir)
+    assert errors == []
+    context.close()

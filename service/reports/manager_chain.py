@@ -1,0 +1,65 @@
+"""Everyone below a manager, for the compliance report's ``?manager=<learner id>`` (SQL, no Flask).
+
+``learners.manager_id`` links each learner to their manager (``models/managers.py``);
+the chain below a manager is every learner reached by following those links down,
+at any depth, in one recursive query. ``UNION`` (not ``UNION ALL``) ends a loop in
+the data (A manages B manages A) instead of following it forever. A deactivated
+manager stays in the chain: their reports are still theirs until the IdP sends another.
+"""
+
+from sqlalchemy import func, literal, select
+
+from models import Learner, LearnerTraining
+from models.company_training import company_catalog
+from service.reports.compliance import STATUSES, latest_cycle, standing
+
+
+def below(company_id, manager_id):
+    """A SELECT of the ids of every learner below ``manager_id`` (not the manager), at any depth."""
+    chain = (
+        select(Learner.id.label("id"))
+        .where(Learner.company_id == company_id, Learner.manager_id == manager_id, Learner.id != manager_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union(select(Learner.id).where(Learner.company_id == company_id, Learner.manager_id == chain.c.id))
+    return select(chain.c.id).where(chain.c.id != manager_id)
+
+
+def is_learner(session, company_id, learner_id):
+    """True when ``learner_id`` is a learner of the company (a manager to filter by)."""
+    return (
+        session.scalar(select(literal(1)).where(Learner.company_id == company_id, Learner.id == learner_id)) is not None
+    )
+
+
+def by_manager(session, company_id, now, within=None):
+    """Counts of the latest cycle of each training owed, grouped by each learner's direct manager."""
+    catalog = company_catalog(session, company_id)
+    state = standing(catalog, now).label("standing")
+    query = (
+        select(Learner.manager_id, state, func.count())
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(latest_cycle(company_id))
+        .group_by(Learner.manager_id, state)
+    )
+    if within is not None:
+        query = query.where(Learner.id.in_(within))
+    groups = {}
+    for manager, status, count in session.execute(query):
+        bucket = groups.setdefault(manager, dict.fromkeys(STATUSES, 0))
+        bucket[status if status in bucket else "assigned"] += count
+    names = (
+        dict(
+            session.execute(
+                select(Learner.id, func.coalesce(Learner.display_name, Learner.user_name)).where(
+                    Learner.company_id == company_id, Learner.id.in_([m for m in groups if m])
+                )
+            ).all()
+        )
+        if any(groups)
+        else {}
+    )
+    return [
+        {"manager_id": m, "manager": names.get(m), **c, "total": sum(c.values())}
+        for m, c in sorted(groups.items(), key=lambda kv: (kv[0] is None, names.get(kv[0]) or "", kv[0] or ""))
+    ]
