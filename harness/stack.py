@@ -26,6 +26,7 @@ import redis
 import requests
 from sqlalchemy import text
 
+from config.celery import QUEUES
 from workers import embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,8 +310,8 @@ class Herd:
             self.start_relay()
         return proc
 
-    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60):
-        """``celery -A workers.celery_app worker``; returns once it is ready (solo: one task at a time)."""
+    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60, queues=QUEUES):
+        """``celery -A workers.celery_app worker -Q queues``; returns once it is ready (solo: one task at a time)."""
         argv = [
             sys.executable,
             "-m",
@@ -322,6 +323,8 @@ class Herd:
             f"--pool={pool}",
             "-n",
             f"{name}-{self.tag}@%h",
+            "-Q",
+            ",".join(queues),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
