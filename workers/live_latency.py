@@ -14,6 +14,7 @@ from config.celery import LIVE_LATENCY_BUCKETS, LIVE_LATENCY_KEY, latency_bucket
 from models import utcnow
 
 log = logging.getLogger(__name__)
+_clients = {}
 
 
 def observe(broker_url, committed_at, now=None):
@@ -22,7 +23,7 @@ def observe(broker_url, committed_at, now=None):
         return
     now = now or utcnow()
     seconds = [max(0.0, (now - at).total_seconds()) for at in committed_at]
-    client = redis.Redis.from_url(broker_url, socket_connect_timeout=1, socket_timeout=2)
+    client = _client(broker_url)
     try:
         with client.pipeline() as pipe:
             for bound in LIVE_LATENCY_BUCKETS:
@@ -34,5 +35,10 @@ def observe(broker_url, committed_at, now=None):
             pipe.execute()
     except redis.RedisError as exc:  # the broker went away: the figure misses these events
         log.warning("live latency not recorded (%s)", type(exc).__name__)
-    finally:
-        client.close()
+
+
+def _client(broker_url):
+    """One client per broker URL and process (redis-py's pool reconnects after a fork)."""
+    if broker_url not in _clients:
+        _clients[broker_url] = redis.Redis.from_url(broker_url, socket_connect_timeout=1, socket_timeout=2)
+    return _clients[broker_url]

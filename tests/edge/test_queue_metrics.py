@@ -21,7 +21,7 @@ def broker(monkeypatch):
     client = fakeredis.FakeRedis(server=server)
     monkeypatch.setattr(health, "broker_client", lambda: client)
     monkeypatch.setattr(health, "check_broker", lambda: (True, "ok"))
-    monkeypatch.setattr(live_latency.redis.Redis, "from_url", lambda *_a, **_k: fakeredis.FakeRedis(server=server))
+    monkeypatch.setattr(live_latency, "_clients", {"redis://broker": fakeredis.FakeRedis(server=server)})
     return client
 
 
