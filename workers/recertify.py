@@ -39,8 +39,9 @@ from workers.turns import next_turn
 
 log = logging.getLogger(__name__)
 BATCH = 500
-# Batches per turn of ``recertify_company``: about a second of one worker's time.
-BATCHES_PER_TURN = 2
+# Batches per turn of ``recertify_company``: one batch of 500 due learners is one to five
+# seconds of one worker's time (more when many get their next cycle).
+BATCHES_PER_TURN = 1
 # A task redelivered after a worker died adopts the company's unfinished run younger than this.
 ADOPT_WITHIN = timedelta(hours=12)
 
