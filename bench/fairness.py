@@ -200,7 +200,7 @@ def markdown(d):
         "",
         "Workers as `make run` starts them (Procfile.dev: one live, one bulk Celery process), gunicorn with 2",
         f"processes, the relay. B and C: {a['big']:,} learners each; {a['tenants']:,} tenants of "
-        f"{a['per_tenant']:,} learners, all due for recertification.",
+        f"{a['per_tenant']:,} learners, one in {a['due_every']} due for recertification.",
         "",
         "## New hires of A: commit to processed (one POST at a time)",
         "",
