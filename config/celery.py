@@ -1,7 +1,10 @@
 """Celery settings shared by the workers and the web app's enqueue module."""
 
+import time
+
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import before_task_publish
 
 # Task names say what they do; Flower shows them as they are.
 PROCESS_EVENT = "herd.provisioning.process_event"
@@ -26,12 +29,63 @@ WEBHOOK_DUE_SOON = "herd.webhooks.due_soon"
 # the web's /metrics reads it, so beat's health shows up next to the outbox figures.
 RELAY_STATS_KEY = "herd:outbox:relay"
 
+# Queues. ``live``: what must follow a request within seconds (provisioning events); its
+# workers take nothing else, so a live event always finds a free slot. ``bulk``: company-wide
+# work (re-runs, recertification, retention), cut into small parts that go to the back of
+# the queue after each part, so companies take turns and none holds a worker for long.
+# ``celery`` is Celery's default queue, where a previous release put every message: the
+# bulk workers drain it too, so messages already queued still run.
+LIVE_QUEUE = "live"
+BULK_QUEUE = "bulk"
+LEGACY_QUEUE = "celery"
+# The queues /metrics reports on (depth, age of the oldest message). Add a queue here and
+# its route to TASK_QUEUES below.
+QUEUES = (LIVE_QUEUE, BULK_QUEUE, WEBHOOKS_QUEUE, LEGACY_QUEUE)
+# Task name -> queue. A task not listed goes to the bulk queue (task_default_queue).
+TASK_QUEUES = {
+    PROCESS_EVENT: LIVE_QUEUE,
+    PROCESS_EVENTS: LIVE_QUEUE,
+    # Beat's safety net for late live events: a few queries, and it feeds the live queue.
+    RELAY_PENDING: LIVE_QUEUE,
+    RERUN_COMPANY: BULK_QUEUE,
+    RERUN_HELP: BULK_QUEUE,
+    RECERTIFY_ALL: BULK_QUEUE,
+    RECERTIFY_COMPANY: BULK_QUEUE,
+    PRUNE_RETENTION: BULK_QUEUE,
+    WEBHOOK_DELIVER: WEBHOOKS_QUEUE,
+    WEBHOOK_DISPATCH: WEBHOOKS_QUEUE,
+    WEBHOOK_DUE_SOON: WEBHOOKS_QUEUE,
+}
+# A message header with the Unix time it was published: /metrics reads it off the oldest
+# message of each queue (its age), and the live workers off each event batch.
+SENT_AT_HEADER = "herd_sent_at"
+# A Redis hash in the broker: the histogram of live events' commit-to-processed time, which
+# the live workers add to and /metrics serves (fields ``le_<bound>``, ``count``, ``sum``).
+LIVE_LATENCY_KEY = "herd:live:latency"
+LIVE_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def latency_bucket_field(bound):
+    """The field of ``LIVE_LATENCY_KEY`` counting the events processed within ``bound`` seconds."""
+    return f"le_{bound:g}"
+
+
+def _stamp_sent_at(headers=None, **_kwargs):
+    """Mark every task message with the time it was published (see ``SENT_AT_HEADER``)."""
+    if headers is not None:
+        headers.setdefault(SENT_AT_HEADER, round(time.time(), 3))
+
+
+before_task_publish.connect(_stamp_sent_at, weak=False, dispatch_uid="herd-sent-at")
+
 
 def celery_config(settings):
     """Celery configuration for ``settings`` (Redis broker, at-least-once delivery)."""
     return {
         "broker_url": settings.broker_url,
         "task_ignore_result": True,
+        "task_routes": {name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
+        "task_default_queue": BULK_QUEUE,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
@@ -56,7 +110,6 @@ def celery_config(settings):
         },
         "redis_socket_connect_timeout": 1,
         "redis_socket_timeout": 2,
-        "task_routes": {"herd.webhooks.*": {"queue": WEBHOOKS_QUEUE}},
         "beat_schedule": {
             # Deliveries due (new, retries, after a broker or worker outage) to their endpoint's task.
             "webhooks-dispatch": {"task": WEBHOOK_DISPATCH, "schedule": 5},

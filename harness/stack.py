@@ -26,6 +26,7 @@ import redis
 import requests
 from sqlalchemy import text
 
+from config.celery import QUEUES
 from workers import embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,10 +310,11 @@ class Herd:
             self.start_relay()
         return proc
 
-    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60, queues=None):
-        """``celery -A workers.celery_app worker``; returns once it is ready (solo: one task at a time).
+    def start_worker(self, name="worker", pool="solo", concurrency=1, timeout=60, queues=QUEUES):
+        """``celery -A workers.celery_app worker -Q queues``; returns once it is ready (solo: one task at a time).
 
-        ``queues``: the ``-Q`` list (default: Celery's default queue; webhooks use ``"webhooks"``)."""
+        ``queues``: the queue names, or one name (default: every queue; the webhooks worker uses ``"webhooks"``)."""
+        queues = (queues,) if isinstance(queues, str) else queues
         argv = [
             sys.executable,
             "-m",
@@ -324,14 +326,14 @@ class Herd:
             f"--pool={pool}",
             "-n",
             f"{name}-{self.tag}@%h",
+            "-Q",
+            ",".join(queues),
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
         ]
         if pool in ("prefork", "threads"):
             argv += ["--concurrency", str(concurrency)]
-        if queues:
-            argv += ["-Q", queues]
         return self._started(self._start(name, argv), " ready.", timeout, 0.2, f"celery {name} ready")
 
     def start_beat(self, timeout=30):

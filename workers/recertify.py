@@ -10,6 +10,10 @@ whose moment has come, and reconciles them in batches: the planner assigns
 the next cycle (due at the expiry) and marks work past its due date
 ``overdue``. Learners with nothing due are never read.
 
+The daily task queues one ``recertify_company`` per company with learners due; each
+does a turn of ``BATCHES_PER_TURN`` batches and queues its next turn at the back of the
+bulk queue, so the companies are worked through in turns, not one after another.
+
 Like the re-run, each batch and the job's cursor and counts commit together,
 so a redelivered task resumes after the last committed batch; reconcile is
 idempotent, so a batch run twice changes nothing.
@@ -31,9 +35,13 @@ from models.job import ACTIVE, DONE, QUEUED, RECERTIFY, RUNNING
 from workers.celery_app import RETRY_POLICY, app, sessions
 from workers.reconcile import reconcile, run_entry
 from workers.rerun import next_batch
+from workers.turns import next_turn
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# Batches per turn of ``recertify_company``: one batch of 500 due learners is one to five
+# seconds of one worker's time (more when many get their next cycle).
+BATCHES_PER_TURN = 1
 # A task redelivered after a worker died adopts the company's unfinished run younger than this.
 ADOPT_WITHIN = timedelta(hours=12)
 
@@ -97,9 +105,11 @@ def _latest_changes(session, ids):
     return dict(rows.all())
 
 
-def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progress=None):
-    """Recertify one company as of a day (default now); return the finished job. Safe to call again.
+def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progress=None, batches=None):
+    """Recertify one company as of a day (default now); return the job. Safe to call again.
 
+    With ``batches``, stop after that many committed batches and return the job still
+    running (a turn, see ``recertify_company``); without, return it finished.
     ``progress(n)`` is called after each committed batch with the learners it handled.
     """
     now = utcnow()
@@ -117,10 +127,11 @@ def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progr
         job.updated_at = now
         session.commit()
         job_id, moment = job.id, job.as_of
+    done_batches = 0
     while True:
         with session_factory() as session:
             job = session.get(Job, job_id)
-            if job.status == DONE:
+            if job.status == DONE or (batches is not None and done_batches >= batches):
                 return job
             company = session.get(Company, company_id)
             learners = next_batch(session, job, due_filter(company_id, moment), batch)
@@ -154,6 +165,7 @@ def run(session_factory, company_id, as_of=None, job_id=None, batch=BATCH, progr
             job.cursor = learners[-1].id
             job.updated_at = now
             session.commit()
+        done_batches += 1
         if progress is not None:
             progress(len(learners))
 
@@ -168,15 +180,22 @@ def companies_due(session, moment):
 
 
 @app.task(name=RECERTIFY_COMPANY, bind=True, **RETRY_POLICY)
-def recertify_company(self, company_id, as_of=None):
-    """Recertification and overdue marking for one company (``as_of``: ISO date, default today)."""
+def recertify_company(self, company_id, as_of=None, job_id=None):
+    """Recertification and overdue marking for one company (``as_of``: ISO date, default today).
+
+    One turn: ``BATCHES_PER_TURN`` batches, then the next turn goes to the back of the bulk
+    queue (``workers.turns``), behind the other companies' turns, so the nightly run goes
+    through the companies in turns and live work never waits for it.
+    """
     day = date.fromisoformat(as_of) if as_of else None
     try:
-        job = run(sessions(), company_id, day)
+        job = run(sessions(), company_id, day, job_id=job_id, batches=BATCHES_PER_TURN)
+        if job.status != DONE and not next_turn(recertify_company, company_id, as_of, job_id=job.id):
+            job = run(sessions(), company_id, day, job_id=job.id)
     except NoSuchCompany as exc:
         log.warning("recertification not started: %s", exc)
         return None
-    return {"job": job.id, "added": job.added, "overdue": job.overdue}
+    return {"job": job.id, "added": job.added, "overdue": job.overdue, "done": job.status == DONE}
 
 
 @app.task(name=RECERTIFY_ALL, acks_late=True)

@@ -2,9 +2,11 @@
 
 The dashboard creates a queued ``jobs`` row and enqueues ``herd.smart_assign.rerun_company``
 with the company and job ids; the dashboard polls the row. That task counts the learners,
-cuts their ids into ranges of ``PART_SIZE`` (``job_parts`` rows, created once), queues a
-``herd.smart_assign.rerun_help`` task per part beyond the first so that idle workers
-join in, and works on the parts itself.
+cuts their ids into ranges of ``PART_SIZE`` (``job_parts`` rows, created once) and
+takes turns with other companies' jobs: each task does one part, then queues a
+``herd.smart_assign.rerun_help`` task for the next at the back of the bulk queue
+(``workers.turns``), so a re-run never holds the bulk workers until it ends, and up
+to ``TURNS_AT_ONCE`` workers share one job's parts.
 
 Every worker of the job takes a part per batch: each batch of learners is re-read
 through the company's attribute mapping and reconciled with its state loaded in a few
@@ -28,12 +30,18 @@ from models.attribute_mapping import apply_to
 from models.job import ACTIVE, DONE, FAILED, QUEUED, RERUN_SMART_ASSIGN, RUNNING
 from workers.celery_app import MAX_RETRIES, RETRY_POLICY, app, sessions
 from workers.reconcile import preloaded, reconcile, run_entry
+from workers.turns import next_turn
 
 log = logging.getLogger(__name__)
 BATCH = 200
 # Learners per part: 100,000 learners make 40 parts, enough for the workers to share
 # them evenly; a part is a few seconds of one worker's time.
 PART_SIZE = 2500
+# Parts a task does per turn before it yields to the rest of the bulk queue.
+PARTS_PER_TURN = 1
+# Turns of one job in the bulk queue at once: the most bulk workers one job occupies.
+# Two jobs alternate turns; with more bulk workers than this, several jobs run side by side.
+TURNS_AT_ONCE = 2
 # A task enqueued without a job id adopts a queued or running job younger than this.
 ADOPT_WITHIN = timedelta(hours=1)
 
@@ -148,24 +156,28 @@ def part_batch(session, part, company_id, batch):
     return session.scalars(select(Learner).where(*conditions).order_by(Learner.id).limit(batch)).all()
 
 
-def work(session_factory, job_id, batch=BATCH, progress=None):
+def work(session_factory, job_id, batch=BATCH, progress=None, parts=None):
     """Work through the job's open parts, a batch per transaction, until none is left to take.
 
     Every worker of a re-run runs this; each batch claims a part (see ``_claim``), so
-    workers share the parts and a part is never worked on by two at once. Returns when
-    every part is finished or held by another worker; the worker that finishes the last
-    part marks the job done. Safe to call again, at any time.
+    workers share the parts and a part is never worked on by two at once. Returns False
+    when every part is finished or held by another worker (the worker that finishes the
+    last part marks the job done), True when it stopped after finishing ``parts`` parts
+    with work maybe left (the task's turn is over). Safe to call again, at any time.
     """
-    preferred = None
+    preferred, finished = None, 0
     while True:
         with session_factory() as session:
             job = session.get(Job, job_id)
             if job is None or job.status != RUNNING:  # failed meanwhile, or done
-                return
+                return False
+            if parts is not None and finished >= parts:
+                session.commit()
+                return True
             part = _claim(session, job_id, preferred)
             if part is None:
                 session.commit()
-                return
+                return False
             preferred = part.id
             company = session.get(Company, job.company_id)
             learners = part_batch(session, part, company.id, batch)
@@ -174,7 +186,7 @@ def work(session_factory, job_id, batch=BATCH, progress=None):
                 part.finished_at = now
                 _finish_if_last(session, job_id, now)
                 session.commit()
-                preferred = None
+                preferred, finished = None, finished + 1
                 if progress:
                     progress(session.get(Job, job_id))
                 continue
@@ -277,21 +289,24 @@ def _guarded(task, company_id, job_id, work_):
         raise
 
 
-def _call_helpers(job_id, count):
-    """Queue ``count`` rerun_help tasks so that other workers take parts too (best effort)."""
-    try:
-        for _ in range(count):
-            rerun_help.delay(job_id)
-    except Exception as exc:  # the broker is away: this worker does every part itself
-        log.warning("re-run %s: could not queue helpers (%s); one worker does it all", job_id, type(exc).__name__)
+def _turn(job_id):
+    """One turn of a re-run task: a part, then the next turn queued behind the other jobs' parts.
+
+    Between two parts the worker goes back to the bulk queue, so another company's job
+    (queued meanwhile) takes its turn. When the next turn cannot be queued, this task
+    does the rest itself.
+    """
+    if work(sessions(), job_id, parts=PARTS_PER_TURN) and not next_turn(rerun_help, job_id):
+        work(sessions(), job_id)
 
 
 @app.task(name=RERUN_COMPANY, bind=True, **RETRY_POLICY)
 def rerun_company(self, company_id, job_id=None):
     """Smart Assign for every learner of a company (after a rule or settings change).
 
-    Cuts the job into parts, queues a helper task per part beyond the first (any idle
-    worker takes one and shares the parts), and works on the parts itself.
+    Cuts the job into parts and queues ``TURNS_AT_ONCE`` turns of it (this one counted):
+    each does a part and queues its successor, so the job keeps that many bulk workers
+    at most and alternates with other companies' jobs.
     """
 
     def start_and_work():
@@ -299,8 +314,10 @@ def rerun_company(self, company_id, job_id=None):
         if running:
             with sessions()() as session:
                 parts = open_parts(session, started)
-            _call_helpers(started, parts - 1)
-            work(sessions(), started)
+            for _ in range(min(parts, TURNS_AT_ONCE) - 1):
+                if not next_turn(rerun_help, started):
+                    break
+            _turn(started)
         return started
 
     return _guarded(self, company_id, job_id, start_and_work)
@@ -308,10 +325,10 @@ def rerun_company(self, company_id, job_id=None):
 
 @app.task(name=RERUN_HELP, bind=True, **RETRY_POLICY)
 def rerun_help(self, job_id):
-    """Take parts of a running company re-run (see ``work``); nothing to do once they are taken."""
+    """One turn of a running company re-run (see ``_turn``); nothing to do once its parts are taken."""
     with sessions()() as session:
         job = session.get(Job, job_id)
         company_id = job.company_id if job else None
     if company_id is None:
         return None
-    return _guarded(self, company_id, job_id, lambda: work(sessions(), job_id))
+    return _guarded(self, company_id, job_id, lambda: _turn(job_id))

@@ -18,6 +18,7 @@ from models import AuditEvent, Learner, ProvisioningEvent, utcnow
 from models import managers as manager_links
 from models.unreachable import is_unreachable
 from models.webhook_outbox import note
+from workers import live_latency
 from workers.celery_app import RETRY_POLICY, app, sessions, settings
 from workers.group_events import reconcile_group_event
 from workers.reconcile import NOT_GIVEN, preloaded, reconcile
@@ -34,11 +35,12 @@ def _previous_inputs(event):
     return event.previous if isinstance(event.previous, dict) else NOT_GIVEN
 
 
-def process(session, event_id, now=None):
+def process(session, event_id, now=None, committed=None):
     """Run Smart Assign for one event and write its audit entry; True if it did work.
 
     Skips an event already done, so a redelivery is harmless; the unique
     ``audit_events.event_id`` and assignment keys settle a concurrent duplicate.
+    The event's commit time is appended to the list ``committed`` when it is done.
     """
     now = now or utcnow()
     query = select(ProvisioningEvent).where(ProvisioningEvent.id == event_id)
@@ -52,6 +54,8 @@ def process(session, event_id, now=None):
     event.processed_at = now
     event.attempts += 1
     session.commit()
+    if committed is not None:
+        committed.append(event.created_at)
     return True
 
 
@@ -101,7 +105,7 @@ def _audit(event, outcome, now):
     )
 
 
-def process_batch(session, event_ids, now=None):
+def process_batch(session, event_ids, now=None, committed=None):
     """``process`` for several events in one transaction; returns the ids it did.
 
     Events already done (a redelivered message) are skipped, as by ``process``. On
@@ -110,6 +114,7 @@ def process_batch(session, event_ids, now=None):
     rules and catalogs are read for the whole batch in a few queries; events are
     handled in id order, so two events of one learner apply as they would one by one.
     Raises on any failure, leaving the caller to roll back (see ``process_many``).
+    The done events' commit times are appended to the list ``committed``.
     """
     now = now or utcnow()
     query = (
@@ -139,10 +144,12 @@ def process_batch(session, event_ids, now=None):
         .execution_options(synchronize_session=False)
     )
     session.commit()
+    if committed is not None:
+        committed.extend(e.created_at for e in events)
     return done
 
 
-def process_many(session_factory, event_ids):
+def process_many(session_factory, event_ids, committed=None):
     """Process a message's events: as one batch, else one by one; returns how many were done.
 
     When the batch fails (a bad event, a unique-key race with another worker), it is
@@ -153,7 +160,7 @@ def process_many(session_factory, event_ids):
     ids = list(dict.fromkeys(event_ids))
     with session_factory() as session:
         try:
-            return len(process_batch(session, ids))
+            return len(process_batch(session, ids, committed=committed))
         except Exception as exc:
             session.rollback()
             if len(ids) == 1:
@@ -163,7 +170,7 @@ def process_many(session_factory, event_ids):
     for event_id in ids:
         with session_factory() as session:
             try:
-                done += process(session, event_id)
+                done += process(session, event_id, committed=committed)
             except Exception as exc:
                 session.rollback()
                 log.warning("event %s failed (%s)", event_id, type(exc).__name__)
@@ -181,12 +188,14 @@ def process_event(event_id):
     registered for messages a previous release queued, and goes in the release after
     the next one (2027-03), once no queue can still hold one.
     """
+    committed = []
     with sessions()() as session:
         try:
-            done = process(session, event_id)
+            done = process(session, event_id, committed=committed)
         except Exception:
             session.rollback()
             raise
+    live_latency.observe(settings.broker_url, committed)
     log.info("event %s %s", event_id, "processed" if done else "already done")
     return done
 
@@ -194,7 +203,12 @@ def process_event(event_id):
 @app.task(name=PROCESS_EVENTS, **RETRY_POLICY)
 def process_events(event_ids):
     """Smart Assign and audit for a batch of provisioning events (by id); see ``process_many``."""
-    done = process_many(sessions(), event_ids)
+    committed = []
+    try:
+        done = process_many(sessions(), event_ids, committed)
+    finally:
+        # The events done before a failure count too: a retry skips them.
+        live_latency.observe(settings.broker_url, committed)
     log.info("events: %d of %d processed (the rest already done)", done, len(event_ids))
     return done
 

@@ -11,18 +11,22 @@ whichever worker answers ``/metrics`` adds them all up (prometheus_client's
 multiprocess mode). Without it (one process, the test client) the process's own
 registry is served.
 
-The outbox figures (events waiting, age of the oldest, relay runs) and whether the
-database and broker answer are read when ``/metrics`` is scraped, not counted.
+The outbox figures (events waiting, age of the oldest, relay runs), the Celery queues
+(depth, age of the oldest message, live events' commit-to-processed histogram; see
+``service/edge/queues.py``) and whether the database and broker answer are read when
+``/metrics`` is scraped, not counted.
 
 With ``METRICS_TOKEN`` set, ``/metrics`` answers only ``Authorization: Bearer <token>``
 (compared by hash, in constant time); production requires it (``config.Settings``).
 """
 
+import contextlib
 import hashlib
 import hmac
 import os
 import time
 
+import redis
 from flask import Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,7 +43,7 @@ from sqlalchemy import func, select
 from config.celery import RELAY_STATS_KEY
 from models import ProvisioningEvent, utcnow
 from service import db
-from service.edge import health
+from service.edge import health, queues
 from service.oauth.clients import expiring_secret_count
 
 REQUESTS = Counter(
@@ -161,6 +165,9 @@ def _scrape_time_families():
         )
     if broker_ok:
         families.extend(_relay_families())
+        # The broker going away between the ping and now only leaves these figures out.
+        with contextlib.suppress(redis.RedisError):
+            families.extend(queues.queue_families(health.broker_client()))
     return families
 
 

@@ -229,25 +229,28 @@ def test_a_rerun_killed_mid_part_resumes_and_counts_exactly(tenant, sessions, mo
     assert job.added == assignments(sessions, tenant.id)
 
 
-def test_the_rerun_task_queues_helpers_and_finishes_the_job_itself(tenant, sessions, monkeypatch):
+def test_the_rerun_task_does_a_part_and_queues_the_next_turns(tenant, sessions, monkeypatch):
     post_people(tenant, PEOPLE)
     job_id = new_job(sessions, tenant.id)
-    helpers = []
+    turns = []
     monkeypatch.setattr(rerun, "sessions", lambda: sessions)
     monkeypatch.setattr(rerun, "PART_SIZE", 2)
-    monkeypatch.setattr(rerun.rerun_help, "delay", helpers.append)
+    monkeypatch.setattr(rerun.rerun_help, "apply_async", lambda args, kwargs: turns.append(args))
     assert rerun.rerun_company.run(tenant.id, job_id) == job_id
-    assert helpers == [job_id, job_id], "a helper per part beyond the first (3 parts)"
+    assert turns == [(job_id,), (job_id,)], "a second turn at once, and this one's next turn"
+    assert job_row(sessions, job_id).done == 2, "one part (of 3), then back to the queue"
+    while turns:
+        rerun.rerun_help.run(*turns.pop(0))
     job = job_row(sessions, job_id)
     assert (job.status, job.done, job.total) == ("done", 5, 5)
     before = assignments(sessions, tenant.id)
-    # A helper that comes late, and a redelivered task, find nothing to do.
+    # A turn that comes late, and a redelivered task, find nothing to do and queue nothing.
     rerun.rerun_help.run(job_id)
     rerun.rerun_company.run(tenant.id, job_id)
-    assert (job_row(sessions, job_id).done, assignments(sessions, tenant.id)) == (5, before)
+    assert (job_row(sessions, job_id).done, assignments(sessions, tenant.id), turns) == (5, before, [])
 
 
-def test_the_rerun_task_does_every_part_itself_when_helpers_cannot_be_queued(tenant, sessions, monkeypatch):
+def test_the_rerun_task_does_every_part_itself_when_its_turns_cannot_be_queued(tenant, sessions, monkeypatch):
     post_people(tenant, PEOPLE)
     job_id = new_job(sessions, tenant.id)
 
@@ -256,7 +259,7 @@ def test_the_rerun_task_does_every_part_itself_when_helpers_cannot_be_queued(ten
 
     monkeypatch.setattr(rerun, "sessions", lambda: sessions)
     monkeypatch.setattr(rerun, "PART_SIZE", 2)
-    monkeypatch.setattr(rerun.rerun_help, "delay", broker_down)
+    monkeypatch.setattr(rerun.rerun_help, "apply_async", broker_down)
     rerun.rerun_company.run(tenant.id, job_id)
     job = job_row(sessions, job_id)
     assert (job.status, job.done, job.error) == ("done", 5, None)
