@@ -15,7 +15,7 @@ _DEFAULTED = re.compile(r"\$\{[A-Z_]+:-([^}]*)\}")
 
 
 def celery_workers(procfile="Procfile.dev"):
-    """``[(process name, queues, concurrency)]`` of the Procfile's Celery worker lines."""
+    """``[(process name, queues, concurrency, pool)]`` of the Procfile's Celery worker lines."""
     workers = []
     for line in (ROOT / procfile).read_text().splitlines():
         name, _, command = line.partition(":")
@@ -24,13 +24,15 @@ def celery_workers(procfile="Procfile.dev"):
             continue
         options = dict(itertools.pairwise(argv[4:]))
         queues = tuple(options.get("-Q", "celery").split(","))
-        workers.append((name.strip(), queues, int(options.get("--concurrency", "1"))))
+        pool = options.get("--pool", "prefork")
+        workers.append((name.strip(), queues, int(options.get("--concurrency", "1")), pool))
     return workers
 
 
 def start_workers(herd, procfile="Procfile.dev"):
-    """Start the Procfile's Celery workers on ``herd`` (prefork, as Celery's default pool)."""
-    return [
-        herd.start_worker(name, pool="prefork", concurrency=concurrency, queues=queues)
-        for name, queues, concurrency in celery_workers(procfile)
-    ]
+    """Start the Procfile's Celery workers on ``herd`` with their pools (prefork, Celery's default,
+    unless the line says ``--pool``); ``{process name: process}``."""
+    return {
+        name: herd.start_worker(name, pool=pool, concurrency=concurrency, queues=queues)
+        for name, queues, concurrency, pool in celery_workers(procfile)
+    }

@@ -28,7 +28,7 @@ def test_a_rerun_part_interrupted_is_resumed_and_counts_each_learner_once(e2e_re
     big = make_tenant(sessions, None, "Big", 8)
     seed_learners(sessions, big.id, LEARNERS, "big", with_events=False)
     herd = herd_stack(e2e_redis_url)
-    workers = dict(zip(("worker", "bulk"), start_workers(herd, "Procfile.dev"), strict=True))
+    workers = start_workers(herd, "Procfile.dev")
     job_id = rerun_of(sessions, e2e_redis_url, big.id)
 
     def job():
