@@ -120,7 +120,7 @@ def summary(merged):
     """Per phase: req/s; per kind: req/s (count over its phase's wall), p50, p99; and the cycle total."""
     phases, kinds = {}, {}
     total_n = total_wall = total_server = total_db = total_client = 0
-    for name in workload.PHASES:
+    for name in PHASES:  # the warmup is not merged (see merge)
         m = merged[name]
         n = len(m["samples"])
         share, check = workload.client_check(n, m["wall"], m["client_cpu"])
