@@ -20,15 +20,18 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import client as workload
-from bench.common.report import RESULTS, code_version, loadavg, machine_info
+from bench.common.report import RESULTS, ROOT, code_version, loadavg, machine_info
 from bench.common.server import APPS, SERVERS, OwnServer
 from bench.common.stats import percentile
 
@@ -83,9 +86,11 @@ def run_target(target, args, seed_run):
             )
             phases.append(result)
             bad = sum(1 for s in result.samples if s.wrong or not 200 <= s.status < 300)
+            _, check = workload.client_check(len(result.samples), result.wall_s, result.client_cpu_s)
             print(
                 f"    {name}: {len(result.samples) / result.wall_s:.1f} req/s"
-                + (f", {bad} errors/wrong" if bad else ""),
+                + (f", {bad} errors/wrong" if bad else "")
+                + f"; {check}",
                 flush=True,
             )
         return phases, server.server_desc, server.log_summary(), server.database_version()
@@ -100,8 +105,11 @@ def merge(results):
         for p in phases:
             if p.name == "warmup":
                 continue
-            m = merged.setdefault(p.name, {"wall": 0.0, "samples": [], "server_cpu": 0.0, "database_cpu": 0.0})
+            m = merged.setdefault(
+                p.name, {"wall": 0.0, "samples": [], "server_cpu": 0.0, "database_cpu": 0.0, "client_cpu": 0.0}
+            )
             m["wall"] += p.wall_s
+            m["client_cpu"] += p.client_cpu_s
             m["samples"] += p.samples
             m["server_cpu"] += p.server_cpu_s or 0.0
             m["database_cpu"] += p.database_cpu_s or 0.0
@@ -111,11 +119,14 @@ def merge(results):
 def summary(merged):
     """Per phase: req/s; per kind: req/s (count over its phase's wall), p50, p99; and the cycle total."""
     phases, kinds = {}, {}
-    total_n = total_wall = total_server = total_db = 0
-    for name in PHASES:
+    total_n = total_wall = total_server = total_db = total_client = 0
+    for name in PHASES:  # the warmup is not merged (see merge)
         m = merged[name]
         n = len(m["samples"])
+        share, check = workload.client_check(n, m["wall"], m["client_cpu"])
         phases[name] = {
+            "client_share": share,
+            "client_check": check,
             "requests": n,
             "rps": n / m["wall"],
             "bad": sum(1 for s in m["samples"] if s.wrong or not 200 <= s.status < 300),
@@ -125,6 +136,7 @@ def summary(merged):
         if name != "okta":
             total_n, total_wall = total_n + n, total_wall + m["wall"]
             total_server, total_db = total_server + m["server_cpu"], total_db + m["database_cpu"]
+            total_client += m["client_cpu"]
         for kind in sorted({s.kind for s in m["samples"]}):
             ms = sorted(s.ms for s in m["samples"] if s.kind == kind)
             kinds[kind] = {
@@ -133,7 +145,10 @@ def summary(merged):
                 "p50_ms": percentile(ms, 50),
                 "p99_ms": percentile(ms, 99),
             }
+    share, check = workload.client_check(total_n, total_wall, total_client)
     phases["entra cycle (all but okta)"] = {
+        "client_share": share,
+        "client_check": check,
         "requests": total_n,
         "rps": total_n / total_wall,
         "bad": 0,
@@ -204,6 +219,21 @@ def markdown(report):
         lines.append(f"| {phase} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "## Is the load generator saturated?",
+        "",
+        "The client is one Python process (its threads share one core). Per phase: the share of a core",
+        f"it used, its CPU per request and the rate it could send with a core to itself. At {workload.CLIENT_SATURATED:.0%}",
+        "of a core or more, the client, not the server, set the rate, and the ratio to the first target",
+        "understates the gap.",
+        "",
+        "| phase | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+    for phase in base["phases"]:
+        cells = [t["phases"][phase].get("client_check", "-") for t in report["targets"]]
+        lines.append(f"| {phase} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         f"## Per request kind: req/s (ratio to {names[0]}), p50 / p99 ms",
         "",
         "| kind | " + " | ".join(names) + " |",
@@ -256,7 +286,8 @@ def build_report(args, argv, targets, runs, info, started, t0, load_before, roun
             "redis": f"live, {args.redis_url} (the rate limiter counts there)" if args.redis_url else None,
             "rounds_started": rounds_started,
             "command": f"DATABASE_URL={os.environ['DATABASE_URL']} python -m bench.compare "
-            + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
+            + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+            + (f" --base {os.environ['BENCH_BASE_REV']}" if os.environ.get("BENCH_BASE_REV") else ""),
             "started_at": started.strftime("%Y-%m-%d %H:%M:%S"),
             "total_s": time.perf_counter() - t0,
             "code": code_version(),
@@ -271,6 +302,37 @@ def write(out, stem, report):
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / f"{stem}.md").write_text(markdown(report))
+
+
+def _without_base(argv):
+    """``argv`` less ``--base REV`` (the snapshot is made; the run itself uses BENCH_BASE_TREE)."""
+    argv = list(argv if argv is not None else sys.argv[1:])
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--base":
+            skip = True
+        elif not a.startswith("--base="):
+            out.append(a)
+    return out
+
+
+def _with_base_snapshot(rev, run):
+    """Run ``run()`` with BENCH_BASE_TREE at a ``git archive`` of ``rev``, removed afterwards."""
+    tree = Path(tempfile.mkdtemp(prefix="herd-base-"))
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", rev], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        print(f"base: {rev} ({commit}), git archive snapshot in {tree}", flush=True)
+        os.environ["BENCH_BASE_TREE"] = str(tree)
+        os.environ["BENCH_BASE_REV"] = rev
+        return run()
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 def main(argv=None):
@@ -292,7 +354,15 @@ def main(argv=None):
         "publishes nothing there, the outbox relay is not started); default: a closed port, so the "
         "limiter falls back to in-memory counters",
     )
+    p.add_argument(
+        "--base",
+        metavar="REV",
+        help="the app 'base' is Herd at this git revision (e.g. 5e9bc9a, the previous main): a git "
+        "archive snapshot in a temporary directory, removed at the end (else BENCH_BASE_TREE names a tree)",
+    )
     args = p.parse_args(argv)
+    if args.base:
+        return _with_base_snapshot(args.base, lambda: main(_without_base(argv)))
     if not (os.environ.get("DATABASE_URL") or "").startswith("postgres"):
         raise SystemExit("bench.compare needs DATABASE_URL=postgresql://... (the floor is PostgreSQL only)")
     targets = [parse_target(t) | {"label": t} for t in args.targets]

@@ -10,7 +10,7 @@ the one named in DATABASE_URL), the migrations, a company and a token made with
 the operator CLI, and ``gunicorn wsgi:app`` on a free loopback port. The broker
 URL points at a closed port: SCIM must not need Redis (docs/testing.md).
 
-Phases, each run by C threads with their own HTTP session:
+Phases, each run by C threads with their own kept HTTP connection:
 
 1. initial cycle: filter ``userName eq`` (0 hits) then POST the Entra payload;
 2. incremental cycle: filter (1 hit) then PATCH in Entra's default dialect;

@@ -13,7 +13,10 @@ issues exactly one statement per request on Herd's own schema and indexes:
 - ``PUT /Users/<id>``: one UPDATE ... RETURNING of the whole document.
 
 Each statement runs in autocommit, so a request is one round trip to PostgreSQL, on a
-pool that keeps its connections. The bearer token is checked against the token hashes
+pool whose minimum equals its maximum (psycopg2's pool closes a returned connection above
+``minconn``), opened and warmed before the first request. Every statement but PATCH's
+(whose expression depends on the operations) is ``PREPARE``d once per connection and then
+run with ``EXECUTE``: PostgreSQL parses and plans it once, as a tuned bare stack would. The bearer token is checked against the token hashes
 read once per process (SHA-256, constant-time compare): the ideal of a cache, with no
 statement per request. There is no validation, no outbox row and no broker: it is the
 ceiling Herd is measured against, not a SCIM server. PostgreSQL only. Never imported by Herd or the tests.
@@ -34,6 +37,7 @@ from urllib.parse import parse_qs
 
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 import psycopg2.pool
 
 SCIM_JSON = "application/scim+json"
@@ -42,46 +46,91 @@ LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 ROUTE = re.compile(r"^/scim/v2/(\d+)/Users(?:/([0-9a-fA-F-]{36}))?/?$")
 FILTER = re.compile(r'^\s*(userName|externalId|emails\[type eq "work"\]\.value)\s+eq\s+"(.*)"\s*$', re.I)
-COLUMNS = {"username": "user_name_key", "externalid": "external_id_lower"}
+STATEMENTS = {"username": "by_user_name_key", "externalid": "by_external_id_lower"}
 VALUE_PATH = re.compile(r"^(\w+)\[type eq \"(\w+)\"\]\.value$", re.I)
 RETURNING = "RETURNING id, resource::text, created_at, updated_at, version"
 
 _pool = None
 _tokens: dict[str, int] | None = None
 _lock = threading.Lock()
+# Connections per process, all opened at start and kept (minconn == maxconn): more than the
+# bench's clients, so a request never waits for, or opens, a connection.
+POOL_SIZE = 16
+_SELECT = "SELECT id, resource::text, created_at, updated_at, version FROM learners "
+_LISTING = " AND deleted_at IS NULL ORDER BY created_at, id LIMIT 100"
+_DOC_COLUMNS = (
+    "user_name, user_name_lower, user_name_key, external_id_lower, email_lower, display_name, given_name,"
+    " family_name, active"
+)
+# The statements PREPAREd on every connection: name -> SQL with $n parameters.
+PREPARED = {
+    "by_user_name_key": _SELECT + "WHERE company_id = $1 AND user_name_key = $2" + _LISTING,
+    "by_external_id_lower": _SELECT + "WHERE company_id = $1 AND external_id_lower = $2" + _LISTING,
+    "by_email_lower": _SELECT + "WHERE company_id = $1 AND email_lower = $2" + _LISTING,
+    "by_id": _SELECT + "WHERE id = $1 AND company_id = $2 AND deleted_at IS NULL",
+    "insert": "INSERT INTO learners (id, company_id, resource, "
+    + _DOC_COLUMNS
+    + ", training_tags, version, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', 1, $13, $13) " + RETURNING,
+    "replace": "UPDATE learners SET resource = $3, ("
+    + _DOC_COLUMNS
+    + ") = ($4, $5, $6, $7, $8, $9, $10, $11, $12), version = version + 1, updated_at = $13"
+    " WHERE id = $1 AND company_id = $2 AND deleted_at IS NULL " + RETURNING,
+}
+COLUMN_ORDER = _DOC_COLUMNS.split(", ")
+
+
+def _prepare(conn):
+    """Autocommit and every ``PREPARED`` statement, once per connection."""
+    conn.autocommit = True  # no BEGIN, no COMMIT: a single statement is atomic by itself
+    with conn.cursor() as cur:
+        for name, sql in PREPARED.items():
+            cur.execute(f"PREPARE {name} AS {sql}")
+    conn.prepared = True
+
+
+class _Connection(psycopg2.extensions.connection):
+    """A connection that remembers whether its statements are prepared."""
+
+    prepared = False
 
 
 def _setup():
-    """Connection pool and token hashes, once per process (after the fork)."""
+    """Connection pool (every connection opened and prepared) and token hashes, once per process (after the fork)."""
     global _pool, _tokens
     with _lock:
         if _pool is None:
             url = os.environ["DATABASE_URL"].replace("postgresql+psycopg2://", "postgresql://")
-            # psycopg2's pool closes a returned connection once it holds ``minconn``: with
-            # minconn=1, every request beyond the first in flight paid a new connection.
-            # 10 kept (as Herd's pool_size), up to 30 at once (as Herd's 30 per process).
-            pool = psycopg2.pool.ThreadedConnectionPool(10, 30, url)
-            conn = pool.getconn()
+            pool = psycopg2.pool.ThreadedConnectionPool(POOL_SIZE, POOL_SIZE, url, connection_factory=_Connection)
+            held = [pool.getconn() for _ in range(POOL_SIZE)]
             try:
-                with conn.cursor() as cur:
+                for conn in held:
+                    _prepare(conn)
+                with held[0].cursor() as cur:
                     cur.execute("SELECT token_hash, company_id FROM access_tokens WHERE revoked_at IS NULL")
                     _tokens = dict(cur.fetchall())
-                conn.commit()
             finally:
-                pool.putconn(conn)
+                for conn in held:
+                    pool.putconn(conn)
             _pool = pool  # published last: other requests test it without the lock
 
 
 def _one(sql, params):
-    """Run one statement in autocommit (one round trip: a single statement is atomic by itself)."""
+    """Run one statement in autocommit (one round trip); ``EXECUTE name(...)`` for a prepared one."""
     conn = _pool.getconn()
     try:
-        conn.autocommit = True  # client-side once per connection: no BEGIN, no COMMIT
+        if not conn.prepared:  # a connection the pool replaced after an error
+            _prepare(conn)
         with conn.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []
     finally:
         _pool.putconn(conn)
+
+
+def _execute(name, params):
+    """Run the prepared statement ``name`` with ``params`` (positional)."""
+    return _one(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
 
 
 def _resource(row, base):
@@ -180,21 +229,14 @@ def app(environ, start_response):
         match = FILTER.match(parse_qs(environ.get("QUERY_STRING", "")).get("filter", [""])[0])
         if match is None:
             return _error(start_response, "400 Bad Request", "unsupported filter")
-        column = COLUMNS.get(match.group(1).lower(), "email_lower")
-        rows = _one(
-            "SELECT id, resource::text, created_at, updated_at, version FROM learners "
-            f"WHERE company_id = %s AND {column} = %s AND deleted_at IS NULL ORDER BY created_at, id LIMIT 100",
-            (company_id, _key(match.group(2)) if column == "user_name_key" else match.group(2).lower()),
-        )
+        statement = STATEMENTS.get(match.group(1).lower(), "by_email_lower")
+        value = _key(match.group(2)) if statement == "by_user_name_key" else match.group(2).lower()
+        rows = _execute(statement, (company_id, value))
         resources = [_resource(r, base) for r in rows]
         listing = {"schemas": [LIST], "totalResults": len(resources), "startIndex": 1}
         return _answer(start_response, "200 OK", listing | {"itemsPerPage": len(resources), "Resources": resources})
     if method == "GET":
-        rows = _one(
-            "SELECT id, resource::text, created_at, updated_at, version FROM learners "
-            "WHERE id = %s AND company_id = %s AND deleted_at IS NULL",
-            (learner_id, company_id),
-        )
+        rows = _execute("by_id", (learner_id, company_id))
         if not rows:
             return _error(start_response, "404 Not Found", "no such user")
         return _answer(start_response, "200 OK", _resource(rows[0], base))
@@ -202,28 +244,10 @@ def app(environ, start_response):
         doc = {k: v for k, v in body.items() if k not in ("schemas", "meta", "id")}
         cols = _columns(doc)
         now = datetime.now(UTC).replace(tzinfo=None)
+        key = str(uuid.uuid4()) if method == "POST" else learner_id
+        params = (key, company_id, json.dumps(doc), *(cols[c] for c in COLUMN_ORDER), now)
         try:
-            if method == "POST":
-                rows = _one(
-                    "INSERT INTO learners (id, company_id, resource, user_name, user_name_lower, user_name_key,"
-                    " external_id_lower,"
-                    " email_lower, display_name, given_name, family_name, active, training_tags, version,"
-                    " created_at, updated_at) VALUES (%(id)s, %(company)s, %(doc)s, %(user_name)s,"
-                    " %(user_name_lower)s, %(user_name_key)s, %(external_id_lower)s, %(email_lower)s, %(display_name)s,"
-                    " %(given_name)s, %(family_name)s, %(active)s, '[]', 1, %(now)s, %(now)s) " + RETURNING,
-                    cols | {"id": str(uuid.uuid4()), "company": company_id, "doc": json.dumps(doc), "now": now},
-                )
-            else:
-                rows = _one(
-                    "UPDATE learners SET resource = %(doc)s, user_name = %(user_name)s,"
-                    " user_name_lower = %(user_name_lower)s, user_name_key = %(user_name_key)s,"
-                    " external_id_lower = %(external_id_lower)s,"
-                    " email_lower = %(email_lower)s, display_name = %(display_name)s, given_name = %(given_name)s,"
-                    " family_name = %(family_name)s, active = %(active)s, version = version + 1,"
-                    " updated_at = %(now)s WHERE id = %(id)s AND company_id = %(company)s AND deleted_at IS NULL "
-                    + RETURNING,
-                    cols | {"id": learner_id, "company": company_id, "doc": json.dumps(doc), "now": now},
-                )
+            rows = _execute("insert" if method == "POST" else "replace", params)
         except psycopg2.errors.UniqueViolation:
             return _error(start_response, "409 Conflict", "userName taken")
         if not rows:

@@ -31,6 +31,7 @@ import time
 from typing import NamedTuple
 
 from flask import current_app, g, render_template, request
+from flask.globals import request_ctx
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond, parse_many
@@ -232,6 +233,7 @@ def init_app(app, settings):
     # that view runs. Its before_request pass (for default and blueprint limits, of which
     # there are none) would find nothing to count on every other request: it is dropped.
     app.before_request_funcs[None].remove(limiter._check_request_limit)
+    _flask_limiter_hooks_when_used(app, limiter)
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
     app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints
@@ -242,6 +244,33 @@ def init_app(app, settings):
     app.register_error_handler(RateLimitExceeded, render_rate_limited)
     app.register_error_handler(BudgetSpent, render_rate_limited)
     return limiter
+
+
+def _flask_limiter_hooks_when_used(app, limiter):
+    """Flask-Limiter's after_request (conditional deductions, headers) and teardown (its
+    per-request state reset) run only on a request where one of its limits ran.
+
+    Its only limits are on the sign-in and token views (``limit_sign_in``,
+    ``service.oauth.token_endpoint``); on any other request both hooks would make its
+    per-request state just to find it empty, on every SCIM call. Its state lives on the
+    request context (``_limiter_request_context``) from the moment a limit touches it,
+    so a request without it has nothing for either hook to do."""
+    inject = app.after_request_funcs[None]
+    for i, hook in enumerate(inject):
+        if getattr(hook, "func", None) is getattr(Limiter, "_Limiter__inject_headers", None):
+            inject[i] = functools.wraps(hook.func)(
+                lambda response, hook=hook: hook(response) if _limiter_state_made() else response
+            )
+    teardown = app.teardown_request_funcs[None]
+    for i, hook in enumerate(teardown):
+        if hook == getattr(limiter, "_Limiter__release_context", None):
+            teardown[i] = functools.wraps(hook)(
+                lambda exc=None, hook=hook: hook(exc) if _limiter_state_made() else None
+            )
+
+
+def _limiter_state_made():
+    return hasattr(request_ctx._get_current_object(), "_limiter_request_context")
 
 
 def limit_company_blueprints(app, *blueprints):

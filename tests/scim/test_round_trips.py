@@ -263,3 +263,27 @@ def test_a_revoked_token_is_refused_on_its_very_next_write(tenant, sessions):
         learners = s.scalars(select(Learner)).all()
         assert [(lr.version, lr.deleted_at, lr.resource.get("title")) for lr in learners] == [(1, None, None)]
         assert s.scalar(select(func.count()).select_from(ProvisioningEvent)) == 1
+
+
+def test_a_revoked_token_is_refused_on_its_very_next_read(tenant, sessions):
+    # Reads too: right after calls that the token passed (so the rate limiter remembers
+    # it as accepted, and every per-process cache is warm), the first read after the
+    # revocation is a 401, on every lookup Entra and Okta make, and no learner leaks.
+    from models import AccessToken, utcnow
+
+    user = tenant.post("Users", json={"userName": "kim@acme.example", "externalId": "K-1"}).get_json()
+    reads = [
+        (f"Users/{user['id']}", None),
+        ("Users", {"filter": 'userName eq "kim@acme.example"'}),
+        ("Users", {"filter": 'externalId eq "K-1"'}),
+        ("Users", None),
+    ]
+    for path, query in reads:
+        assert tenant.get(path, query_string=query).status_code == 200, path
+    with sessions() as s:
+        s.execute(update(AccessToken).where(AccessToken.company_id == tenant.id).values(revoked_at=utcnow()))
+        s.commit()
+    for path, query in reads:
+        answer = tenant.get(path, query_string=query)
+        assert answer.status_code == 401, (path, query)
+        assert "kim@acme.example" not in answer.get_data(as_text=True)
