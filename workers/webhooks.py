@@ -16,11 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 from celery.signals import worker_init
 from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from standardwebhooks.webhooks import Webhook
 
 from config.celery import WEBHOOK_DELIVER, WEBHOOK_DISPATCH, WEBHOOK_DUE_SOON
 from models import Company, Learner, LearnerTraining, utcnow
 from models import webhook_outbox as outbox
+from models.unreachable import is_unreachable
 from models.webhook import DELIVERED, PENDING, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from models.webhook_secret import unseal
 from workers import webhook_transport
@@ -217,14 +219,19 @@ def write_due_soon(session, now):
 @app.task(name=WEBHOOK_DELIVER, acks_late=True)
 def deliver_endpoint(endpoint_id):
     """Send one endpoint's due deliveries (see ``drain``); hands over to a new task when more remain."""
-    sent = drain(
-        sessions(),
-        endpoint_id,
-        settings.webhook_key,
-        allow_private=settings.webhooks_allow_private,
-        https_only=settings.is_production,
-        lease=timedelta(seconds=settings.webhook_lease_seconds),
-    )
+    try:
+        sent = drain(
+            sessions(),
+            endpoint_id,
+            settings.webhook_key,
+            allow_private=settings.webhooks_allow_private,
+            https_only=settings.is_production,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+        )
+    except SQLAlchemyError as exc:
+        if not _database_away(exc, "webhook delivery"):
+            raise
+        return 0  # what is due stays due: the beat's dispatch sends it again
     if sent == RUN_LIMIT:
         deliver_endpoint.delay(endpoint_id)
     return sent
@@ -233,8 +240,13 @@ def deliver_endpoint(endpoint_id):
 @app.task(name=WEBHOOK_DISPATCH, acks_late=True)
 def dispatch():
     """Beat: every endpoint with a delivery due gets a ``deliver_endpoint`` task."""
-    with sessions()() as session:
-        ids = due_endpoints(session, utcnow())
+    try:
+        with sessions()() as session:
+            ids = due_endpoints(session, utcnow())
+    except SQLAlchemyError as exc:
+        if not _database_away(exc, "webhook dispatch"):
+            raise
+        return 0
     for endpoint_id in ids:
         deliver_endpoint.delay(endpoint_id)
     return len(ids)
@@ -243,10 +255,24 @@ def dispatch():
 @app.task(name=WEBHOOK_DUE_SOON, acks_late=True)
 def due_soon():
     """Beat, hourly: the assignment.due_soon events now due."""
-    with sessions()() as session:
-        written = write_due_soon(session, utcnow())
-        session.commit()
+    try:
+        with sessions()() as session:
+            written = write_due_soon(session, utcnow())
+            session.commit()
+    except SQLAlchemyError as exc:
+        if not _database_away(exc, "due_soon webhooks"):
+            raise
+        return 0
     return written
+
+
+def _database_away(exc, what):
+    """True (after one log line, no traceback) when ``exc`` is the database being unreachable:
+    an expected outage, and the next beat tick tries again."""
+    if not is_unreachable(exc):
+        return False
+    log.warning("%s: database unreachable (%s), waiting for the next run", what, type(exc).__name__)
+    return True
 
 
 def publish(endpoint_ids):
