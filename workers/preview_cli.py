@@ -7,6 +7,7 @@ a sample of names and their reasons. Nothing is written.
 """
 
 import json
+
 import click
 from tqdm import tqdm
 

@@ -30,7 +30,7 @@ def _losses(before, after):
     out = {}
     for key, (code, _reason, status) in before.items():
         new_code, _, new_status = after[key]
-        if status != "withdrawn" and new_status == "withdrawn" or new_code != code:
+        if (status != "withdrawn" and new_status == "withdrawn") or new_code != code:
             out.setdefault(key[0], set()).add(code)
     return out
 
