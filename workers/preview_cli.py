@@ -16,6 +16,37 @@ from workers.preview import preview
 from workers.preview_spec import SpecError, change_of
 
 
+def echo_preview(document):
+    """Print a preview document: per training the gains and losses, and a sample with reasons."""
+    click.echo(f"Dry run over {document['looked_at']} learners: {document['learners_changed']} would change.")
+    for t in document["trainings"]:
+        click.echo(f"{t['code']:<14} +{t['gain']:<6} -{t['lose']:<6} {t['title'] or ''}")
+        for s in t["gain_sample"]:
+            click.echo(f"    + {s['name']}: {s['reason']}")
+        for s in t["lose_sample"]:
+            click.echo(f"    - {s['name']}: {s['reason']}")
+    click.echo("Nothing was changed.")
+
+
+def dry_run(session_factory):
+    """``(company_id, spec)`` -> print the spec's preview: what ``wsgi.py`` gives the service's
+    commands for ``--dry-run`` (``service/cli/dry_run.py``)."""
+
+    def show(company_id, spec):
+        with session_factory()() as session:
+            company = session.get(Company, company_id)
+            if company is None:
+                raise click.ClickException(f"no company {company_id}")
+            try:
+                change = change_of(session, company, spec)
+            except SpecError as exc:
+                raise click.ClickException(str(exc)) from None
+            session.rollback()
+            echo_preview(preview(session, company_id, change))
+
+    return show
+
+
 def preview_command(session_factory):
     """The ``preview`` command; ``session_factory()`` returns the app's session factory."""
 
@@ -53,13 +84,6 @@ def preview_command(session_factory):
         if as_json:
             click.echo(json.dumps(document, indent=2, sort_keys=True))
             return
-        click.echo(f"Dry run over {document['looked_at']} learners: {document['learners_changed']} would change.")
-        for t in document["trainings"]:
-            click.echo(f"{t['code']:<14} +{t['gain']:<6} -{t['lose']:<6} {t['title'] or ''}")
-            for s in t["gain_sample"]:
-                click.echo(f"    + {s['name']}: {s['reason']}")
-            for s in t["lose_sample"]:
-                click.echo(f"    - {s['name']}: {s['reason']}")
-        click.echo("Nothing was changed.")
+        echo_preview(document)
 
     return preview_cmd

@@ -3,7 +3,9 @@
 import click
 from flask.cli import AppGroup
 
+from models.catalog import by_code
 from models.company_training import company_catalog
+from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.company import catalog_edit
 
@@ -42,8 +44,12 @@ def _apply(fn):
 @click.option("--once", is_flag=True, help="Taken once: no recertification.")
 @click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
 @click.option("--title", help="Title (for the company's own trainings).")
-def catalog_set(company_id, code, cadence_months, once, due_days, title):
+@dry_run_option
+def catalog_set(company_id, code, cadence_months, once, due_days, title, dry_run):
     """Change a training's cadence and due period for one company."""
+    if dry_run:  # the cadence decides what is assigned; a due period only moves due dates
+        months = 0 if once else cadence_months
+        return show_dry_run(company_id, {"cadence": [f"{code}={months}"]} if months is not None else {})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -64,8 +70,11 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title):
 @click.argument("title")
 @click.option("--cadence-months", type=int, help="Recertify every N months (default: taken once).")
 @click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
-def catalog_add(company_id, code, title, cadence_months, due_days):
+@dry_run_option
+def catalog_add(company_id, code, title, cadence_months, due_days, dry_run):
     """Add a training of the company's own (tags and group rules can then assign its code)."""
+    if dry_run:
+        return show_dry_run(company_id, {"add_training": [f"{code}={title}"]})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -78,8 +87,14 @@ def catalog_add(company_id, code, title, cadence_months, due_days):
 @catalog.command("reset")
 @company_id_argument
 @click.argument("code")
-def catalog_reset(company_id, code):
+@dry_run_option
+def catalog_reset(company_id, code, dry_run):
     """Go back to the default catalog's cadence and due period for a training."""
+    if dry_run:
+        default = by_code().get(code.strip().upper())
+        if default is None:
+            raise click.ClickException(f"{code.upper()} has no default to go back to")
+        return show_dry_run(company_id, {"cadence": [f"{default.code}={default.cadence_months or 0}"]})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -92,8 +107,11 @@ def catalog_reset(company_id, code):
 @catalog.command("lead-days")
 @company_id_argument
 @click.argument("days", type=click.IntRange(0, 365))
-def catalog_lead_days(company_id, days):
+@dry_run_option
+def catalog_lead_days(company_id, days, dry_run):
     """How many days before a completion expires its next cycle is assigned (default 30)."""
+    if dry_run:
+        return show_dry_run(company_id, {"lead_days": days})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
         company.lead_days = days
