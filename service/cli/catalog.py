@@ -1,4 +1,5 @@
-"""``./herd catalog list|set|add|reset|lead-days``: a company's training catalog."""
+"""``./herd catalog list|set|add|reset|lead-days|company``: a company's training catalog and the
+settings that choose from it (lead time, due period, industry)."""
 
 import click
 from flask.cli import AppGroup
@@ -117,3 +118,23 @@ def catalog_lead_days(company_id, days, dry_run):
         company.lead_days = days
         session.commit()
     click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")
+
+
+@catalog.command("company")
+@company_id_argument
+@click.option("--due-days", type=click.IntRange(1, 3650), help="The company's due period (days after assignment).")
+@click.option("--industry", help="The company's industry ('' for none).")
+@dry_run_option
+def catalog_company(company_id, due_days, industry, dry_run):
+    """Set the company's due period and industry (they apply to assignments made from then on)."""
+    spec = {k: v for k, v in (("due_days", due_days), ("industry", industry)) if v is not None}
+    if dry_run:
+        return show_dry_run(company_id, spec)
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
+        if due_days is not None:
+            company.due_days = due_days
+        if industry is not None:
+            company.industry = industry.strip()[:100] or None
+        session.commit()
+        click.echo(f"Company {company_id}: due {company.due_days} days, industry {company.industry or 'not set'}.")

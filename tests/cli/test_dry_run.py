@@ -35,6 +35,8 @@ def _state(sessions, company_id):
         return (
             company.attribute_mapping,
             company.lead_days,
+            company.industry,
+            company.due_days,
             s.scalar(select(func.count()).select_from(GroupRule)),
             s.scalar(select(func.count()).select_from(CompanyTraining)),
             sorted(s.scalars(select(LearnerTraining.training_code))),
@@ -52,6 +54,8 @@ CASES = {
     "catalog_set": (["catalog", "set", "{id}", "CYBER", "--once"], "Dry run over 3 learners"),
     "catalog_reset": (["catalog", "reset", "{id}", "CYBER"], "Dry run over 3 learners"),
     "lead_days": (["catalog", "lead-days", "{id}", "90"], "Dry run over 3 learners"),
+    "industry": (["catalog", "company", "{id}", "--industry", "hospitality"], "HP-IL-HOSP     +1"),
+    "due_days": (["catalog", "company", "{id}", "--due-days", "45"], "Dry run over 3 learners"),
 }
 
 
@@ -80,3 +84,11 @@ def test_a_dry_run_refuses_what_it_cannot_preview(herd, tenant):
     assert out.exit_code == 1 and "Atlantis" in out.output
     assert herd("smart-assign", "alias", tenant.id, "state", "Calif.", "--remove", "--dry-run").exit_code == 2
     assert "no company 99" in herd("catalog", "lead-days", 99, "30", "--dry-run").output
+
+
+def test_the_company_command_sets_industry_and_due_period(herd, tenant, sessions):
+    out = herd("catalog", "company", tenant.id, "--industry", "hospitality", "--due-days", "45")
+    assert out.exit_code == 0 and "due 45 days, industry hospitality" in out.output
+    with sessions() as s:
+        company = s.get(Company, tenant.id)
+        assert (company.industry, company.due_days) == ("hospitality", 45)
