@@ -22,6 +22,28 @@ from service.dashboard.smart_assign import BROKER_DOWN, start_rerun
 NOTHING = "Fill in at least one change to preview."
 
 
+def described(spec):
+    """The change in words, a line per part, for the page (the spec's keys: workers/preview_spec.py)."""
+    lines = []
+    if spec.get("industry") is not None:
+        lines.append(f"Industry: {spec['industry'] or 'not set'}")
+    if spec.get("lead_days") is not None:
+        lines.append(f"Recertification lead time: {spec['lead_days']} days")
+    if spec.get("due_days") is not None:
+        lines.append(f"Due period: {spec['due_days']} days")
+    lines += [f"Alias: {name} “{value}” reads as {to}" for name, value, to in spec.get("alias") or ()]
+    words = {
+        "source": "Attribute mapping: {} read from {}",
+        "rule": "Group rule: members of “{}” get {}",
+        "drop_rule": "Group rule removed: “{}” → {}",
+        "add_training": "A training of your own: {} ({})",
+        "cadence": "Cadence of {}: {} months (0: once)",
+    }
+    for key, text in words.items():
+        lines += [text.format(*str(item).split("=", 1)) for item in spec.get(key) or ()]
+    return lines
+
+
 def _job(job_id):
     job = db.session().scalar(
         select(Job).where(Job.id == job_id, Job.company_id == g.company.id, Job.kind == PREVIEW_SMART_ASSIGN)
@@ -62,7 +84,8 @@ def start_preview():
 @bp.get("/smart-assign/preview/<int:job_id>")
 def preview_result(job_id):
     """The preview's progress, then who would gain and lose which training."""
-    return render_template("dashboard/preview.html", form=None, job=_job(job_id), confirm=ConfirmForm())
+    job = _job(job_id)
+    return render_template("dashboard/preview.html", form=None, job=job, change=described(job.change or {}))
 
 
 @bp.post("/smart-assign/preview/<int:job_id>/cancel")

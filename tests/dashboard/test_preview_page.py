@@ -44,7 +44,7 @@ def test_a_previewed_alias_shows_gains_and_losses_then_apply_saves_it_and_reruns
 
     assert run_preview(sessions, job_id) == job_id
     text = dash.get(f"{PAGE}/{job_id}").get_data(as_text=True)
-    assert "1 of 2 learners would change" in text
+    assert "1 of 2 learners would change" in text and "Alias: state “Calif.” reads as US-CA" in text
     assert '<tr data-code="HP-CA-EMP">' in text and '<tr data-code="HP-US-EMP">' in text
     assert "replaced by HP-CA-EMP" in text and "cal@acme.example" not in text.split("HP-CA-EMP", 1)[0]
     with sessions() as s:
