@@ -8,7 +8,7 @@ batches; "Apply" makes the change (``service.company.apply_change``) and starts 
 re-run, whose result is what the preview showed.
 """
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models import Job, utcnow
@@ -55,8 +55,9 @@ def _job(job_id):
 
 @bp.get("/smart-assign/preview")
 def preview_form(form=None, status=200):
-    """The change to preview."""
-    return render_template("dashboard/preview.html", form=form or PreviewForm(), job=None), status
+    """The change to preview; the query string may fill it in (the doctor's "preview an alias" links)."""
+    form = form or PreviewForm(formdata=request.args if request.args else None)
+    return render_template("dashboard/preview.html", form=form, job=None), status
 
 
 @bp.post("/smart-assign/preview")

@@ -95,3 +95,14 @@ def test_another_companys_preview_is_not_found(dash, other_tenant, sessions):
         job_id = job.id
     assert dash.get(f"{PAGE}/{job_id}").status_code == 404
     assert dash.post(f"{PAGE}/{job_id}/apply", page=PAGE).status_code == 404
+
+
+def test_the_doctor_links_each_unrecognised_value_to_a_prefilled_preview(dash, tenant, sessions):
+    post_learner(tenant, "cal@acme.example", state="Calif.")
+    run_events(sessions)
+    doctor = dash.get("/dashboard/smart-assign/doctor").get_data(as_text=True)
+    link = f"{PAGE}?alias_input=state&amp;alias_value=Calif."
+    assert link in doctor
+    form = dash.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'name="alias_value" type="text" value="Calif."' in form
+    assert '<option value="state" selected>' in form
