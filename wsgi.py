@@ -10,9 +10,12 @@ from config import ConfigError
 from service import create_app
 from service.cli.doctor import attach
 from workers.cli import smart_assign_commands
+from workers.preview_cli import dry_run
 
 try:
     app = create_app()
 except ConfigError as exc:  # one line for the operator, not a traceback
     sys.exit(f"herd: {exc}")
 app.cli.add_command(attach(smart_assign_commands(lambda: app.extensions["herd.sessions"])))
+# ``--dry-run`` of the service's commands runs the workers' preview (service/cli/dry_run.py).
+app.extensions["herd.preview"] = dry_run(lambda: app.extensions["herd.sessions"])

@@ -16,6 +16,7 @@ RERUN_HELP = "herd.smart_assign.rerun_help"
 EVENTS_PER_MESSAGE = 50
 RELAY_PENDING = "herd.provisioning.relay_pending_events"
 RERUN_COMPANY = "herd.smart_assign.rerun_company"
+PREVIEW_CHANGE = "herd.smart_assign.preview_change"
 RECERTIFY_ALL = "herd.smart_assign.recertify_all"
 RECERTIFY_COMPANY = "herd.smart_assign.recertify_company"
 PRUNE_RETENTION = "herd.retention.prune"

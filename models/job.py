@@ -1,6 +1,6 @@
-"""Background jobs an admin starts from the dashboard (a Smart Assign re-run), with progress."""
+"""Background jobs an admin starts from the dashboard (a Smart Assign re-run or preview), with progress."""
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, utcnow
@@ -9,10 +9,13 @@ QUEUED = "queued"
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
+# A preview the admin stopped: the worker sees it between batches and stops there.
+CANCELLED = "cancelled"
 ACTIVE = (QUEUED, RUNNING)
 
 RERUN_SMART_ASSIGN = "rerun_smart_assign"
 RECERTIFY = "recertify"
+PREVIEW_SMART_ASSIGN = "preview_smart_assign"
 
 
 class Job(Base):
@@ -35,6 +38,9 @@ class Job(Base):
     # (A re-run keeps one per part instead: ``JobPart.cursor``.)
     cursor: Mapped[str | None] = mapped_column(String(36))
     error: Mapped[str | None] = mapped_column(String(500))
+    # Previews: the change looked at (``workers.preview_spec``) and, once done, the preview document.
+    change: Mapped[dict | None] = mapped_column(JSON)
+    result: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[object | None] = mapped_column(DateTime)
     finished_at: Mapped[object | None] = mapped_column(DateTime)

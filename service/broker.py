@@ -1,10 +1,10 @@
-"""The web app's one client of the Celery broker: the dashboard's company re-run.
+"""The web app's one client of the Celery broker: the dashboard's company re-run and preview.
 
 Provisioning events never touch the broker inside a request: the request commits the
 learner and its event row (the outbox, ``service.db.commit``) and returns, and the outbox
 relay process (workers/relay.py) publishes committed events, woken by PostgreSQL NOTIFY or
-a tight poll. Only the company re-run is published from here; a failed publish is reported
-to the admin.
+a tight poll. Only the company re-run and the preview of a change are published from here;
+a failed publish is reported to the admin.
 """
 
 import logging
@@ -13,7 +13,7 @@ import time
 
 from flask import current_app
 
-from config.celery import RERUN_COMPANY, make_celery
+from config.celery import PREVIEW_CHANGE, RERUN_COMPANY, make_celery
 
 log = logging.getLogger(__name__)
 # After a failed publish, skip publishing for this long instead of paying a
@@ -58,3 +58,8 @@ def rerun_company(company_id, job_id=None):
     """Start a Smart Assign re-run of a whole company (progress in ``jobs`` row ``job_id``);
     False when the broker is down."""
     return current_app.extensions["herd.enqueuer"].send(RERUN_COMPANY, [company_id, job_id])
+
+
+def preview_change(job_id):
+    """Start the preview of the change stored on ``jobs`` row ``job_id``; False when the broker is down."""
+    return current_app.extensions["herd.enqueuer"].send(PREVIEW_CHANGE, [job_id])

@@ -17,7 +17,14 @@ try:
 except ConfigError as exc:
     sys.exit(f"herd: {exc}")
 app = make_celery(settings)
-app.conf.include = ["workers.tasks", "workers.rerun", "workers.recertify", "workers.retention", "workers.webhooks"]
+app.conf.include = [
+    "workers.tasks",
+    "workers.rerun",
+    "workers.preview_job",
+    "workers.recertify",
+    "workers.retention",
+    "workers.webhooks",
+]
 
 _state = {}
 

@@ -7,66 +7,44 @@ a sample of names and their reasons. Nothing is written.
 """
 
 import json
-from dataclasses import replace
 
 import click
-from sqlalchemy import select
 from tqdm import tqdm
 
-from models import Company, GroupRule, value_aliases
-from models.attribute_mapping import MappingError, effective, validate
-from models.catalog import ALL, Training
-from models.company_training import company_catalog
-from workers.preview import Change, preview
+from models import Company
+from workers.preview import preview
+from workers.preview_spec import SpecError, change_of
 
 
-def _pairs(values, what):
-    out = []
-    for text in values:
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise click.BadParameter(f"'{text}': write {what}")
-        out.append((key.strip(), value.strip()))
-    return out
+def echo_preview(document):
+    """Print a preview document: per training the gains and losses, and a sample with reasons."""
+    click.echo(f"Dry run over {document['looked_at']} learners: {document['learners_changed']} would change.")
+    for t in document["trainings"]:
+        click.echo(f"{t['code']:<14} +{t['gain']:<6} -{t['lose']:<6} {t['title'] or ''}")
+        for s in t["gain_sample"]:
+            click.echo(f"    + {s['name']}: {s['reason']}")
+        for s in t["lose_sample"]:
+            click.echo(f"    - {s['name']}: {s['reason']}")
+    click.echo("Nothing was changed.")
 
 
-def _change(session, company, opts) -> Change:
-    """The options given, as a ``Change`` against the company as it is."""
-    change = Change()
-    for name in ("industry", "lead_days", "due_days"):
-        if opts[name] is not None:
-            change = replace(change, **{name: opts[name] or None if name == "industry" else opts[name]})
-    mapping = company.attribute_mapping
-    try:
-        for name, sources in _pairs(opts["source"], "INPUT=SOURCE[,SOURCE...]"):
-            wanted = validate({**effective(mapping), name: [s.strip() for s in sources.split(",") if s.strip()]})
-            mapping = {**wanted, **({"aliases": value_aliases.of(mapping)} if value_aliases.of(mapping) else {})}
-        for name, value, to in opts["alias"]:
-            mapping = value_aliases.add(mapping, name, value, to)
-    except (MappingError, value_aliases.AliasError) as exc:
-        raise click.ClickException(str(exc)) from None
-    if mapping is not company.attribute_mapping:
-        change = replace(change, mapping=mapping)
-    if opts["rule"] or opts["drop_rule"]:
-        rules = [
-            (r.group_name, r.training_code)
-            for r in session.scalars(select(GroupRule).where(GroupRule.company_id == company.id))
-        ]
-        dropped = {(g.casefold(), c.upper()) for g, c in _pairs(opts["drop_rule"], "GROUP=CODE")}
-        rules = [(g, c) for g, c in rules if (g.casefold(), c.upper()) not in dropped]
-        rules += _pairs(opts["rule"], "GROUP=CODE")
-        change = replace(change, rules=rules)
-    if opts["cadence"] or opts["add_training"]:
-        catalog = list(company_catalog(session, company.id))
-        for code, months in _pairs(opts["cadence"], "CODE=MONTHS (0: once)"):
-            if not months.isdigit():
-                raise click.BadParameter(f"'{months}': a number of months")
-            catalog = [replace(t, cadence_months=int(months) or None) if t.code == code.upper() else t for t in catalog]
-        for code, title in _pairs(opts["add_training"], "CODE=TITLE"):
-            code = code.upper()
-            catalog.append(Training(code, title, code, None, ALL, 12, None))
-        change = replace(change, catalog=tuple(catalog))
-    return change
+def dry_run(session_factory):
+    """``(company_id, spec)`` -> print the spec's preview: what ``wsgi.py`` gives the service's
+    commands for ``--dry-run`` (``service/cli/dry_run.py``)."""
+
+    def show(company_id, spec):
+        with session_factory()() as session:
+            company = session.get(Company, company_id)
+            if company is None:
+                raise click.ClickException(f"no company {company_id}")
+            try:
+                change = change_of(session, company, spec)
+            except SpecError as exc:
+                raise click.ClickException(str(exc)) from None
+            session.rollback()
+            echo_preview(preview(session, company_id, change))
+
+    return show
 
 
 def preview_command(session_factory):
@@ -91,7 +69,10 @@ def preview_command(session_factory):
             company = session.get(Company, company_id)
             if company is None:
                 raise click.ClickException(f"no company {company_id}")
-            change = _change(session, company, opts)
+            try:
+                change = change_of(session, company, {k: v for k, v in opts.items() if v not in (None, ())})
+            except SpecError as exc:
+                raise click.ClickException(str(exc)) from None
             session.rollback()
             with tqdm(unit="learner", desc="Preview", disable=as_json) as bar:
 
@@ -103,13 +84,6 @@ def preview_command(session_factory):
         if as_json:
             click.echo(json.dumps(document, indent=2, sort_keys=True))
             return
-        click.echo(f"Dry run over {document['looked_at']} learners: {document['learners_changed']} would change.")
-        for t in document["trainings"]:
-            click.echo(f"{t['code']:<14} +{t['gain']:<6} -{t['lose']:<6} {t['title'] or ''}")
-            for s in t["gain_sample"]:
-                click.echo(f"    + {s['name']}: {s['reason']}")
-            for s in t["lose_sample"]:
-                click.echo(f"    - {s['name']}: {s['reason']}")
-        click.echo("Nothing was changed.")
+        echo_preview(document)
 
     return preview_cmd

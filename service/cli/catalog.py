@@ -1,9 +1,12 @@
-"""``./herd catalog list|set|add|reset|lead-days``: a company's training catalog."""
+"""``./herd catalog list|set|add|reset|lead-days|company``: a company's training catalog and the
+settings that choose from it (lead time, due period, industry)."""
 
 import click
 from flask.cli import AppGroup
 
+from models.catalog import by_code
 from models.company_training import company_catalog
+from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.company import catalog_edit
 
@@ -42,8 +45,12 @@ def _apply(fn):
 @click.option("--once", is_flag=True, help="Taken once: no recertification.")
 @click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
 @click.option("--title", help="Title (for the company's own trainings).")
-def catalog_set(company_id, code, cadence_months, once, due_days, title):
+@dry_run_option
+def catalog_set(company_id, code, cadence_months, once, due_days, title, dry_run):
     """Change a training's cadence and due period for one company."""
+    if dry_run:  # the cadence decides what is assigned; a due period only moves due dates
+        months = 0 if once else cadence_months
+        return show_dry_run(company_id, {"cadence": [f"{code}={months}"]} if months is not None else {})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -64,8 +71,11 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title):
 @click.argument("title")
 @click.option("--cadence-months", type=int, help="Recertify every N months (default: taken once).")
 @click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
-def catalog_add(company_id, code, title, cadence_months, due_days):
+@dry_run_option
+def catalog_add(company_id, code, title, cadence_months, due_days, dry_run):
     """Add a training of the company's own (tags and group rules can then assign its code)."""
+    if dry_run:
+        return show_dry_run(company_id, {"add_training": [f"{code}={title}"]})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -78,8 +88,14 @@ def catalog_add(company_id, code, title, cadence_months, due_days):
 @catalog.command("reset")
 @company_id_argument
 @click.argument("code")
-def catalog_reset(company_id, code):
+@dry_run_option
+def catalog_reset(company_id, code, dry_run):
     """Go back to the default catalog's cadence and due period for a training."""
+    if dry_run:
+        default = by_code().get(code.strip().upper())
+        if default is None:
+            raise click.ClickException(f"{code.upper()} has no default to go back to")
+        return show_dry_run(company_id, {"cadence": [f"{default.code}={default.cadence_months or 0}"]})
 
     def run(session):
         company_or_exit(session, company_id)
@@ -92,10 +108,33 @@ def catalog_reset(company_id, code):
 @catalog.command("lead-days")
 @company_id_argument
 @click.argument("days", type=click.IntRange(0, 365))
-def catalog_lead_days(company_id, days):
+@dry_run_option
+def catalog_lead_days(company_id, days, dry_run):
     """How many days before a completion expires its next cycle is assigned (default 30)."""
+    if dry_run:
+        return show_dry_run(company_id, {"lead_days": days})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
         company.lead_days = days
         session.commit()
     click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")
+
+
+@catalog.command("company")
+@company_id_argument
+@click.option("--due-days", type=click.IntRange(1, 3650), help="The company's due period (days after assignment).")
+@click.option("--industry", help="The company's industry ('' for none).")
+@dry_run_option
+def catalog_company(company_id, due_days, industry, dry_run):
+    """Set the company's due period and industry (they apply to assignments made from then on)."""
+    spec = {k: v for k, v in (("due_days", due_days), ("industry", industry)) if v is not None}
+    if dry_run:
+        return show_dry_run(company_id, spec)
+    with cli_session() as session:
+        company = company_or_exit(session, company_id)
+        if due_days is not None:
+            company.due_days = due_days
+        if industry is not None:
+            company.industry = industry.strip()[:100] or None
+        session.commit()
+        click.echo(f"Company {company_id}: due {company.due_days} days, industry {company.industry or 'not set'}.")

@@ -10,9 +10,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 
 from models import AccessToken, Company, utcnow
+from models.attribute_mapping import DEFAULT_MAPPING
 from models.migrate import upgrade
 from service import current
 from service.cli.admins import admins
+from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.preflight import describe_database_error
 from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.company import group_rules, mapping
@@ -60,8 +62,11 @@ def companies_groups(company_id, enable):
 @click.argument("group_name")
 @click.argument("training_code")
 @click.option("--remove", is_flag=True, help="Remove the rule instead of adding it.")
-def companies_group_rule(company_id, group_name, training_code, remove):
+@dry_run_option
+def companies_group_rule(company_id, group_name, training_code, remove, dry_run):
     """Smart Assign: every member of GROUP_NAME gets TRAINING_CODE (e.g. Managers HP-ALL-SUP)."""
+    if dry_run:
+        return show_dry_run(company_id, {"drop_rule" if remove else "rule": [f"{group_name}={training_code}"]})
     with cli_session() as session:
         company_or_exit(session, company_id)
         if remove:
@@ -91,13 +96,18 @@ def companies_group_rule(company_id, group_name, training_code, remove):
 )
 @click.option("--reset", "resets", multiple=True, metavar="INPUT", help="Back to the default sources of INPUT.")
 @click.option("--reset-all", is_flag=True, help="Back to the defaults for every input.")
-def companies_mapping(company_id, assignments, resets, reset_all):
+@dry_run_option
+def companies_mapping(company_id, assignments, resets, reset_all, dry_run):
     """Show or change where Smart Assign reads each input (state, country, location, role, ...).
 
     Sources: extension:NAME (the learner extension under any URN), enterprise:NAME,
     addresses[type eq "work"].NAME, or a top-level attribute NAME. The first source
     with a value wins.
     """
+    if dry_run:
+        names = list(mapping.INPUTS) if reset_all else list(resets)
+        defaults = [f"{n}={','.join(DEFAULT_MAPPING[n])}" for n in names if n in DEFAULT_MAPPING]
+        return show_dry_run(company_id, {"source": [*defaults, *assignments]})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
         changed = False

@@ -11,6 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from models import value_aliases
+from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
 from service.reports.smart_assign_coverage import coverage
 
@@ -63,8 +64,13 @@ def doctor(company_id, as_json, idp):
 @click.argument("value")
 @click.argument("to", required=False)
 @click.option("--remove", is_flag=True, help="Remove the alias of VALUE.")
-def alias(company_id, input_name, value, to, remove):
+@dry_run_option
+def alias(company_id, input_name, value, to, remove, dry_run):
     """Read VALUE as TO for INPUT from now on (``alias 7 state Calif. US-CA``)."""
+    if dry_run:
+        if remove or to is None:
+            raise click.UsageError("--dry-run previews a new alias: give the known value VALUE stands for.")
+        return show_dry_run(company_id, {"alias": [[input_name, value, to]]})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
         if remove:

@@ -49,6 +49,7 @@ def routes():
         learners,
         login,
         mapping_page,
+        preview_page,
         reports,
         settings_api,
         settings_oauth,

@@ -122,3 +122,50 @@ class AliasForm(FlaskForm):
         "Value as sent", validators=[DataRequired("Enter the value as the IdP sends it."), Length(max=300)]
     )
     to = StringField("Reads as", validators=[DataRequired("Enter a known value, such as US-CA."), Length(max=100)])
+
+
+INPUT_CHOICES = [("state", "State"), ("country", "Country"), ("role", "Role"), ("training_tags", "Training tag")]
+MAPPED_INPUTS = [("state", "State"), ("country", "Country"), ("location", "Location (city)"), ("role", "Role")]
+
+
+class PreviewForm(FlaskForm):
+    """A Smart Assign change to preview: any of its parts, each optional (blank: no change)."""
+
+    industry = SelectField(
+        "Industry", choices=choices([("", "No change"), *INDUSTRIES[1:]]), validate_choice=True, validators=[Optional()]
+    )
+    lead_days = IntegerField(
+        "Recertification lead time (days)", validators=[Optional(), NumberRange(0, 365, "Enter 0 to 365 days.")]
+    )
+    due_days = IntegerField("Due period (days)", validators=[Optional(), NumberRange(1, 3650, "Enter 1 to 3650 days.")])
+    alias_input = SelectField("Alias: input", choices=choices(INPUT_CHOICES), validate_choice=True)
+    alias_value = StringField("Value as sent", validators=[Optional(), Length(max=300)])
+    alias_to = StringField("Reads as", validators=[Optional(), Length(max=100)])
+    source_input = SelectField("Mapping: input", choices=choices(MAPPED_INPUTS), validate_choice=True)
+    sources = StringField("Read from (comma-separated)", validators=[Optional(), Length(max=2000)])
+    rule_group = StringField("Group rule: group", validators=[Optional(), Length(max=300)])
+    rule_code = StringField("Training code", validators=[Optional(), Length(max=40)])
+    training_code = StringField("New training: code", validators=[Optional(), Length(max=40)])
+    training_title = StringField("Title", validators=[Optional(), Length(max=200)])
+    cadence_code = StringField("Cadence: training code", validators=[Optional(), Length(max=40)])
+    cadence_months = IntegerField("Months (0: once)", validators=[Optional(), NumberRange(0, 120, "Enter 0 to 120.")])
+
+    def spec(self):
+        """The change as a spec (``workers/preview_spec.py``'s keys): only the parts filled in."""
+        spec = {}
+        for name in ("industry", "lead_days", "due_days"):
+            value = getattr(self, name).data
+            if value not in (None, ""):
+                spec[name] = value
+        text = {name: (value or "").strip() if isinstance(value, str) else "" for name, value in self.data.items()}
+        if text["alias_value"] and text["alias_to"]:
+            spec["alias"] = [[self.alias_input.data, text["alias_value"], text["alias_to"]]]
+        if text["sources"]:
+            spec["source"] = [f"{self.source_input.data}={text['sources']}"]
+        if text["rule_group"] and text["rule_code"]:
+            spec["rule"] = [f"{text['rule_group']}={text['rule_code']}"]
+        if text["training_code"] and text["training_title"]:
+            spec["add_training"] = [f"{text['training_code']}={text['training_title']}"]
+        if text["cadence_code"] and self.cadence_months.data is not None:
+            spec["cadence"] = [f"{text['cadence_code']}={self.cadence_months.data}"]
+        return spec

@@ -129,15 +129,14 @@ def delete_group_rule(rule_id):
     return redirect(url_for("dashboard.smart_assign") + "#group-rules")
 
 
-@bp.post("/smart-assign/rerun")
-def rerun():
-    """Queue a re-evaluation of every learner; the page then polls the job's progress."""
+def start_rerun():
+    """Queue a re-run of the signed-in company unless one is going; False (flashed) when it did not start."""
     session = db.session()
     now = utcnow()
     running = latest_job()
     if running is not None and running.status in ACTIVE and now - running.updated_at < STALE_AFTER:
         flash("A re-run is already in progress; its progress is shown below.", "info")
-        return redirect(url_for("dashboard.smart_assign") + "#rerun")
+        return False
     job = Job(company_id=g.company.id, kind=RERUN_SMART_ASSIGN, status=QUEUED, created_at=now, updated_at=now)
     session.add(job)
     session.commit()
@@ -145,6 +144,14 @@ def rerun():
         job.status, job.error, job.finished_at = FAILED, BROKER_DOWN, utcnow()
         session.commit()
         flash(BROKER_DOWN, "error")
+        return False
+    return True
+
+
+@bp.post("/smart-assign/rerun")
+def rerun():
+    """Queue a re-evaluation of every learner; the page then polls the job's progress."""
+    start_rerun()
     return redirect(url_for("dashboard.smart_assign") + "#rerun")
 
 

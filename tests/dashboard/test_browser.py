@@ -17,10 +17,10 @@ import pytest
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from config.celery import RERUN_COMPANY
+from config.celery import PREVIEW_CHANGE, RERUN_COMPANY
 from service.company.tenant import create_company
 from tests.dashboard.helpers import run_events, user_body
-from workers import rerun
+from workers import preview_job, rerun
 
 pytestmark = pytest.mark.browser
 
@@ -52,9 +52,10 @@ class DelayedWorker:
         self.threads = []
 
     def send(self, name, args):
-        if name != RERUN_COMPANY:
+        tasks = {RERUN_COMPANY: rerun.run, PREVIEW_CHANGE: preview_job.run_preview}
+        if name not in tasks:
             return False
-        thread = threading.Timer(1.5, rerun.run, args=(self.sessions, *args))
+        thread = threading.Timer(1.5, tasks[name], args=(self.sessions, *args))
         thread.start()
         self.threads.append(thread)
         return True
@@ -366,5 +367,60 @@ def test_the_doctor_an_alias_and_a_managers_chain(live, browser, sessions, shots
     expect(page.locator("#by-manager")).to_contain_text("Carl Calif")
     expect(page.locator("#by-manager")).to_contain_text("Bea Boss")
     shot(page, "compliance-manager", shots_dir)
+    assert errors == []
+    context.close()
+
+
+def test_a_change_previewed_then_applied(live, browser, sessions, shots_dir):
+    """Issue 24: an alias previewed on a worker (the page polls it, then shows who would gain and
+    lose which training), then applied: the change is saved and the re-run starts."""
+    from playwright.sync_api import expect
+
+    from models import AccessToken, Company
+    from tests.conftest import Tenant
+    from tests.dashboard.conftest import PASSWORD, make_admin
+
+    url, app = live
+    with sessions() as s:
+        create_company(s, "Acme Corp", 7)
+        row, secret = AccessToken.issue(7, "Entra ID production")
+        s.add(row)
+        s.commit()
+    make_admin(sessions, 7, "it-admin@acme.example")
+    tenant = Tenant(app.test_client(), 7, secret)
+    for name, given, state in [("carl.calif", "Carl", "Calif."), ("olga.ohio", "Olga", "Ohio")]:
+        body = user_body(f"{name}@acme.example", given=given, family=name.split(".")[1].title(), state=state)
+        assert tenant.post("Users", json=body).status_code == 201
+    run_events(sessions)
+
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/dashboard/login")
+    page.get_by_label("Email").fill("it-admin@acme.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto("/dashboard/smart-assign")
+    page.get_by_role("link", name="preview who would gain and lose which training").click()
+    page.get_by_label("Alias: input").select_option("state")
+    page.get_by_label("Value as sent").fill("Calif.")
+    page.get_by_label("Reads as").fill("US-CA")
+    page.get_by_role("button", name="Preview", exact=True).click()
+    # Queued, then the worker runs it and the page shows the result without a reload by hand.
+    trainings = page.locator("#preview-trainings")
+    expect(trainings).to_contain_text("HP-CA-SUP")
+    expect(trainings.locator('[data-code="HP-US-SUP"]')).to_contain_text("replaced by HP-CA-SUP")
+    expect(page.locator("#preview-result")).to_contain_text("1 of 2 learners would change")
+    shot(page, "preview", shots_dir)
+    with sessions() as s:
+        assert s.get(Company, 7).attribute_mapping is None  # nothing saved before Apply
+
+    page.get_by_role("button", name="Apply: save the change and re-run Smart Assign").click()
+    expect(page.get_by_role("status").filter(has_text="Change saved")).to_be_visible()
+    expect(page.locator("#job-status")).to_contain_text("Done", timeout=30_000)
+    with sessions() as s:
+        assert s.get(Company, 7).attribute_mapping == {"aliases": {"state": {"calif": "US-CA"}}}
     assert errors == []
     context.close()

@@ -30,6 +30,7 @@ def forms(tenant_token_id, rule_id):
         ("/dashboard/smart-assign/group-rules", {"group_name": "Forged", "training_code": "CYBER"}),
         (f"/dashboard/smart-assign/group-rules/{rule_id}/delete", {}),
         ("/dashboard/smart-assign/rerun", {}),
+        ("/dashboard/smart-assign/preview", {"alias_input": "state", "alias_value": "X", "alias_to": "US-CA"}),
         ("/dashboard/password", {"current": PASSWORD, "new": "x" * 20, "confirm": "x" * 20}),
         ("/dashboard/logout", {}),
     ]
@@ -48,7 +49,7 @@ def setup(dash, tenant, sessions, enqueued):
         return token_id, rule.id
 
 
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(10))
 @pytest.mark.parametrize("token", [None, "forged-token"], ids=["missing", "wrong"])
 def test_forms_without_a_valid_csrf_token_are_refused(dash, tenant, sessions, setup, enqueued, index, token):
     path, data = forms(*setup)[index]

@@ -55,7 +55,10 @@ def test_ids_out_of_range_in_dashboard_urls_are_a_404(dash, anon, number):
     """No row has such an id: a 404 page, signed in or not (PostgreSQL refused them with a 500)."""
     for who in (dash, anon):
         assert who.get(f"/dashboard/smart-assign/jobs/{number}").status_code == 404
+        assert who.get(f"/dashboard/smart-assign/preview/{number}").status_code == 404
     for path in (
+        f"/dashboard/smart-assign/preview/{number}/cancel",
+        f"/dashboard/smart-assign/preview/{number}/apply",
         f"/dashboard/settings/integrations/api/tokens/{number}/revoke",
         f"/dashboard/smart-assign/group-rules/{number}/delete",
     ):

@@ -20,15 +20,25 @@ from workers.rerun import run
 def _assignments(sessions, company_id):
     with sessions() as s:
         return {
-            (r.learner_id, r.family, r.cycle): (r.training_code, r.reason)
+            (r.learner_id, r.family, r.cycle): (r.training_code, r.reason, r.status)
             for r in s.scalars(select(LearnerTraining).where(LearnerTraining.company_id == company_id))
         }
+
+
+def _losses(before, after):
+    """What the re-run took away: rows withdrawn, and versions switched for another, per learner."""
+    out = {}
+    for key, (code, _reason, status) in before.items():
+        new_code, _, new_status = after[key]
+        if (status != "withdrawn" and new_status == "withdrawn") or new_code != code:
+            out.setdefault(key[0], set()).add(code)
+    return out
 
 
 def _gains(before, after):
     """What the re-run assigned: new assignments and retargeted ones, per learner, with reasons."""
     out = {}
-    for key, (code, reason) in after.items():
+    for key, (code, reason, _status) in after.items():
         if before.get(key, (None,))[0] != code:
             out.setdefault(key[0], {})[code] = reason
     return out
@@ -132,6 +142,8 @@ def test_the_preview_lists_exactly_what_the_rerun_then_assigns(kind, company, se
     run(sessions, tenant.id)
     done = _gains(before, _assignments(sessions, tenant.id))
     assert {learner: d["gain"] for learner, d in shown["per_learner"].items() if d["gain"]} == done
+    lost = _losses(before, _assignments(sessions, tenant.id))
+    assert {learner: set(d["lose"]) for learner, d in shown["per_learner"].items() if d["lose"]} == lost
     learner, code = EXPECTED[kind]
     assert code in done[ids[learner]]
     counts = {t["code"]: (t["gain"], t["lose"]) for t in shown["trainings"]}
@@ -144,7 +156,7 @@ def test_the_preview_names_what_a_learner_would_lose(company, sessions):
     tenant, ids = company
     with sessions() as s:
         shown = preview(s, tenant.id, Change(mapping=value_aliases.add(None, "state", "Calif.", "US-CA")), detail=True)
-    assert shown["per_learner"][ids["calif"]]["lose"] == ["HP-US-EMP"]
+    assert shown["per_learner"][ids["calif"]]["lose"] == {"HP-US-EMP": "replaced by HP-CA-EMP"}
     assert {t["code"]: (t["gain"], t["lose"]) for t in shown["trainings"]} == {
         "HP-CA-EMP": (1, 0),
         "HP-US-EMP": (0, 1),
@@ -158,3 +170,32 @@ def test_a_cancelled_preview_stops_and_says_so(company, sessions):
     with sessions() as s:
         shown = preview(s, tenant.id, Change(industry="hospitality"), cancelled=lambda: True, progress=calls.append)
     assert shown["cancelled"] is True and shown["looked_at"] == 0 and calls == []
+
+
+def test_a_dropped_rule_loses_only_the_work_the_rerun_withdraws(company, sessions):
+    """Started work stays when its rule goes (the re-run never takes it away), so the preview keeps it too."""
+    tenant, ids = company
+    with sessions() as s:
+        group_rules.add_rule(s, tenant.id, "Managers", "HP-ALL-SUP")
+        s.commit()
+    run(sessions, tenant.id)
+    with sessions() as s:
+        started = s.scalar(
+            select(LearnerTraining).where(
+                LearnerTraining.learner_id == ids["tagged"], LearnerTraining.training_code == "HP-ALL-SUP"
+            )
+        )
+        started.status, started.progress = "in_progress", 50
+        s.commit()
+    before = _assignments(sessions, tenant.id)
+    with sessions() as s:
+        shown = preview(s, tenant.id, Change(rules=[]), detail=True)
+    with sessions() as s:
+        group_rules.remove_rule(s, tenant.id, "Managers", "HP-ALL-SUP")
+        s.commit()
+    run(sessions, tenant.id)
+    lost = _losses(before, _assignments(sessions, tenant.id))
+    assert lost == {ids["chicago"]: {"HP-ALL-SUP"}}
+    assert {learner: set(d["lose"]) for learner, d in shown["per_learner"].items() if d["lose"]} == lost
+    reason = shown["per_learner"][ids["chicago"]]["lose"]["HP-ALL-SUP"]
+    assert reason == "withdrawn: no longer required by the learner's inputs (HP-ALL-SUP)"

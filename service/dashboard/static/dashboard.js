@@ -39,6 +39,7 @@
       return "Done: " + n(job.done) + (job.done === 1 ? " learner" : " learners") + " re-evaluated, " +
         n(job.added) + (job.added === 1 ? " training" : " trainings") + " assigned.";
     }
+    if (job.status === "cancelled") { return "Cancelled: nothing was changed."; }
     return "Failed: " + (job.error || "the re-run stopped.");
   }
 
@@ -56,6 +57,7 @@
           text.textContent = describe(job);
           box.setAttribute("data-job-status", job.status);
           if (job.status === "queued" || job.status === "running") { timer = setTimeout(tick, 1000); }
+          else if (box.hasAttribute("data-job-reload")) { window.location.reload(); }  // a preview: show its result
         })
         .catch(function () { timer = setTimeout(tick, 5000); });
     }
