@@ -43,6 +43,8 @@ class Learner(Base):
     role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
     department: Mapped[str | None] = mapped_column(String(300))
+    # The SCIM ``title`` attribute as sent (a job title), for the dashboard's list and CSV.
+    title: Mapped[str | None] = mapped_column(String(300))
     # Which source of the company's attribute mapping gave each input: {"role": "easyllamaRole", ...}.
     attribute_sources: Mapped[dict | None] = mapped_column(Document)
 
@@ -77,6 +79,7 @@ class Learner(Base):
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
         Index("ix_learners_company_manager", "company_id", "manager_id"),
+        Index("ix_learners_company_title", "company_id", "title", "id"),
         Index("ix_learners_company_manager_ref", "company_id", "manager_ref"),
         Index(
             "ix_learners_company_review",

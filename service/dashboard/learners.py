@@ -70,17 +70,18 @@ def _search_arms(text):
         _starts_with(func.lower(Learner.family_name), prefix),
         _starts_with(func.lower(Learner.display_name), prefix),
         Learner.id == text,
-        # Anywhere in the name, email or department ("Sales", "smith"): after the prefix arms,
+        # Anywhere in the name, email, department or title ("Sales", "smith"): after the prefix arms,
         # so a search for a person is answered by the indexes before any scan.
         func.lower(Learner.display_name).contains(prefix, autoescape=True),
         Learner.email_lower.contains(prefix, autoescape=True),
         func.lower(Learner.department).contains(prefix, autoescape=True),
+        func.lower(Learner.title).contains(prefix, autoescape=True),
     ]
 
 
 def search_clause(text):
     """Learners whose userName, email, given, family or display name starts with ``text`` (any case),
-    whose name, email or department contains it, or whose id is ``text``."""
+    whose name, email, department or title contains it, or whose id is ``text``."""
     return or_(*_search_arms(text))
 
 
@@ -118,6 +119,20 @@ def _conditions(args, company_id, facet):
     if role in {"supervisor", "non-supervisor", "other"}:
         conds.append(_role_clause(role, facet["roles"]))
     return conds
+
+
+def manager_names(session, company_id, rows):
+    """``{manager id: name}`` for the managers of one page of learners (one query)."""
+    ids = {row.manager_id for row in rows if row.manager_id}
+    if not ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Learner.id, func.coalesce(Learner.display_name, Learner.user_name)).where(
+                Learner.company_id == company_id, Learner.id.in_(ids)
+            )
+        ).all()
+    )
 
 
 def overdue_counts(session, learner_ids):
@@ -215,6 +230,7 @@ def learners():
     args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "after", "before")}
     page = learner_page(db.session(), g.company.id, args)
     page["overdue"] = overdue_counts(db.session(), [row.id for row in page["rows"]])
+    page["managers"] = manager_names(db.session(), g.company.id, page["rows"])
     filters = {k: v for k, v in args.items() if k not in ("after", "before") and v}
     return render_template(
         "dashboard/learners.html",

@@ -72,10 +72,20 @@ def compliance_people():
         "department": _choice("department", choices["departments"]),
         "training": _choice("training", choices["trainings"]),
     }
+    manager, within = _manager(session)
+    direct = manager is not None and request.args.get("direct") == "1"
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     people, total = people_page(
-        session, company_id, now, page, PEOPLE_PER_PAGE, statuses=(status,) if status else LATE, **filters
+        session,
+        company_id,
+        now,
+        page,
+        PEOPLE_PER_PAGE,
+        statuses=(status,) if status else LATE,
+        within=None if direct else within,
+        direct=manager.id if direct else None,
+        **filters,
     )
     return render_template(
         "dashboard/compliance_people.html",
@@ -89,6 +99,8 @@ def compliance_people():
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         now=now,
+        manager=manager,
+        direct=direct,
     )
 
 

@@ -26,6 +26,9 @@ CSV_COLUMNS = (
     "display_name",
     "email",
     "department",
+    "title",
+    "manager_id",
+    "manager",
     "region",
     "country",
     "role",
@@ -134,6 +137,8 @@ def summary(session, company_id, now, within=None):
 
 
 def _rows_query(company_id, catalog, now, within=None):
+    # The manager's name by an outer join on the primary key: one statement, whatever the size.
+    manager = aliased(Learner)
     return (
         select(
             Learner.id,
@@ -141,6 +146,9 @@ def _rows_query(company_id, catalog, now, within=None):
             Learner.display_name,
             Learner.email_lower,
             Learner.department,
+            Learner.title,
+            Learner.manager_id,
+            func.coalesce(manager.display_name, manager.user_name),
             Learner.region,
             Learner.country,
             Learner.role,
@@ -154,6 +162,7 @@ def _rows_query(company_id, catalog, now, within=None):
             LearnerTraining.reason,
         )
         .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .outerjoin(manager, and_(manager.id == Learner.manager_id, manager.company_id == company_id))
         .where(latest_cycle(company_id, within))
         .order_by(Learner.id, LearnerTraining.family, LearnerTraining.cycle)
     )
@@ -166,6 +175,9 @@ def _row(values, index):
         display,
         email,
         dept,
+        title,
+        manager_id,
+        manager,
         region,
         country,
         role,
@@ -188,6 +200,9 @@ def _row(values, index):
         "display_name": display,
         "email": email,
         "department": dept,
+        "title": title,
+        "manager_id": manager_id,
+        "manager": manager,
         "region": region,
         "country": country,
         "role": role,

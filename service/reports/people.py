@@ -21,9 +21,15 @@ _choices_cache: dict = {}
 DUE = ("assigned", "in_progress")
 
 
-def conditions(catalog, now, statuses=LATE, region=None, department=None, training=None):
-    """SQL conditions on (Learner, LearnerTraining) rows for the people list's filters."""
+def conditions(catalog, now, statuses=LATE, region=None, department=None, training=None, within=None, direct=None):
+    """SQL conditions on (Learner, LearnerTraining) rows for the people list's filters: ``within``
+    a SELECT of learner ids (a manager's chain, ``manager_chain.below``), ``direct`` a manager's
+    id (their direct reports only, as the report's rows by manager count them)."""
     found = [standing(catalog, now).in_(tuple(statuses))]
+    if within is not None:
+        found.append(Learner.id.in_(within))
+    if direct:
+        found.append(Learner.manager_id == direct)
     if region:
         found.append(region_of() == region)
     if department:
