@@ -62,7 +62,7 @@ def test_the_learner_list_shows_title_and_a_linked_manager_and_searches_titles(d
 
 
 def test_the_csv_has_each_learners_title_and_manager(dash, tenant, sessions):
-    ann, bea, _ = chain(tenant, sessions)
+    ann, _, _ = chain(tenant, sessions)
 
     rows = list(csv.DictReader(io.StringIO(text(dash.get("/dashboard/reports/compliance.csv")))))
 
