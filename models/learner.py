@@ -79,7 +79,6 @@ class Learner(Base):
         Index("ix_learners_company_created", "company_id", "created_at", "id"),
         Index("ix_learners_company_active", "company_id", "active"),
         Index("ix_learners_company_manager", "company_id", "manager_id"),
-        Index("ix_learners_company_title", "company_id", "title", "id"),
         Index("ix_learners_company_manager_ref", "company_id", "manager_ref"),
         Index(
             "ix_learners_company_review",
@@ -94,4 +93,10 @@ class Learner(Base):
         Index("ix_learners_company_given_lower", "company_id", func.lower(text("given_name"))),
         Index("ix_learners_company_family_lower", "company_id", func.lower(text("family_name"))),
         Index("ix_learners_company_display_lower", "company_id", func.lower(text("display_name"))),
+        # The dashboard's sorted list (service/dashboard/learner_sort.py): one index per sort key,
+        # its expression exactly as the query spells it; the id settles ties and is the cursor.
+        Index("ix_learners_sort_name", "company_id", text("lower(coalesce(display_name, user_name))"), "id"),
+        Index("ix_learners_sort_department", "company_id", text("coalesce(department, '')"), "id"),
+        Index("ix_learners_sort_title", "company_id", text("coalesce(title, '')"), "id"),
+        Index("ix_learners_sort_region", "company_id", text("coalesce(region, country, '')"), "id"),
     )

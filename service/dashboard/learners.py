@@ -14,6 +14,7 @@ from models.normalize import name_key, normalize_role
 from service import db
 from service.dashboard import paging
 from service.dashboard.blueprint import bp
+from service.dashboard.learner_sort import KEYS, SORTS, encode, sorted_few, sorted_page
 
 PAGE_SIZE = 50
 # Counting stops here: an exact count of a broad filter over 100k learners is not worth its cost.
@@ -160,19 +161,32 @@ def learner_count(session, company_id, args):
 
 
 def learner_page(session, company_id, args, page_size=PAGE_SIZE):
-    """One page of learners (newest first) with the cursors around it and a capped count."""
+    """One page of learners (newest first, or by ``args["sort"]``) with the cursors around it
+    and a capped count."""
     facet = facets(session, company_id)
     conds = _conditions(args, company_id, facet)
-    after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
+    sort = args.get("sort", "")
+    sort = sort if sort in KEYS else ""
     q = args.get("q", "").strip()
     if q:
         # The matches come from the search indexes first. A few (the usual search for a
         # person): page through exactly those. Many: they are dense, so the newest-first
         # walk below finds a page of them at once.
         ids = search_candidates(session, company_id, q, SEARCH_CAP + 1)
+        if len(ids) <= SEARCH_CAP and sort:
+            rows, later, earlier, count = sorted_few(
+                session, sort, ids, conds, args.get("after"), args.get("before"), page_size
+            )
+            return _sorted_result(rows, count, False, later, earlier, facet)
         if len(ids) <= SEARCH_CAP:
+            after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
             return _page_of_few(session, ids, conds, after, before, page_size, facet)
         conds.append(search_clause(q))
+    if sort:
+        rows, later, earlier = sorted_page(session, sort, conds, args.get("after"), args.get("before"), page_size)
+        count, capped = paging.capped_count(session, select(Learner.id).where(*conds), SEARCH_CAP if q else COUNT_CAP)
+        return _sorted_result(rows, count, capped, later, earlier, facet)
+    after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
     query = select(Learner).where(*conds)
     if before:
         rows = session.scalars(
@@ -213,6 +227,20 @@ def _page_of_few(session, ids, conds, after, before, page_size, facet):
     return _result(rows, len(keys), False, has_older, has_newer, facet)
 
 
+def _sorted_result(keyed, count, capped, has_later, has_earlier, facet):
+    """A sorted page: ``older`` is the next page and ``newer`` the previous one, as in time order."""
+    rows = [row for row, _ in keyed]
+    return {
+        "rows": rows,
+        "count": count,
+        "capped": capped,
+        "older": encode(keyed[-1][1], rows[-1].id) if keyed and has_later else None,
+        "newer": encode(keyed[0][1], rows[0].id) if keyed and has_earlier else None,
+        "facets": facet,
+        "sorted": True,
+    }
+
+
 def _result(rows, count, capped, has_older, has_newer, facet):
     return {
         "rows": rows,
@@ -227,7 +255,7 @@ def _result(rows, count, capped, has_older, has_newer, facet):
 @bp.get("/learners")
 def learners():
     """The learners table, filtered by the query string."""
-    args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "after", "before")}
+    args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "sort", "after", "before")}
     page = learner_page(db.session(), g.company.id, args)
     page["overdue"] = overdue_counts(db.session(), [row.id for row in page["rows"]])
     page["managers"] = manager_names(db.session(), g.company.id, page["rows"])
@@ -239,6 +267,7 @@ def learners():
         filters=filters,
         statuses=STATUSES,
         roles=ROLES,
+        sorts=SORTS,
         normalize_role=normalize_role,
     )
 
