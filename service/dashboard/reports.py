@@ -1,5 +1,5 @@
-"""Reports › Compliance: figures by training and region, completions by region over 12 months
-(an SVG drawn here, no script), and the per-learner CSV download."""
+"""Reports › Compliance: figures by training and region, the trainings owed by standing per region
+or department (an SVG drawn on the server, no script), and the per-learner CSV download."""
 
 from flask import Response, abort, g, render_template, request
 from markupsafe import Markup
@@ -7,13 +7,14 @@ from markupsafe import Markup
 from models import Learner, utcnow
 from service import db
 from service.dashboard.blueprint import bp
-from service.reports.chart_svg import line_chart, top_series
-from service.reports.compliance import STATUSES, completions_by_region, summary
+from service.reports.chart_svg import STANDINGS, by_standing, stacked_bars
+from service.reports.compliance import STATUSES, summary
 from service.reports.csv_export import filename, stream
 from service.reports.manager_chain import below, by_manager
 from service.reports.people import LATE, compliant_share, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
+CHART_BY = {"region": "Region", "department": "Department"}
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -29,15 +30,17 @@ def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
     manager, within = _manager(session)
-    report = summary(session, g.company.id, now, within)
+    report = summary(session, g.company.id, now, within, departments=True)
     compliant, active = compliant_share(session, g.company.id, now)
-    labels, series = completions_by_region(session, g.company.id, now)
-    shown = top_series(series)
-    chart = line_chart(
-        labels,
-        shown,
-        "Completions by region, last 12 months",
-        "Trainings completed each month, one line per region; the table below the chart lists the same figures.",
+    chart_by = request.args.get("chart", "region")
+    chart_by = chart_by if chart_by in CHART_BY else "region"
+    rows = report["by_region"] if chart_by == "region" else report["by_department"]
+    bars = [(group or "No department", counts) for group, counts in by_standing(rows, chart_by)]
+    chart = stacked_bars(
+        bars,
+        f"Trainings owed by {chart_by}, by standing",
+        f"One bar per {chart_by}: its trainings compliant, due, overdue and expired; "
+        "the table below the chart lists the same figures.",
     )
     return render_template(
         "dashboard/compliance.html",
@@ -45,8 +48,10 @@ def compliance():
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         chart=Markup(chart),  # built from escaped labels and numbers only (service.reports.chart_svg)
-        labels=labels,
-        series=shown,
+        bars=bars,
+        standings=STANDINGS,
+        chart_by=chart_by,
+        chart_choices=CHART_BY,
         now=now,
         compliant=compliant,
         active=active,

@@ -9,8 +9,6 @@ per-learner rows are streamed in learner order with a server-side cursor on
 PostgreSQL, so an export of 100,000 learners never holds them all in memory.
 """
 
-from datetime import datetime
-
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
@@ -44,7 +42,6 @@ CSV_COLUMNS = (
     "reason",
 )
 STREAM_BATCH = 1000
-CHART_MONTHS = 12
 
 
 def latest_cycle(company_id, within=None):
@@ -91,23 +88,26 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now, within=None):
-    """Counts by training, by region and by both, plus totals; every figure from one GROUP BY."""
+def summary(session, company_id, now, within=None, departments=False):
+    """Counts by training, by region and by both, plus totals (and by department when
+    ``departments``); every figure from one GROUP BY."""
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
     state, region = standing(catalog, now).label("standing"), region_of().label("region")
+    department = func.coalesce(Learner.department, literal("")).label("department")
     rows = session.execute(
-        select(LearnerTraining.training_code, region, state, func.count())
+        select(LearnerTraining.training_code, region, department, state, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
-        .group_by(LearnerTraining.training_code, region, state)
+        .group_by(LearnerTraining.training_code, region, department, state)
     ).all()
-    by_training, by_region, both, totals = {}, {}, {}, _zero()
-    for code, place, status, count in rows:
+    by_training, by_region, by_department, both, totals = {}, {}, {}, {}, _zero()
+    for code, place, dept, status, count in rows:
         status = status if status in totals else "assigned"
         for bucket in (
             by_training.setdefault(code, _zero()),
             by_region.setdefault(place, _zero()),
+            by_department.setdefault(dept, _zero()),
             both.setdefault((code, place), _zero()),
             totals,
         ):
@@ -121,7 +121,7 @@ def summary(session, company_id, now, within=None):
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
 
-    return {
+    report = {
         "as_of": now,
         "learner_count": learners or 0,
         "totals": with_total(totals),
@@ -134,6 +134,10 @@ def summary(session, company_id, now, within=None):
             {"training_code": code, "region": place, **with_total(c)} for (code, place), c in sorted(both.items())
         ],
     }
+    if departments:
+        # '' is "no department": kept apart from any department's name.
+        report["by_department"] = [{"department": d, **with_total(c)} for d, c in sorted(by_department.items())]
+    return report
 
 
 def _rows_query(company_id, catalog, now, within=None):
@@ -253,36 +257,3 @@ def learner_page(session, company_id, now, page, per_page, within=None):
         )
         entry["trainings"].append({k: row[k] for k in CSV_COLUMNS[CSV_COLUMNS.index("training_code") :]})
     return list(learners.values())
-
-
-def month_starts(now, months=CHART_MONTHS):
-    """The first day of each of the last ``months`` months, oldest first, ending with this month."""
-    first = datetime(now.year, now.month, 1)
-    return [add_months(first, -k) for k in range(months - 1, -1, -1)]
-
-
-def completions_by_region(session, company_id, now, months=CHART_MONTHS):
-    """``(month labels, {region: [completions per month]})`` for the last ``months`` months."""
-    starts = month_starts(now, months)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        month = func.to_char(LearnerTraining.completed_at, "YYYY-MM")
-    else:
-        month = func.strftime("%Y-%m", LearnerTraining.completed_at)
-    region = region_of()
-    rows = session.execute(
-        select(region, month, func.count())
-        .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(
-            LearnerTraining.company_id == company_id,
-            LearnerTraining.completed_at >= starts[0],
-            LearnerTraining.completed_at < add_months(starts[-1], 1),
-        )
-        .group_by(region, month)
-    ).all()
-    labels = [s.strftime("%Y-%m") for s in starts]
-    series: dict[str, list[int]] = {}
-    for place, label, count in rows:
-        if label in labels:
-            series.setdefault(place, [0] * len(labels))[labels.index(label)] += count
-    return labels, series
