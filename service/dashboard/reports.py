@@ -10,11 +10,14 @@ from service.dashboard.blueprint import bp
 from service.reports.chart_svg import STANDINGS, by_standing, stacked_bars
 from service.reports.compliance import STATUSES, summary
 from service.reports.csv_export import filename, stream
-from service.reports.manager_chain import below, by_manager
+from service.reports.manager_chain import below, named
 from service.reports.people import LATE, compliant_share, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
 CHART_BY = {"region": "Region", "department": "Department"}
+# Managers shown on the report: those with the most overdue and expired trainings (a company of
+# 100,000 has thousands of managers; each row links to the people behind it).
+MANAGERS_SHOWN = 50
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -30,8 +33,14 @@ def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
     manager, within = _manager(session)
-    report = summary(session, g.company.id, now, within, departments=True)
-    compliant, active = compliant_share(session, g.company.id, now)
+    report = summary(session, g.company.id, now, within, detail=True)
+    # The share is the whole company's: the summary's count serves when it covers everyone.
+    compliant, active = compliant_share(
+        session, g.company.id, now, behind=report["learners_behind"] if within is None else None
+    )
+    most_late = sorted(
+        report["manager_groups"].items(), key=lambda kv: (kv[0] is None, -(kv[1]["overdue"] + kv[1]["expired"]))
+    )[:MANAGERS_SHOWN]
     chart_by = request.args.get("chart", "region")
     chart_by = chart_by if chart_by in CHART_BY else "region"
     rows = report["by_region"] if chart_by == "region" else report["by_department"]
@@ -56,7 +65,8 @@ def compliance():
         compliant=compliant,
         active=active,
         manager=manager,
-        by_manager=by_manager(session, g.company.id, now, within),
+        by_manager=named(session, g.company.id, dict(most_late)),
+        more_managers=len(report["manager_groups"]) - len(most_late),
     )
 
 

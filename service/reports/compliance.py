@@ -88,35 +88,46 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now, within=None, departments=False):
-    """Counts by training, by region and by both, plus totals (and by department when
-    ``departments``); every figure from one GROUP BY."""
+def summary(session, company_id, now, within=None, detail=False):
+    """Counts by training, by region and by both, plus totals; every figure from one GROUP BY.
+
+    With ``detail`` (the dashboard's page) the same GROUP BY also splits by department and
+    by direct manager (``by_department``, ``manager_groups``: {manager id: counts}), and the
+    learner count comes with ``learners_behind``, those owing something not completed and
+    valid: two passes over the company's rows for the whole page, whatever its size.
+    """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
     state, region = standing(catalog, now).label("standing"), region_of().label("region")
     department = func.coalesce(Learner.department, literal("")).label("department")
+    keys = [LearnerTraining.training_code, region, state]
+    if detail:
+        keys += [department, Learner.manager_id]
     rows = session.execute(
-        select(LearnerTraining.training_code, region, department, state, func.count())
+        select(*keys, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
-        .group_by(LearnerTraining.training_code, region, department, state)
+        .group_by(*keys)
     ).all()
-    by_training, by_region, by_department, both, totals = {}, {}, {}, {}, _zero()
-    for code, place, dept, status, count in rows:
+    by_training, by_region, by_department, by_manager, both, totals = {}, {}, {}, {}, {}, _zero()
+    for code, place, status, *split, count in rows:
         status = status if status in totals else "assigned"
-        for bucket in (
-            by_training.setdefault(code, _zero()),
-            by_region.setdefault(place, _zero()),
-            by_department.setdefault(dept, _zero()),
-            both.setdefault((code, place), _zero()),
-            totals,
-        ):
+        buckets = [by_training.setdefault(code, _zero()), by_region.setdefault(place, _zero())]
+        buckets += [both.setdefault((code, place), _zero()), totals]
+        if detail:
+            buckets += [by_department.setdefault(split[0], _zero()), by_manager.setdefault(split[1], _zero())]
+        for bucket in buckets:
             bucket[status] += count
-    learners = session.scalar(
-        select(func.count(func.distinct(LearnerTraining.learner_id)))
+    per_learner = (
+        select(func.max(case((state != "completed", 1), else_=0)).label("behind"))
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
+        .group_by(LearnerTraining.learner_id)
+        .subquery()
     )
+    learners, behind = session.execute(
+        select(func.count(), func.coalesce(func.sum(per_learner.c.behind), 0)).select_from(per_learner)
+    ).one()
 
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
@@ -134,9 +145,11 @@ def summary(session, company_id, now, within=None, departments=False):
             {"training_code": code, "region": place, **with_total(c)} for (code, place), c in sorted(both.items())
         ],
     }
-    if departments:
+    if detail:
         # '' is "no department": kept apart from any department's name.
         report["by_department"] = [{"department": d, **with_total(c)} for d, c in sorted(by_department.items())]
+        report["manager_groups"] = by_manager
+        report["learners_behind"] = int(behind or 0)
     return report
 
 
