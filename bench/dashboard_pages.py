@@ -10,7 +10,7 @@ DATABASE_URL names), then times each page through the Flask test client, signed 
 big company's admin: first page, a page deep in the keyset, filters, searches, a learner
 page, the activity list, the home page, the compliance report and its people list, the
 admin changes. Each learner owes one training (completed, expired, assigned or overdue)
-and has a department. Each figure is the median of ``--repeat`` requests, with the SQL
+and has a department, a title and a manager (a tree five levels deep). Each figure is the median of ``--repeat`` requests, with the SQL
 statements the request ran. Results: stdout and bench/results/dashboard_pages-<db>-<N>.md.
 """
 
@@ -55,6 +55,9 @@ from service.dashboard import accounts  # noqa: E402
 STATES = ["US-CA", "US-NY", "US-TX", "US-IL", "US-WA", "US-FL", None]
 ROLES = ["supervisor", "non-supervisor", "Non Supervisor", "employee", "manager", None]
 DEPARTMENTS = ["Sales", "Operations", "Engineering", "People", "Finance", None]
+TITLES = ["Account Executive", "Sales Engineer", "Analyst", "Nurse", "Line Cook", None]
+# Each learner's manager is learner (i - 1) // SPAN: a tree five levels deep at 100,000.
+SPAN = 20
 # (status, completed days ago, due in days): valid, expired (CYBER is yearly), open, overdue.
 STANDINGS = [("completed", 30, None), ("completed", 400, None), ("assigned", None, 20), ("overdue", None, -5)]
 PASSWORD = "bench passphrase long enough"
@@ -118,6 +121,8 @@ def seed(url, n):
                     country="US",
                     role=ROLES[i % len(ROLES)],
                     department=DEPARTMENTS[i % len(DEPARTMENTS)],
+                    title=TITLES[i % len(TITLES)],
+                    manager_id=str(uuid.UUID(int=(i - 1) // SPAN + 1, version=4)) if i else None,
                     training_tags=[],
                     version=1,
                     created_at=created,
@@ -235,8 +240,19 @@ def main(argv=None):
     for _ in range(40):  # 40 pages in: the keyset costs the same as page 1
         after = re.search(r'href="/dashboard/learners\?after=([^"]+)" rel="next"', deep).group(1)
         deep = client.get(f"/dashboard/learners?after={after}").get_data(as_text=True)
+    sorted_deep = client.get("/dashboard/learners?sort=title").get_data(as_text=True)
+    for _ in range(40):
+        sorted_after = re.search(r'href="/dashboard/learners\?after=([^"&]+)&amp;sort=title" rel="next"', sorted_deep)
+        sorted_deep = client.get(f"/dashboard/learners?sort=title&after={sorted_after.group(1)}").get_data(as_text=True)
+    manager = ids[1]  # learner 1: the 20 below learner 0's first report and their own, ~5,000 in all
     cases = [
         ("learners: first page", "/dashboard/learners"),
+        ("learners: sorted by name", "/dashboard/learners?sort=name"),
+        (
+            "learners: sorted by title, page 41 (keyset)",
+            f"/dashboard/learners?sort=title&after={sorted_after.group(1)}",
+        ),
+        ("learners: sorted by region, search 'sales'", "/dashboard/learners?sort=region&q=sales"),
         ("learners: page 41 (keyset)", f"/dashboard/learners?after={after}"),
         ("learners: active", "/dashboard/learners?status=active"),
         ("learners: inactive, US-NY", "/dashboard/learners?status=inactive&location=region:US-NY"),
@@ -257,6 +273,10 @@ def main(argv=None):
             "people: overdue, Sales, US-CA",
             "/dashboard/reports/compliance/people?status=overdue&department=Sales&region=US-CA",
         ),
+        ("people: below one manager (~5,000)", f"/dashboard/reports/compliance/people?manager={manager}"),
+        ("compliance report: below one manager", f"/dashboard/reports/compliance?manager={manager}"),
+        ("compliance report: chart by department", "/dashboard/reports/compliance?chart=department"),
+        ("activity: learner search by part of a name", "/dashboard/activity?learner=given4242"),
         ("admin changes", "/dashboard/activity/admin"),
     ]
     statements = []

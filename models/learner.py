@@ -43,6 +43,8 @@ class Learner(Base):
     role: Mapped[str | None] = mapped_column(String(100))  # learnerRole as sent
     training_tags: Mapped[list] = mapped_column(Document, default=list)
     department: Mapped[str | None] = mapped_column(String(300))
+    # The SCIM ``title`` attribute as sent (a job title), for the dashboard's list and CSV.
+    title: Mapped[str | None] = mapped_column(String(300))
     # Which source of the company's attribute mapping gave each input: {"role": "easyllamaRole", ...}.
     attribute_sources: Mapped[dict | None] = mapped_column(Document)
 
@@ -91,4 +93,10 @@ class Learner(Base):
         Index("ix_learners_company_given_lower", "company_id", func.lower(text("given_name"))),
         Index("ix_learners_company_family_lower", "company_id", func.lower(text("family_name"))),
         Index("ix_learners_company_display_lower", "company_id", func.lower(text("display_name"))),
+        # The dashboard's sorted list (service/dashboard/learner_sort.py): one index per sort key,
+        # its expression exactly as the query spells it; the id settles ties and is the cursor.
+        Index("ix_learners_sort_name", "company_id", text("lower(coalesce(display_name, user_name))"), "id"),
+        Index("ix_learners_sort_department", "company_id", text("coalesce(department, '')"), "id"),
+        Index("ix_learners_sort_title", "company_id", text("coalesce(title, '')"), "id"),
+        Index("ix_learners_sort_region", "company_id", text("coalesce(region, country, '')"), "id"),
     )

@@ -1,6 +1,6 @@
 """SCIM requests that failed, kept so an admin can see why Entra's provisioning log shows an error."""
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.db import Base, utcnow
@@ -8,7 +8,8 @@ from models.event import EventId
 
 
 class ScimFailure(Base):
-    """One failed SCIM call: what was asked and what Herd answered. Never the token or the body."""
+    """One failed SCIM call: what was asked and what Herd answered. Never the token; the body
+    only with its secrets replaced (``service.edge.failures.sanitised_body``)."""
 
     __tablename__ = "scim_failures"
 
@@ -24,6 +25,9 @@ class ScimFailure(Base):
     detail: Mapped[str | None] = mapped_column(String(1000))
     # The token's name when the call authenticated (never the secret).
     token_name: Mapped[str | None] = mapped_column(String(200))
+    # What the call sent (JSON), passwords and tokens replaced, bounded in size; None when
+    # it sent no body or one that was not JSON.
+    request_body: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (

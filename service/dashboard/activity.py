@@ -16,6 +16,7 @@ from models.normalize import name_key
 from service import db
 from service.dashboard.admin_trail import RUN_KINDS, recent_runs
 from service.dashboard.blueprint import bp
+from service.dashboard.learners import SEARCH_CAP, search_candidates
 
 PAGE_SIZE = 50
 # The latest runs shown above the list; every run is on the admin changes page.
@@ -76,14 +77,17 @@ def _older(when_col, id_col, rank, cursor):
 
 
 def find_learners(session, company_id, text):
-    """Ids of the company's learners whose userName, email or id is ``text`` (deleted ones too).
-    Three indexed lookups rather than one OR, which some planners answer with a scan."""
+    """Ids of the company's learners matching ``text`` (deleted ones too): its id, userName or
+    email exactly (three index probes, the usual case: a value copied from Entra's log), else a
+    name, email, department or title that starts with or contains it, as the Learners tab searches
+    (``service.dashboard.learners.search_candidates``, at most SEARCH_CAP ids)."""
     text = text.strip()
-    lowered = text.lower()
+    if not text:
+        return []
     found = {}
-    for cond in (Learner.id == text, Learner.user_name_key == name_key(text), Learner.email_lower == lowered):
+    for cond in (Learner.id == text, Learner.user_name_key == name_key(text), Learner.email_lower == text.lower()):
         found.update(dict.fromkeys(session.scalars(select(Learner.id).where(Learner.company_id == company_id, cond))))
-    return list(found)
+    return list(found) or search_candidates(session, company_id, text, SEARCH_CAP)
 
 
 def _newest(session, query, when_col, id_col, by_learner, page_size):

@@ -14,6 +14,7 @@ from models.normalize import name_key, normalize_role
 from service import db
 from service.dashboard import paging
 from service.dashboard.blueprint import bp
+from service.dashboard.learner_sort import KEYS, SORTS, encode, sorted_few, sorted_page
 
 PAGE_SIZE = 50
 # Counting stops here: an exact count of a broad filter over 100k learners is not worth its cost.
@@ -70,17 +71,18 @@ def _search_arms(text):
         _starts_with(func.lower(Learner.family_name), prefix),
         _starts_with(func.lower(Learner.display_name), prefix),
         Learner.id == text,
-        # Anywhere in the name, email or department ("Sales", "smith"): after the prefix arms,
+        # Anywhere in the name, email, department or title ("Sales", "smith"): after the prefix arms,
         # so a search for a person is answered by the indexes before any scan.
         func.lower(Learner.display_name).contains(prefix, autoescape=True),
         Learner.email_lower.contains(prefix, autoescape=True),
         func.lower(Learner.department).contains(prefix, autoescape=True),
+        func.lower(Learner.title).contains(prefix, autoescape=True),
     ]
 
 
 def search_clause(text):
     """Learners whose userName, email, given, family or display name starts with ``text`` (any case),
-    whose name, email or department contains it, or whose id is ``text``."""
+    whose name, email, department or title contains it, or whose id is ``text``."""
     return or_(*_search_arms(text))
 
 
@@ -120,6 +122,20 @@ def _conditions(args, company_id, facet):
     return conds
 
 
+def manager_names(session, company_id, rows):
+    """``{manager id: name}`` for the managers of one page of learners (one query)."""
+    ids = {row.manager_id for row in rows if row.manager_id}
+    if not ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Learner.id, func.coalesce(Learner.display_name, Learner.user_name)).where(
+                Learner.company_id == company_id, Learner.id.in_(ids)
+            )
+        ).all()
+    )
+
+
 def overdue_counts(session, learner_ids):
     """``{learner_id: overdue trainings}`` for one page of learners (one query)."""
     if not learner_ids:
@@ -145,19 +161,32 @@ def learner_count(session, company_id, args):
 
 
 def learner_page(session, company_id, args, page_size=PAGE_SIZE):
-    """One page of learners (newest first) with the cursors around it and a capped count."""
+    """One page of learners (newest first, or by ``args["sort"]``) with the cursors around it
+    and a capped count."""
     facet = facets(session, company_id)
     conds = _conditions(args, company_id, facet)
-    after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
+    sort = args.get("sort", "")
+    sort = sort if sort in KEYS else ""
     q = args.get("q", "").strip()
     if q:
         # The matches come from the search indexes first. A few (the usual search for a
         # person): page through exactly those. Many: they are dense, so the newest-first
         # walk below finds a page of them at once.
         ids = search_candidates(session, company_id, q, SEARCH_CAP + 1)
+        if len(ids) <= SEARCH_CAP and sort:
+            rows, later, earlier, count = sorted_few(
+                session, sort, ids, conds, args.get("after"), args.get("before"), page_size
+            )
+            return _sorted_result(rows, count, False, later, earlier, facet)
         if len(ids) <= SEARCH_CAP:
+            after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
             return _page_of_few(session, ids, conds, after, before, page_size, facet)
         conds.append(search_clause(q))
+    if sort:
+        rows, later, earlier = sorted_page(session, sort, conds, args.get("after"), args.get("before"), page_size)
+        count, capped = paging.capped_count(session, select(Learner.id).where(*conds), SEARCH_CAP if q else COUNT_CAP)
+        return _sorted_result(rows, count, capped, later, earlier, facet)
+    after, before = paging.decode(args.get("after")), paging.decode(args.get("before"))
     query = select(Learner).where(*conds)
     if before:
         rows = session.scalars(
@@ -198,6 +227,20 @@ def _page_of_few(session, ids, conds, after, before, page_size, facet):
     return _result(rows, len(keys), False, has_older, has_newer, facet)
 
 
+def _sorted_result(keyed, count, capped, has_later, has_earlier, facet):
+    """A sorted page: ``older`` is the next page and ``newer`` the previous one, as in time order."""
+    rows = [row for row, _ in keyed]
+    return {
+        "rows": rows,
+        "count": count,
+        "capped": capped,
+        "older": encode(keyed[-1][1], rows[-1].id) if keyed and has_later else None,
+        "newer": encode(keyed[0][1], rows[0].id) if keyed and has_earlier else None,
+        "facets": facet,
+        "sorted": True,
+    }
+
+
 def _result(rows, count, capped, has_older, has_newer, facet):
     return {
         "rows": rows,
@@ -212,9 +255,10 @@ def _result(rows, count, capped, has_older, has_newer, facet):
 @bp.get("/learners")
 def learners():
     """The learners table, filtered by the query string."""
-    args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "after", "before")}
+    args = {k: request.args.get(k, "") for k in ("q", "status", "location", "role", "sort", "after", "before")}
     page = learner_page(db.session(), g.company.id, args)
     page["overdue"] = overdue_counts(db.session(), [row.id for row in page["rows"]])
+    page["managers"] = manager_names(db.session(), g.company.id, page["rows"])
     filters = {k: v for k, v in args.items() if k not in ("after", "before") and v}
     return render_template(
         "dashboard/learners.html",
@@ -223,6 +267,7 @@ def learners():
         filters=filters,
         statuses=STATUSES,
         roles=ROLES,
+        sorts=SORTS,
         normalize_role=normalize_role,
     )
 

@@ -1,5 +1,5 @@
-"""Reports › Compliance: figures by training and region, completions by region over 12 months
-(an SVG drawn here, no script), and the per-learner CSV download."""
+"""Reports › Compliance: figures by training and region, the trainings owed by standing per region
+or department (an SVG drawn on the server, no script), and the per-learner CSV download."""
 
 from flask import Response, abort, g, render_template, request
 from markupsafe import Markup
@@ -7,13 +7,17 @@ from markupsafe import Markup
 from models import Learner, utcnow
 from service import db
 from service.dashboard.blueprint import bp
-from service.reports.chart_svg import line_chart, top_series
-from service.reports.compliance import STATUSES, completions_by_region, summary
+from service.reports.chart_svg import STANDINGS, by_standing, stacked_bars
+from service.reports.compliance import STATUSES, summary
 from service.reports.csv_export import filename, stream
-from service.reports.manager_chain import below, by_manager
+from service.reports.manager_chain import below, named
 from service.reports.people import LATE, compliant_share, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
+CHART_BY = {"region": "Region", "department": "Department"}
+# Managers shown on the report: those with the most overdue and expired trainings (a company of
+# 100,000 has thousands of managers; each row links to the people behind it).
+MANAGERS_SHOWN = 50
 
 STATUS_LABELS = {
     "assigned": "Assigned",
@@ -29,15 +33,23 @@ def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
     manager, within = _manager(session)
-    report = summary(session, g.company.id, now, within)
-    compliant, active = compliant_share(session, g.company.id, now)
-    labels, series = completions_by_region(session, g.company.id, now)
-    shown = top_series(series)
-    chart = line_chart(
-        labels,
-        shown,
-        "Completions by region, last 12 months",
-        "Trainings completed each month, one line per region; the table below the chart lists the same figures.",
+    report = summary(session, g.company.id, now, within, detail=True)
+    # The share is the whole company's: the summary's count serves when it covers everyone.
+    compliant, active = compliant_share(
+        session, g.company.id, now, behind=report["learners_behind"] if within is None else None
+    )
+    most_late = sorted(
+        report["manager_groups"].items(), key=lambda kv: (kv[0] is None, -(kv[1]["overdue"] + kv[1]["expired"]))
+    )[:MANAGERS_SHOWN]
+    chart_by = request.args.get("chart", "region")
+    chart_by = chart_by if chart_by in CHART_BY else "region"
+    rows = report["by_region"] if chart_by == "region" else report["by_department"]
+    bars = [(group or "No department", counts) for group, counts in by_standing(rows, chart_by)]
+    chart = stacked_bars(
+        bars,
+        f"Trainings owed by {chart_by}, by standing",
+        f"One bar per {chart_by}: its trainings compliant, due, overdue and expired; "
+        "the table below the chart lists the same figures.",
     )
     return render_template(
         "dashboard/compliance.html",
@@ -45,13 +57,16 @@ def compliance():
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         chart=Markup(chart),  # built from escaped labels and numbers only (service.reports.chart_svg)
-        labels=labels,
-        series=shown,
+        bars=bars,
+        standings=STANDINGS,
+        chart_by=chart_by,
+        chart_choices=CHART_BY,
         now=now,
         compliant=compliant,
         active=active,
         manager=manager,
-        by_manager=by_manager(session, g.company.id, now, within),
+        by_manager=named(session, g.company.id, dict(most_late)),
+        more_managers=len(report["manager_groups"]) - len(most_late),
     )
 
 
@@ -72,10 +87,20 @@ def compliance_people():
         "department": _choice("department", choices["departments"]),
         "training": _choice("training", choices["trainings"]),
     }
+    manager, within = _manager(session)
+    direct = manager is not None and request.args.get("direct") == "1"
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     people, total = people_page(
-        session, company_id, now, page, PEOPLE_PER_PAGE, statuses=(status,) if status else LATE, **filters
+        session,
+        company_id,
+        now,
+        page,
+        PEOPLE_PER_PAGE,
+        statuses=(status,) if status else LATE,
+        within=None if direct else within,
+        direct=manager.id if direct else None,
+        **filters,
     )
     return render_template(
         "dashboard/compliance_people.html",
@@ -89,6 +114,8 @@ def compliance_people():
         statuses=STATUSES,
         status_labels=STATUS_LABELS,
         now=now,
+        manager=manager,
+        direct=direct,
     )
 
 

@@ -1,10 +1,11 @@
 """Record failed SCIM calls for the dashboard's activity page.
 
 Entra's provisioning log shows "failed" with little context; the admin finds
-the status, scimType and detail Herd answered in Provisioning activity. Only
-what Herd answered and the path are kept: never the token, the query string
-(it can carry secrets) or the body. Recording never changes the response: a
-failure to record is logged and dropped.
+the status, scimType and detail Herd answered in Provisioning activity, and what
+the call sent. Never the token or the query string (it can carry secrets); the
+body only as JSON with every password, secret and token replaced, and cut to
+BODY_LIMIT characters (``sanitised_body``). Recording never changes the
+response: a failure to record is logged and dropped.
 
 Only calls made with a token valid for the company in the URL are recorded: anyone
 can send a call without one to any tenant URL, and its path (``/Users/<any text>``)
@@ -16,6 +17,7 @@ It runs as an ``after_request`` hook on the SCIM error that
 """
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -37,6 +39,52 @@ _USER_ID = re.compile(r"/Users/([0-9a-fA-F-]{36})(?:/|$)")
 ANONYMOUS_EVERY = 10.0
 _last_anonymous = {}
 _lock = threading.Lock()
+# What is kept of a failing call's body: enough to see what Entra sent, not a whole bulk request.
+BODY_LIMIT = 4000
+BODY_READ_LIMIT = 1_000_000
+REMOVED = "[removed]"
+# A key (or a PATCH operation's path) naming one of these holds a secret: its value is replaced.
+_SECRET = re.compile(r"password|passwd|secret|token|credential|api[_-]?key|authorization", re.IGNORECASE)
+
+
+def _scrub(value):
+    if isinstance(value, dict):
+        # A PATCH operation {"op": "replace", "path": "password", "value": ...} names its secret in "path".
+        path = value.get("path")
+        secret_path = isinstance(path, str) and _SECRET.search(path)
+        return {
+            key: REMOVED
+            if (isinstance(key, str) and _SECRET.search(key)) or (secret_path and key == "value")
+            else _scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def sanitised_body(raw):
+    """The JSON ``raw`` bytes with every secret replaced, as text of at most BODY_LIMIT
+    characters; None when there is no body or it is not JSON (nothing unparsed is kept)."""
+    if not raw or len(raw) > BODY_READ_LIMIT:
+        return None
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    try:
+        text = json.dumps(_scrub(doc), ensure_ascii=False, indent=1)
+    except RecursionError:
+        return None
+    return text if len(text) <= BODY_LIMIT else text[: BODY_LIMIT - 1] + "…"
+
+
+def _request_body():
+    """The failing call's body, sanitised (only what the request already read or a bounded one)."""
+    length = request.content_length
+    if length is None or length > BODY_READ_LIMIT:
+        return None
+    return sanitised_body(request.get_data(cache=True))
 
 
 def _company_id():
@@ -117,6 +165,7 @@ def record(status, scim_type, detail):
                 scim_type=(scim_type or None) and scim_type[:40],
                 detail=(detail or "")[:1000],
                 token_name=token_name[:200],
+                request_body=_request_body(),
                 occurred_at=utcnow(),
             )
         )

@@ -1,92 +1,83 @@
-"""A small line chart rendered as SVG on the server: no script, no CDN, readable without colour.
+"""A small stacked bar chart rendered as SVG on the server: no script, no CDN, readable without colour.
 
-Used by the compliance report for completions by region per month. Every
-label is escaped; the chart carries a <title> and <desc>, and the page shows
+Used by the compliance report for the trainings owed by region or department, one
+bar per group split into compliant, due, overdue and expired. Every label is
+escaped; each segment carries its figure as text when it is wide enough and a
+pattern besides its colour; the chart has a <title> and <desc>, and the page shows
 the same figures in a table for screen readers.
 """
 
 from markupsafe import escape
 
-# Distinguishable for common colour-vision deficiencies (Okabe-Ito).
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000")
-MARKERS = ("circle", "square", "diamond", "triangle", "circle", "square", "diamond")
-MAX_SERIES = len(PALETTE)
-WIDTH, HEIGHT = 760, 320
-LEFT, RIGHT, TOP, BOTTOM = 48, 150, 20, 40
+# The chart's standings, in bar order, from the report's statuses (service.reports.compliance).
+STANDINGS = (
+    ("compliant", "Compliant", ("completed",)),
+    ("due", "Due", ("assigned", "in_progress")),
+    ("overdue", "Overdue", ("overdue",)),
+    ("expired", "Expired", ("expired",)),
+)
+# Okabe-Ito: distinguishable for common colour-vision deficiencies; hatching tells the late ones apart in grey.
+COLORS = {"compliant": "#009E73", "due": "#56B4E9", "overdue": "#D55E00", "expired": "#CC79A7"}
+HATCHED = ("overdue", "expired")
+MAX_BARS = 12
+WIDTH, LEFT, RIGHT, TOP, BAR, GAP = 760, 170, 20, 40, 20, 8
 
 
-def top_series(series, limit=MAX_SERIES):
-    """Keep the ``limit - 1`` largest series and sum the rest into "other"."""
-    ranked = sorted(series.items(), key=lambda item: (-sum(item[1]), item[0]))
-    if len(ranked) <= limit:
-        return dict(ranked)
-    kept = dict(ranked[: limit - 1])
-    rest = [values for _, values in ranked[limit - 1 :]]
-    kept["other"] = [sum(column) for column in zip(*rest, strict=True)]
-    return kept
+def by_standing(rows, key, limit=MAX_BARS):
+    """``[(group, {standing: count})]`` from the report's count rows keyed by ``key`` (region,
+    department), the largest ``limit - 1`` groups and the rest summed into "Other"."""
+    groups = [(row[key], {name: sum(row[s] for s in statuses) for name, _, statuses in STANDINGS}) for row in rows]
+    groups.sort(key=lambda g: (-sum(g[1].values()), str(g[0])))
+    if len(groups) <= limit:
+        return groups
+    rest = groups[limit - 1 :]
+    other = {name: sum(counts[name] for _, counts in rest) for name, _, _ in STANDINGS}
+    return [*groups[: limit - 1], ("Other", other)]
 
 
-def _nice_max(value):
-    """A round axis maximum at or above ``value``, a multiple of 4 so the 4 grid steps are whole numbers."""
-    scale = 1
-    while True:
-        for m in (4, 8, 12, 20):
-            if m * scale >= value:
-                return m * scale
-        scale *= 10
-
-
-def _marker(kind, x, y, color):
-    if kind == "square":
-        return f'<rect x="{x - 3.5:.1f}" y="{y - 3.5:.1f}" width="7" height="7" fill="{color}"/>'
-    if kind == "diamond":
-        return f'<path d="M{x:.1f} {y - 4.5:.1f} L{x + 4.5:.1f} {y:.1f} L{x:.1f} {y + 4.5:.1f} L{x - 4.5:.1f} {y:.1f} Z" fill="{color}"/>'
-    if kind == "triangle":
-        return f'<path d="M{x:.1f} {y - 4.5:.1f} L{x + 4.5:.1f} {y + 3.5:.1f} L{x - 4.5:.1f} {y + 3.5:.1f} Z" fill="{color}"/>'
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"/>'
-
-
-def line_chart(labels, series, title, description):
-    """SVG markup: one line per series over ``labels`` (x), counts on y."""
-    series = top_series(series)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    peak = _nice_max(max((max(v) for v in series.values()), default=0))
-    step_x = plot_w / max(1, len(labels) - 1)
-
-    def x_at(i):
-        return LEFT + i * step_x
-
-    def y_at(v):
-        return TOP + plot_h - v / peak * plot_h
-
+def stacked_bars(groups, title, description):
+    """SVG markup: one horizontal bar per group, its segments the standings' counts."""
+    plot_w = WIDTH - LEFT - RIGHT
+    height = TOP + max(1, len(groups)) * (BAR + GAP) + 10
+    peak = max((sum(c.values()) for _, c in groups), default=0) or 1
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
         f'aria-labelledby="chart-title chart-desc" class="chart">',
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(description)}</desc>',
+        '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        '<line x1="0" y1="0" x2="0" y2="6" stroke="#fff" stroke-width="2"/></pattern></defs>',
     ]
-    for k in range(5):
-        value = peak * k / 4
-        y = y_at(value)
-        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{LEFT + plot_w}" y2="{y:.1f}" stroke="#ddd"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{value:g}</text>')
-    for i, label in enumerate(labels):
+    x = LEFT
+    for name, label, _ in STANDINGS:  # the legend, above the bars
+        out.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{COLORS[name]}"/>')
+        if name in HATCHED:
+            out.append(f'<rect x="{x}" y="8" width="12" height="12" fill="url(#hatch)"/>')
+        out.append(f'<text x="{x + 16}" y="18" font-size="12">{label}</text>')
+        x += 110
+    if not groups:
         out.append(
-            f'<text x="{x_at(i):.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" font-size="11">'
-            f"{escape(label[2:] if len(label) == 7 else label)}</text>"
+            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + 14}" text-anchor="middle" font-size="13">No trainings owed</text>'
         )
-    if not series:
+    for i, (group, counts) in enumerate(groups):
+        y = TOP + i * (BAR + GAP)
         out.append(
-            f'<text x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
-            'font-size="13">No completions in these months</text>'
+            f'<text x="{LEFT - 8}" y="{y + BAR - 6}" text-anchor="end" font-size="12">'
+            f"{escape(str(group)[:24])} ({sum(counts.values())})</text>"
         )
-    for n, (name, values) in enumerate(series.items()):
-        color, marker = PALETTE[n % len(PALETTE)], MARKERS[n % len(MARKERS)]
-        points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(values))
-        out.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
-        out.extend(_marker(marker, x_at(i), y_at(v), color) for i, v in enumerate(values))
-        ly = TOP + 14 + n * 20
-        out.append(_marker(marker, LEFT + plot_w + 20, ly - 4, color))
-        out.append(f'<text x="{LEFT + plot_w + 30}" y="{ly}" font-size="12">{escape(name)} ({sum(values)})</text>')
+        x = LEFT
+        for name, _, _ in STANDINGS:
+            width = counts[name] / peak * plot_w
+            if not width:
+                continue
+            out.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{BAR}" fill="{COLORS[name]}"/>')
+            if name in HATCHED:
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{BAR}" fill="url(#hatch)"/>')
+            if width >= 8 * len(str(counts[name])) + 6:
+                out.append(
+                    f'<text x="{x + width / 2:.1f}" y="{y + BAR - 6}" text-anchor="middle" font-size="11" '
+                    f'fill="#000">{counts[name]}</text>'
+                )
+            x += width
     out.append("</svg>")
     return "\n".join(out)

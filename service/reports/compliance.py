@@ -9,8 +9,6 @@ per-learner rows are streamed in learner order with a server-side cursor on
 PostgreSQL, so an export of 100,000 learners never holds them all in memory.
 """
 
-from datetime import datetime
-
 from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
@@ -26,6 +24,9 @@ CSV_COLUMNS = (
     "display_name",
     "email",
     "department",
+    "title",
+    "manager_id",
+    "manager",
     "region",
     "country",
     "role",
@@ -41,7 +42,6 @@ CSV_COLUMNS = (
     "reason",
 )
 STREAM_BATCH = 1000
-CHART_MONTHS = 12
 
 
 def latest_cycle(company_id, within=None):
@@ -88,37 +88,51 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now, within=None):
-    """Counts by training, by region and by both, plus totals; every figure from one GROUP BY."""
+def summary(session, company_id, now, within=None, detail=False):
+    """Counts by training, by region and by both, plus totals; every figure from one GROUP BY.
+
+    With ``detail`` (the dashboard's page) the same GROUP BY also splits by department and
+    by direct manager (``by_department``, ``manager_groups``: {manager id: counts}), and the
+    learner count comes with ``learners_behind``, those owing something not completed and
+    valid: two passes over the company's rows for the whole page, whatever its size.
+    """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
     state, region = standing(catalog, now).label("standing"), region_of().label("region")
+    department = func.coalesce(Learner.department, literal("")).label("department")
+    keys = [LearnerTraining.training_code, region, state]
+    if detail:
+        keys += [department, Learner.manager_id]
     rows = session.execute(
-        select(LearnerTraining.training_code, region, state, func.count())
+        select(*keys, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
-        .group_by(LearnerTraining.training_code, region, state)
+        .group_by(*keys)
     ).all()
-    by_training, by_region, both, totals = {}, {}, {}, _zero()
-    for code, place, status, count in rows:
+    by_training, by_region, by_department, by_manager, both, totals = {}, {}, {}, {}, {}, _zero()
+    for code, place, status, *split, count in rows:
         status = status if status in totals else "assigned"
-        for bucket in (
-            by_training.setdefault(code, _zero()),
-            by_region.setdefault(place, _zero()),
-            both.setdefault((code, place), _zero()),
-            totals,
-        ):
+        buckets = [by_training.setdefault(code, _zero()), by_region.setdefault(place, _zero())]
+        buckets += [both.setdefault((code, place), _zero()), totals]
+        if detail:
+            buckets += [by_department.setdefault(split[0], _zero()), by_manager.setdefault(split[1], _zero())]
+        for bucket in buckets:
             bucket[status] += count
-    learners = session.scalar(
-        select(func.count(func.distinct(LearnerTraining.learner_id)))
+    per_learner = (
+        select(func.max(case((state != "completed", 1), else_=0)).label("behind"))
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
+        .group_by(LearnerTraining.learner_id)
+        .subquery()
     )
+    learners, behind = session.execute(
+        select(func.count(), func.coalesce(func.sum(per_learner.c.behind), 0)).select_from(per_learner)
+    ).one()
 
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
 
-    return {
+    report = {
         "as_of": now,
         "learner_count": learners or 0,
         "totals": with_total(totals),
@@ -131,9 +145,17 @@ def summary(session, company_id, now, within=None):
             {"training_code": code, "region": place, **with_total(c)} for (code, place), c in sorted(both.items())
         ],
     }
+    if detail:
+        # '' is "no department": kept apart from any department's name.
+        report["by_department"] = [{"department": d, **with_total(c)} for d, c in sorted(by_department.items())]
+        report["manager_groups"] = by_manager
+        report["learners_behind"] = int(behind or 0)
+    return report
 
 
 def _rows_query(company_id, catalog, now, within=None):
+    # The manager's name by an outer join on the primary key: one statement, whatever the size.
+    manager = aliased(Learner)
     return (
         select(
             Learner.id,
@@ -141,6 +163,9 @@ def _rows_query(company_id, catalog, now, within=None):
             Learner.display_name,
             Learner.email_lower,
             Learner.department,
+            Learner.title,
+            Learner.manager_id,
+            func.coalesce(manager.display_name, manager.user_name),
             Learner.region,
             Learner.country,
             Learner.role,
@@ -154,6 +179,7 @@ def _rows_query(company_id, catalog, now, within=None):
             LearnerTraining.reason,
         )
         .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .outerjoin(manager, and_(manager.id == Learner.manager_id, manager.company_id == company_id))
         .where(latest_cycle(company_id, within))
         .order_by(Learner.id, LearnerTraining.family, LearnerTraining.cycle)
     )
@@ -166,6 +192,9 @@ def _row(values, index):
         display,
         email,
         dept,
+        title,
+        manager_id,
+        manager,
         region,
         country,
         role,
@@ -188,6 +217,9 @@ def _row(values, index):
         "display_name": display,
         "email": email,
         "department": dept,
+        "title": title,
+        "manager_id": manager_id,
+        "manager": manager,
         "region": region,
         "country": country,
         "role": role,
@@ -238,36 +270,3 @@ def learner_page(session, company_id, now, page, per_page, within=None):
         )
         entry["trainings"].append({k: row[k] for k in CSV_COLUMNS[CSV_COLUMNS.index("training_code") :]})
     return list(learners.values())
-
-
-def month_starts(now, months=CHART_MONTHS):
-    """The first day of each of the last ``months`` months, oldest first, ending with this month."""
-    first = datetime(now.year, now.month, 1)
-    return [add_months(first, -k) for k in range(months - 1, -1, -1)]
-
-
-def completions_by_region(session, company_id, now, months=CHART_MONTHS):
-    """``(month labels, {region: [completions per month]})`` for the last ``months`` months."""
-    starts = month_starts(now, months)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        month = func.to_char(LearnerTraining.completed_at, "YYYY-MM")
-    else:
-        month = func.strftime("%Y-%m", LearnerTraining.completed_at)
-    region = region_of()
-    rows = session.execute(
-        select(region, month, func.count())
-        .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(
-            LearnerTraining.company_id == company_id,
-            LearnerTraining.completed_at >= starts[0],
-            LearnerTraining.completed_at < add_months(starts[-1], 1),
-        )
-        .group_by(region, month)
-    ).all()
-    labels = [s.strftime("%Y-%m") for s in starts]
-    series: dict[str, list[int]] = {}
-    for place, label, count in rows:
-        if label in labels:
-            series.setdefault(place, [0] * len(labels))[labels.index(label)] += count
-    return labels, series

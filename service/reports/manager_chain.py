@@ -48,6 +48,11 @@ def by_manager(session, company_id, now, within=None):
     for manager, status, count in session.execute(query):
         bucket = groups.setdefault(manager, dict.fromkeys(STATUSES, 0))
         bucket[status if status in bucket else "assigned"] += count
+    return named(session, company_id, groups)
+
+
+def named(session, company_id, groups):
+    """Rows by manager, named, from ``{manager id: {status: count}}`` (one query for the names)."""
     names = (
         dict(
             session.execute(

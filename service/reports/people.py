@@ -21,9 +21,15 @@ _choices_cache: dict = {}
 DUE = ("assigned", "in_progress")
 
 
-def conditions(catalog, now, statuses=LATE, region=None, department=None, training=None):
-    """SQL conditions on (Learner, LearnerTraining) rows for the people list's filters."""
+def conditions(catalog, now, statuses=LATE, region=None, department=None, training=None, within=None, direct=None):
+    """SQL conditions on (Learner, LearnerTraining) rows for the people list's filters: ``within``
+    a SELECT of learner ids (a manager's chain, ``manager_chain.below``), ``direct`` a manager's
+    id (their direct reports only, as the report's rows by manager count them)."""
     found = [standing(catalog, now).in_(tuple(statuses))]
+    if within is not None:
+        found.append(Learner.id.in_(within))
+    if direct:
+        found.append(Learner.manager_id == direct)
     if region:
         found.append(region_of() == region)
     if department:
@@ -41,14 +47,17 @@ def _owed(company_id, *where):
     )
 
 
-def compliant_share(session, company_id, now, catalog=None):
-    """``(fully compliant, active learners)``: two counts, whatever the company's size."""
+def compliant_share(session, company_id, now, catalog=None, behind=None):
+    """``(fully compliant, active learners)``: two counts, whatever the company's size (one when
+    ``behind``, the learners not fully compliant, is known: ``compliance.summary``'s detail)."""
     catalog = catalog if catalog is not None else company_catalog(session, company_id)
     active = session.scalar(
         select(func.count())
         .select_from(Learner)
         .where(Learner.company_id == company_id, Learner.active.is_(True), Learner.deleted_at.is_(None))
     )
+    if behind is not None:
+        return (active or 0) - behind, active or 0
     behind = _owed(company_id, standing(catalog, now) != "completed").distinct().subquery()
     not_compliant = session.scalar(select(func.count()).select_from(behind))
     return (active or 0) - (not_compliant or 0), active or 0
@@ -58,20 +67,25 @@ def people_page(session, company_id, now, page=1, per_page=50, **filters):
     """``(people, total)``: one page of learners matching ``filters`` (see ``conditions``), by name.
 
     Each person: id, names, email, department, region and the trainings that matched,
-    with their standing and due date. Three queries per page, whatever its size.
+    with their standing and due date. Two queries per page, whatever its size.
     """
     catalog = company_catalog(session, company_id)
     where = conditions(catalog, now, **filters)
-    total = session.scalar(select(func.count()).select_from(_owed(company_id, *where).distinct().subquery())) or 0
-    ids = session.scalars(
+    # The page and the total in one pass: the total rides on each row as a window count.
+    found = session.execute(
         _owed(company_id, *where)
+        .add_columns(func.count().over())
         .group_by(LearnerTraining.learner_id, Learner.display_name, Learner.user_name)
         .order_by(Learner.display_name, Learner.user_name, LearnerTraining.learner_id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
+    ids = [learner_id for learner_id, _ in found]
     if not ids:
-        return [], total
+        # Past the last page (or nobody): the total is counted apart, only then.
+        total = session.scalar(select(func.count()).select_from(_owed(company_id, *where).distinct().subquery()))
+        return [], total or 0
+    total = found[0][1]
     state = standing(catalog, now).label("standing")
     rows = session.execute(
         select(

@@ -17,9 +17,13 @@ pytestmark = pytest.mark.browser
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
-def add(tenant, user_name, given, family, department, **ext):
+def add(tenant, user_name, given, family, department, title=None, manager=None, **ext):
     body = user_body(user_name, given=given, family=family, training_tags="", **ext)
     body[ENTERPRISE]["department"] = department
+    if title:
+        body["title"] = title
+    if manager:
+        body[ENTERPRISE]["manager"] = {"value": manager}
     resp = tenant.post("Users", json=body)
     assert resp.status_code == 201, resp.get_data(as_text=True)
     return resp.get_json()["id"]
@@ -27,12 +31,12 @@ def add(tenant, user_name, given, family, department, **ext):
 
 def seed(app, sessions):
     """Ana (CA, Sales) completed everything; Ben (IL, Ops) and Dee (NY, Sales) are overdue;
-    Cy sent neither state nor country."""
+    Cy sent neither state nor country. Ana manages Ben, who manages Dee."""
     tenant = make_tenant(sessions, app.test_client(), "Acme Corp", 7)
-    ana = add(tenant, "ana.ruiz@acme.example", "Ana", "Ruiz", "Sales")
-    ben = add(tenant, "ben.ito@acme.example", "Ben", "Ito", "Ops", state="Illinois")
+    ana = add(tenant, "ana.ruiz@acme.example", "Ana", "Ruiz", "Sales", title="Head of Sales")
+    ben = add(tenant, "ben.ito@acme.example", "Ben", "Ito", "Ops", "Operations Lead", "ana.ruiz", state="Illinois")
     add(tenant, "cy.oh@acme.example", "Cy", "Oh", "Ops", state="", country="")
-    dee = add(tenant, "dee.park@acme.example", "Dee", "Park", "Sales", state="New York")
+    dee = add(tenant, "dee.park@acme.example", "Dee", "Park", "Sales", "Account Executive", "ben.ito", state="New York")
     run_events(sessions)
     with sessions() as s:
         for row in s.scalars(select(LearnerTraining)):
@@ -42,14 +46,14 @@ def seed(app, sessions):
                 row.status, row.due_at = "overdue", utcnow() - timedelta(days=3)
         s.commit()
     make_admin(sessions, 7, "hr-admin@acme.example")
-    return dee
+    return dee, tenant
 
 
 def test_home_people_first_report_admin_trail_and_token_reload(live, browser, sessions, shots_dir):  # noqa: F811
     from playwright.sync_api import expect
 
     url, app = live
-    dee = seed(app, sessions)
+    dee, _ = seed(app, sessions)
     context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -118,4 +122,62 @@ def test_home_people_first_report_admin_trail_and_token_reload(live, browser, se
     page.goto("/dashboard/activity/admin?setting=token")
     expect(page.locator("#settings-changes").get_by_role("row")).to_have_count(2)  # header + one creation
     assert errors == []
+    context.close()
+
+
+def test_sorted_learners_chart_by_department_failed_call(live, browser, sessions, shots_dir):  # noqa: F811
+    from playwright.sync_api import expect
+
+    url, app = live
+    dee, tenant = seed(app, sessions)
+    refused = tenant.patch(
+        f"Users/{dee}",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "path": "password", "value": "Sup3r-secret!"},
+                {"op": "rename", "path": "title", "value": "Sales Director"},
+            ],
+        },
+    )
+    assert refused.status_code == 400
+    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/dashboard/login")
+    page.get_by_label("Email").fill("hr-admin@acme.example")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    # Learners by title: Cy (no title) first, then Account Executive, Head of Sales, Operations Lead.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Learners").click()
+    page.get_by_label("Sort by").select_option("title")
+    page.get_by_role("button", name="Apply").click()
+    rows = page.locator("table.learners tbody tr")
+    expect(rows.nth(1)).to_contain_text("Account Executive")
+    expect(rows.nth(3)).to_contain_text("Operations Lead")
+    rows.nth(1).get_by_role("link", name="Ben Ito").click()  # Dee's manager, resolved and linked
+    expect(page.get_by_role("heading", name="Ben Ito")).to_be_visible()
+    page.go_back()
+    shot(page, "learners-sorted", shots_dir)
+
+    # The chart by department, its figures in a table.
+    page.goto("/dashboard/reports/compliance")
+    page.get_by_role("link", name="By department").click()
+    chart = page.get_by_role("img", name="Trainings owed by department, by standing")
+    expect(chart).to_contain_text("Sales (")
+    page.get_by_text("The chart's figures").click()
+    expect(page.locator("#chart-figures").get_by_role("row").filter(has_text="Ops")).to_contain_text("1")
+    shot(page, "compliance-by-department", shots_dir)
+
+    # A refused call links to the learner and shows what was sent, the password removed.
+    page.goto("/dashboard/activity?kind=failed&learner=park")
+    failure = page.locator(".entry-failed").first
+    failure.get_by_text("What was sent (secrets removed)").click()
+    expect(failure).to_contain_text('"rename"')
+    expect(failure).to_contain_text("[removed]")
+    expect(failure).not_to_contain_text("Sup3r-secret!")
+    shot(page, "activity-failed-call", shots_dir)
+    failure.get_by_role("link", name="dee.park@acme.example").click()
+    expect(page).to_have_url(f"{url}/dashboard/learners/{dee}")
     context.close()

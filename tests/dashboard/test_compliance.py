@@ -29,8 +29,14 @@ def test_the_report_page_shows_figures_tables_and_a_server_drawn_chart(dash, ten
     seed(tenant, sessions)
     html = dash.get("/dashboard/reports/compliance").get_data(as_text=True)
     assert 'data-figure="completed">2<' in html and 'data-figure="overdue">1<' in html
-    assert "<svg" in html and "Completions by region, last 12 months" in html
-    assert "US-CA (2)" in html  # the chart's legend: two completions in California
+    assert "<svg" in html and "Trainings owed by region, by standing" in html
+    # The chart's bars and its table: California's two trainings compliant, Texas's overdue.
+    assert "US-CA (2)" in html and "US-TX (" in html
+    figures = html.split('id="chart-figures"', 1)[1].split("</table>", 1)[0]
+    assert '<th scope="row">US-CA</th><td>2</td><td>0</td><td>0</td><td>0</td>' in figures
+    assert '<th scope="row">US-TX</th><td>0</td><td>0</td>' in figures
+    by_department = dash.get("/dashboard/reports/compliance?chart=department").get_data(as_text=True)
+    assert "Trainings owed by department, by standing" in by_department
     assert "<script" not in html.split("<main", 1)[1]  # no script and no CDN: the server draws it
     assert "https://" not in html
 

@@ -90,6 +90,8 @@ def apply_document(learner, doc, mapping=None):
     learner.given_name = name.get("givenName")
     learner.family_name = name.get("familyName")
     learner.active = bool(doc.get("active", True))
+    title = doc.get("title")
+    learner.title = title[:300] if isinstance(title, str) and title else None
     apply_to(learner, mapping)
     learner.updated_at = utcnow()
 
