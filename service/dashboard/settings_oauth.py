@@ -101,6 +101,11 @@ def create_oauth_client():
         return render_page(token_form=_blank_token_form(), client_form=form, status=400)
     _logged(f"OAuth client “{client.name}” created", None, {"client_id": client.client_id, "name": client.name})
     db.session().commit()
+    return _secret_shown_once(client, plain)
+
+
+def _secret_shown_once(client, plain):
+    """The page with ``client``'s new secret, in this answer only (never stored, never redirected)."""
     return render_page(
         token_form=_blank_token_form(),
         new_client=client,
@@ -126,13 +131,7 @@ def add_oauth_secret(client_pk):
         return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
     _logged(f"Secret added to OAuth client “{client.name}”", None, {"prefix": added.display_prefix})
     db.session().commit()
-    return render_page(
-        token_form=_blank_token_form(),
-        new_client=client,
-        new_client_secret=plain,
-        new_secret_for=client.id,
-        status=201,
-    )
+    return _secret_shown_once(client, plain)
 
 
 @bp.get("/settings/integrations/api/oauth/clients/<int:client_pk>/secrets/<int:secret_pk>/revoke")
