@@ -239,6 +239,9 @@ def markdown(d):
 
 def main(argv=None):
     args, started = parse_args(argv), datetime.now(UTC)
+    # The lookups run back to back against one tenant, faster than the default budget of
+    # 200 a second on an idle machine: this measures latency, not the rate limiter.
+    os.environ.setdefault("RATE_LIMIT_PER_SECOND", "100000")
     db = BenchDatabase(os.environ.get("DATABASE_URL"), args.db_name, keep=args.keep)
     (db.tmp / "logs" / "herd").mkdir(parents=True)
     logs = db.tmp / "logs"
