@@ -93,6 +93,14 @@ def test_settings_changes_show_who_changed_what_with_before_and_after(dash, sess
     assert "HP-NY-EMP edited" in only and "Due period (days) changed" not in only
 
 
+def test_a_setting_changed_from_the_command_line_shows_on_the_admin_trail_as_the_cli(app, dash, tenant):
+    result = app.test_cli_runner().invoke(args=["catalog", "company", str(tenant.id), "--due-days", "21"])
+    assert result.exit_code == 0, result.output
+    page = text(dash.get("/dashboard/activity/admin?setting=due_period"))
+    assert "Due period (days) changed" in page and "CLI (operator)" in page
+    assert '{"due_days": 30}' in page and '{"due_days": 21}' in page
+
+
 def test_a_rerun_that_moves_a_learner_is_on_its_page_and_the_run_on_the_activity_page(dash, tenant, sessions):
     learner = add(tenant, "ca@acme.example", training_tags="CYBER")
     run_events(sessions)
