@@ -13,7 +13,7 @@ from models import LearnerTraining, utcnow
 from tests.conftest import make_tenant
 from tests.dashboard.conftest import PASSWORD, make_admin
 from tests.dashboard.helpers import post_learner, run_events
-from tests.dashboard.test_browser import browser, live  # noqa: F401  (fixtures)
+from tests.dashboard.test_browser import DOCS_SHOTS, browser, live  # noqa: F401  (fixtures)
 from tests.dashboard.test_browser import shot as save_shot
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def shot(page, name):
     """Refresh docs/screenshots/NAME.png only when asked (HERD_SCREENSHOTS=1): the suite leaves the tree clean."""
     if os.environ.get("HERD_SCREENSHOTS") == "1":
-        save_shot(page, name)
+        save_shot(page, name, DOCS_SHOTS)
 
 
 def seed(app, sessions):
