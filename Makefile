@@ -31,7 +31,7 @@ test: $(BIN)/.installed
 
 # Rewrites docs/screenshots/ from the browser test (make test never touches them).
 screenshots: $(BIN)/.installed
-	HERD_SCREENSHOTS=1 $(BIN)/pytest tests/dashboard/test_browser.py tests/dashboard/test_browser_daily.py -q
+	HERD_SCREENSHOTS=1 $(BIN)/pytest tests/dashboard/test_browser.py tests/dashboard/test_browser_daily.py tests/dashboard/test_browser_compliance.py -q
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.entra_cycle $(BENCH_ARGS)

@@ -188,11 +188,10 @@ def _still_valid(assignment: Assignment, needed: Training, now: datetime, lead: 
 def _due(req: _Requirement, completions: list[Assignment], index, settings: CompanySettings, now: datetime, since=None):
     """Due date, reason suffix and the completion renewed (or None) for a requirement assigned now.
 
-    Counted from the latest similar completion when its recertification date
-    is still ahead (a move keeps the learner's cycle; a renewal assigned
-    within the lead time is due at the expiry); else the training's or the
-    company's due period from ``since`` (a reused assignment's date) or ``now``. A learner new to a version with a legal deadline
-    gets the earlier of that and the deadline from now (promotion, hire, move into CA).
+    Counted from the latest similar completion when its recertification date is still ahead (a move
+    keeps the learner's cycle; a renewal assigned within the lead time is due at the expiry); else the
+    training's or the company's due period from ``since`` (a reused assignment's date) or ``now``. A
+    learner new to a version with a legal deadline gets the earlier of that and the deadline from now.
     """
     needed = req.training
     period = needed.due_days if needed.due_days is not None else settings.due_days
@@ -377,8 +376,10 @@ def plan(
         reused, back = reusable(current, candidates, needed.code, needed.family)
         # Its due period counts from when it was assigned: a switch never restarts the clock.
         due, note, anchor = _due(req, completions, index, settings, now, reused.assigned_at if reused else None)
-        if back and due <= now:  # withdrawn long ago: a fresh due period
+        if reused is not None and due <= now and (back or now < (reused.due_at or now)):
+            # Withdrawn long ago, or on time until this switch made them late: fresh, never past their date.
             due, note, anchor = _due(req, completions, index, settings, now)
+            due = due if back else min(due, reused.due_at)
         cycle = reused.cycle if reused else next_cycle.get(needed.family, 1)
         reason = f"{_why(req, cycle, profile, previous, before, anchor)}: {req.reason}{note}"
         if back:
@@ -404,8 +405,7 @@ def plan(
         for a in current
         if a.status in (ASSIGNED, IN_PROGRESS)
         and (a.family, a.cycle) not in gone
-        and new_dues.get((a.family, a.cycle), a.due_at) is not None
-        and new_dues.get((a.family, a.cycle), a.due_at) < now
+        and (new_dues.get((a.family, a.cycle), a.due_at) or now) < now
     )
     result = Plan(
         add=tuple(added),

@@ -8,7 +8,8 @@ from models.catalog import by_code
 from models.company_training import company_catalog
 from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
-from service.company import catalog_edit
+from service.company import catalog_edit, settings_log
+from service.company.settings_log import CLI_ACTOR
 
 catalog = AppGroup("catalog", help="A company's training catalog: cadence, due period, own trainings.")
 
@@ -59,7 +60,11 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title, dry_run
             raise catalog_edit.CatalogError(f"no training {code.upper()} in the catalog")
         cadence = None if once else (cadence_months if cadence_months is not None else current.cadence_months)
         due = due_days if due_days is not None else current.due_days
-        return catalog_edit.set_training(session, company_id, code, cadence, due, title)
+        was = catalog_edit.trail_values(current)
+        row = catalog_edit.set_training(session, company_id, code, cadence, due, title)
+        now = catalog_edit.trail_values(catalog_edit.find(session, company_id, row.code))
+        settings_log.record(session, company_id, CLI_ACTOR, "catalog", f"{row.code} edited", was, now)
+        return row
 
     row = _apply(run)
     click.echo(f"{row.code}: {_cadence(row.cadence_months)}, due {row.due_days or 'company default'} days.")
@@ -79,7 +84,10 @@ def catalog_add(company_id, code, title, cadence_months, due_days, dry_run):
 
     def run(session):
         company_or_exit(session, company_id)
-        return catalog_edit.add_training(session, company_id, code, title, cadence_months, due_days)
+        row = catalog_edit.add_training(session, company_id, code, title, cadence_months, due_days)
+        added = catalog_edit.trail_values(catalog_edit.find(session, company_id, row.code))
+        settings_log.record(session, company_id, CLI_ACTOR, "catalog", f"{row.code} added", None, added)
+        return row
 
     row = _apply(run)
     click.echo(f"Added {row.code}: {row.title} ({_cadence(row.cadence_months)}).")
@@ -99,7 +107,13 @@ def catalog_reset(company_id, code, dry_run):
 
     def run(session):
         company_or_exit(session, company_id)
-        return catalog_edit.reset_training(session, company_id, code)
+        normalized = catalog_edit.normalize_code(code)
+        was = catalog_edit.trail_values(catalog_edit.find(session, company_id, normalized))
+        changed = catalog_edit.reset_training(session, company_id, code)
+        now = catalog_edit.trail_values(catalog_edit.find(session, company_id, normalized))
+        summary = f"{normalized} reset to the default"
+        settings_log.record(session, company_id, CLI_ACTOR, "catalog", summary, was, now)
+        return changed
 
     changed = _apply(run)
     click.echo(f"{code.upper()}: back to the default." if changed else f"{code.upper()} had no change to reset.")
@@ -115,7 +129,11 @@ def catalog_lead_days(company_id, days, dry_run):
         return show_dry_run(company_id, {"lead_days": days})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
-        company.lead_days = days
+        was, company.lead_days = company.lead_days, days
+        summary = "Recertification lead time (days) changed"
+        settings_log.record(
+            session, company_id, CLI_ACTOR, "lead_days", summary, {"lead_days": was}, {"lead_days": days}
+        )
         session.commit()
     click.echo(f"Recertification lead time of company {company_id}: {days} days (from the next daily run).")
 
@@ -132,9 +150,14 @@ def catalog_company(company_id, due_days, industry, dry_run):
         return show_dry_run(company_id, spec)
     with cli_session() as session:
         company = company_or_exit(session, company_id)
+        given = {}
         if due_days is not None:
-            company.due_days = due_days
+            given["due_days"] = ("due_period", "Due period (days)", due_days)
         if industry is not None:
-            company.industry = industry.strip()[:100] or None
+            given["industry"] = ("industry", "Industry", industry.strip()[:100] or None)
+        for attr, (setting, label, value) in given.items():
+            was = getattr(company, attr)
+            settings_log.record(session, company_id, CLI_ACTOR, setting, f"{label} changed", {attr: was}, {attr: value})
+            setattr(company, attr, value)
         session.commit()
         click.echo(f"Company {company_id}: due {company.due_days} days, industry {company.industry or 'not set'}.")

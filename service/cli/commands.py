@@ -17,7 +17,8 @@ from service.cli.admins import admins
 from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.preflight import describe_database_error
 from service.cli.session import cli_session, company_id_argument, company_or_exit
-from service.company import group_rules, mapping
+from service.company import group_rules, mapping, settings_log
+from service.company.settings_log import CLI_ACTOR
 from service.company.tenant import create_company, tenant_url
 
 companies = AppGroup("companies", help="Create and configure companies (tenants).")
@@ -51,7 +52,16 @@ def companies_groups(company_id, enable):
         raise click.UsageError("say --enable or --disable")
     with cli_session() as session:
         company = company_or_exit(session, company_id)
-        company.groups_enabled = enable
+        was, company.groups_enabled = bool(company.groups_enabled), enable
+        settings_log.record(
+            session,
+            company_id,
+            CLI_ACTOR,
+            "groups",
+            "Group provisioning turned " + ("on" if enable else "off"),
+            {"enabled": was},
+            {"enabled": enable},
+        )
         session.commit()
         state = "enabled" if enable else "disabled"
         click.echo(f"Group provisioning {state} for company {company_id} ({company.name}).")
@@ -71,6 +81,11 @@ def companies_group_rule(company_id, group_name, training_code, remove, dry_run)
         company_or_exit(session, company_id)
         if remove:
             found = group_rules.remove_rule(session, company_id, group_name, training_code)
+            if found:
+                rule_text = {"group": group_name, "training_code": training_code.upper()}
+                settings_log.record(
+                    session, company_id, CLI_ACTOR, "group_rules", "Group rule removed", rule_text, None
+                )
             session.commit()
             click.echo(f"Rule removed: {group_name} -> {training_code}." if found else "No such rule.")
             return
@@ -78,6 +93,9 @@ def companies_group_rule(company_id, group_name, training_code, remove, dry_run)
             rule, created = group_rules.add_rule(session, company_id, group_name, training_code)
         except group_rules.RuleError as exc:
             raise click.ClickException(str(exc)) from None
+        if created:
+            rule_text = {"group": rule.group_name, "training_code": rule.training_code}
+            settings_log.record(session, company_id, CLI_ACTOR, "group_rules", "Group rule added", None, rule_text)
         session.commit()
         click.echo(f"Rule {'added' if created else 'exists'}: members of '{rule.group_name}' get {rule.training_code}.")
         click.echo(
@@ -110,7 +128,7 @@ def companies_mapping(company_id, assignments, resets, reset_all, dry_run):
         return show_dry_run(company_id, {"source": [*defaults, *assignments]})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
-        changed = False
+        changed, was = False, mapping.effective_of(company)
         try:
             if reset_all:
                 changed |= mapping.reset(company)
@@ -125,6 +143,11 @@ def companies_mapping(company_id, assignments, resets, reset_all, dry_run):
                 changed |= mapping.set_sources(company, name.strip(), mapping.parse_list(sources))
         except mapping.MappingError as exc:
             raise click.ClickException(str(exc)) from None
+        if changed:
+            summary = "Attribute mapping changed"
+            if reset_all and not assignments:
+                summary = "Attribute mapping reset to the defaults"
+            settings_log.record(session, company_id, CLI_ACTOR, "mapping", summary, was, mapping.effective_of(company))
         session.commit()
         for name, _label, sources, default in mapping.rows(company):
             marker = " (default)" if default else ""
@@ -194,6 +217,9 @@ def tokens_create(company_id, name, expires_days):
         expires = utcnow() + timedelta(days=expires_days) if expires_days else None
         row, secret = AccessToken.issue(company_id, name, expires)
         session.add(row)
+        session.flush()  # the token's id, for the trail
+        summary = f"Access token “{row.name}” created"
+        settings_log.record(session, company_id, CLI_ACTOR, "token", summary, None, settings_log.token_values(row))
         session.commit()
         click.echo(f"Token {row.id} ({row.display_prefix}...) for company {company_id}; it will not be shown again.")
         click.echo(secret)
@@ -215,6 +241,9 @@ def tokens_revoke(token_prefix_or_id):
         token = found[0]
         if token.revoked_at is None:
             token.revoked_at = utcnow()
+            summary = f"Access token “{token.name}” revoked"
+            described = settings_log.token_values(token)
+            settings_log.record(session, token.company_id, CLI_ACTOR, "token", summary, described, None)
             session.commit()
         click.echo(f"Token {token.id} ({token.display_prefix}...) revoked.")
 

@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from models import value_aliases
 from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
+from service.company import settings_log
 from service.reports.smart_assign_coverage import coverage
 
 LABELS = {"state": "State", "country": "Country", "role": "Role", "training_tags": "Training tags"}
@@ -73,15 +74,19 @@ def alias(company_id, input_name, value, to, remove, dry_run):
         return show_dry_run(company_id, {"alias": [[input_name, value, to]]})
     with cli_session() as session:
         company = company_or_exit(session, company_id)
+        was = company.attribute_mapping
         if remove:
-            company.attribute_mapping = value_aliases.remove(company.attribute_mapping, input_name, value) or None
+            company.attribute_mapping = value_aliases.remove(was, input_name, value) or None
+            summary = f"Alias removed: {LABELS[input_name]} “{value}”"
         else:
             if to is None:
                 raise click.UsageError("Give the known value VALUE stands for, or --remove.")
             try:
-                company.attribute_mapping = value_aliases.add(company.attribute_mapping, input_name, value, to)
+                company.attribute_mapping = value_aliases.add(was, input_name, value, to)
             except value_aliases.AliasError as exc:
                 raise click.ClickException(str(exc)) from None
+            summary = f"Alias saved: {LABELS[input_name]} “{value}” reads as {to}"
+        settings_log.record_aliases(session, company, settings_log.CLI_ACTOR, input_name, was, summary)
         session.commit()
     click.echo(f"Alias {'removed' if remove else 'saved'}: {input_name} {value!r}" + ("" if remove else f" -> {to}."))
     click.echo(f"New events apply it; to apply it to stored learners now, run ./herd smart-assign rerun {company_id}")

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from service import current
 from service.cli.session import cli_session, company_id_argument, company_or_exit
+from service.company import settings_log
 from service.oauth import clients as oauth_clients
 from service.oauth.clients import SECRET_DAYS_DEFAULT, SECRET_DAYS_MAX, SECRET_DAYS_MIN, ClientError
 
@@ -26,6 +27,11 @@ def _fail(exc):
     raise click.ClickException(str(exc)) from None
 
 
+def _logged(session, company_id, summary, before=None, after=None):
+    """Record an OAuth change in the admin trail, as the dashboard's (names and prefixes only)."""
+    settings_log.record(session, company_id, settings_log.CLI_ACTOR, "oauth", summary, before, after)
+
+
 @oauth_clients_cli.command("create")
 @company_id_argument
 @click.option("--name", default="Entra ID provisioning", show_default=True)
@@ -39,6 +45,8 @@ def create(company_id, name, secret_days):
             client, secret, plain = oauth_clients.create_client(session, company_id, name, secret_days)
         except ClientError as exc:
             _fail(exc)
+        created = {"client_id": client.client_id, "name": client.name}
+        _logged(session, company_id, f"OAuth client “{client.name}” created", None, created)
         session.commit()
         click.echo(f"Client “{client.name}” for company {company_id}; the secret will not be shown again.")
         click.echo(f"Token endpoint: {_token_url()}")
@@ -60,6 +68,8 @@ def add_secret(client_id, secret_days):
             secret, plain = oauth_clients.add_secret(session, client, secret_days)
         except ClientError as exc:
             _fail(exc)
+        summary = f"Secret added to OAuth client “{client.name}”"
+        _logged(session, client.company_id, summary, None, {"prefix": secret.display_prefix})
         session.commit()
         click.echo(
             f"Secret {secret.display_prefix}… added to {client.client_id}; expires {secret.expires_at:%Y-%m-%d}."
@@ -78,6 +88,8 @@ def revoke_secret(client_id, secret_prefix):
             secret = oauth_clients.revoke_secret(session, client, secret_prefix)
         except ClientError as exc:
             _fail(exc)
+        summary = f"Secret of OAuth client “{client.name}” revoked"
+        _logged(session, client.company_id, summary, {"prefix": secret.display_prefix}, None)
         session.commit()
         click.echo(f"Secret {secret.display_prefix}… of {client.client_id} revoked.")
 
@@ -91,6 +103,9 @@ def disable(client_id):
             client = oauth_clients.find_client(session, client_id)
         except ClientError as exc:
             _fail(exc)
+        if client.enabled:
+            before = {"client_id": client.client_id, "enabled": True}
+            _logged(session, client.company_id, f"OAuth client “{client.name}” disabled", before, None)
         oauth_clients.disable_client(session, client)
         session.commit()
         click.echo(f"Client {client.client_id} disabled.")
@@ -126,10 +141,13 @@ def oauth_only(company_id, on, token_minutes):
     """Set a company's "OAuth only" mode and access-token lifetime."""
     with cli_session() as session:
         company = company_or_exit(session, company_id)
+        was = {"oauth_only": bool(company.oauth_only), "token_minutes": company.access_token_minutes}
         if on is not None:
             oauth_clients.set_oauth_only(session, company, on)
         if token_minutes is not None:
             oauth_clients.set_token_minutes(session, company, token_minutes)
+        now = {"oauth_only": bool(company.oauth_only), "token_minutes": company.access_token_minutes}
+        _logged(session, company_id, "OAuth settings changed", was, now)
         session.commit()
         mode = "OAuth only: static tokens are refused" if company.oauth_only else "static tokens are accepted"
         click.echo(f"Company {company_id}: {mode}; access tokens live {company.access_token_minutes} minutes.")

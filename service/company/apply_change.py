@@ -46,7 +46,7 @@ def _mapping(session, company, spec, actor):
             session,
             company.id,
             actor,
-            "attribute_mapping",
+            "mapping",
             "Attribute mapping changed",
             before,
             company.attribute_mapping,

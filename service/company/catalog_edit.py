@@ -26,6 +26,13 @@ class CatalogError(ValueError):
     """An edit that cannot be saved; the message says why."""
 
 
+def trail_values(training):
+    """What the admin trail records of a training: title, cadence and due period (None: no training)."""
+    if training is None:
+        return None
+    return {"title": training.title, "cadence_months": training.cadence_months, "due_days": training.due_days}
+
+
 def check_numbers(cadence_months, due_days):
     """Raise CatalogError unless cadence (1-120 months or None) and due period (1-3650 days or None) are valid."""
     if cadence_months is not None and not 1 <= cadence_months <= MAX_CADENCE_MONTHS:

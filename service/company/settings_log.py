@@ -1,20 +1,27 @@
 """The admin audit trail: record who changed which company setting, and read it back.
 
-Every dashboard form that changes a setting (attribute mapping, catalog, due period,
-industry, group rules, the groups switch, access tokens, OAuth clients and secrets)
-calls ``record`` in the transaction of its change, so a change and its entry commit
-together. Values are what the admin sees; a token or secret appears by its name and
-id, never by its value. Flushes nothing; the caller commits.
+Every dashboard form and every ``./herd`` command that changes a setting (attribute
+mapping, value aliases, catalog, due period, lead time, industry, group rules, the
+groups switch, access tokens, OAuth clients and secrets) calls ``record`` in the
+transaction of its change, so a change and its entry commit together. Who is the
+admin's email, or ``CLI_ACTOR`` for an operator's command (the CLI has no signed-in
+person to name). Values are what the admin sees; a token or secret appears by its name
+and id, never by its value. Flushes nothing; the caller commits.
 """
 
 from sqlalchemy import select
 
-from models import SettingsChange, utcnow
+from models import SettingsChange, utcnow, value_aliases
+
+# Who a change made with ./herd is recorded as: the command line names no person.
+CLI_ACTOR = "CLI (operator)"
 
 SETTINGS = {
     "mapping": "Attribute mapping",
+    "aliases": "Value aliases",
     "catalog": "Catalog",
     "due_period": "Due period",
+    "lead_days": "Recertification lead time",
     "industry": "Industry",
     "group_rules": "Group rules",
     "groups": "Group provisioning",
@@ -38,6 +45,20 @@ def record(session, company_id, actor, setting, summary, before=None, after=None
     )
     session.add(entry)
     return entry
+
+
+def record_aliases(session, company, actor, name, mapping_before, summary):
+    """Record a change of input ``name``'s value aliases: its alias table before and after
+    (``company.attribute_mapping`` already holds the new one)."""
+    before = value_aliases.of(mapping_before).get(name, {})
+    after = value_aliases.of(company.attribute_mapping).get(name, {})
+    return record(session, company.id, actor, "aliases", summary, {name: before}, {name: after})
+
+
+def token_values(token):
+    """An access token as the trail records it: name, id, prefix and expiry, never its value."""
+    expires = token.expires_at.isoformat() if token.expires_at else None
+    return {"name": token.name, "id": token.id, "prefix": token.display_prefix, "expires_at": expires}
 
 
 def recent(session, company_id, limit=50, setting=None):

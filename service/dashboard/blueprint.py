@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 
 from models import Admin, Company
 from service import db
@@ -129,7 +130,12 @@ def _not_found(_err):
 
 @bp.app_template_filter("utc")
 def _utc(value, seconds=False):
-    """A naive UTC datetime as '2026-01-31 14:05 UTC' (empty for None)."""
+    """A naive UTC datetime as ``<time>`` reading '2026-01-31 14:05 UTC' (empty for None).
+
+    dashboard.js shows every ``<time datetime>`` in the admin's own time zone and keeps
+    this UTC text for the hover; without script the UTC text stays.
+    """
     if value is None:
         return ""
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+    text = value.strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+    return Markup('<time datetime="{}Z">{}</time>').format(value.isoformat(), text)

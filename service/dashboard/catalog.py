@@ -28,13 +28,6 @@ class NewTrainingForm(TrainingForm):
     code = StringField("Code", validators=[Length(max=40)])
 
 
-def _values(training):
-    """What the admin trail records of a training: title, cadence and due period."""
-    if training is None:
-        return None
-    return {"title": training.title, "cadence_months": training.cadence_months, "due_days": training.due_days}
-
-
 def _page(new_form=None, error_code=None, error=None, status=200, typed=None, confirm=False):
     session = db.session()
     changed = {
@@ -71,7 +64,7 @@ def catalog_set(code):
     if not form.validate():
         return _page(error_code=code, error="Enter whole numbers of months and days.", status=400)
     training = catalog_edit.find(db.session(), g.company.id, code)
-    was, cadence, legal = _values(training), form.cadence_months.data, legal_cadence(training)
+    was, cadence, legal = catalog_edit.trail_values(training), form.cadence_months.data, legal_cadence(training)
     if legal and (cadence is None or cadence > legal) and request.form.get("below_legal") != "yes":
         # Longer than the law allows (or taken once): saved only once the admin confirms it.
         what = "taking it once" if cadence is None else f"every {cadence} months"
@@ -90,7 +83,7 @@ def catalog_set(code):
     except catalog_edit.CatalogError as exc:
         db.session().rollback()
         return _page(error_code=code, error=f"Not saved: {exc}.", status=400)
-    now = _values(catalog_edit.find(db.session(), g.company.id, code))
+    now = catalog_edit.trail_values(catalog_edit.find(db.session(), g.company.id, code))
     settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{code} edited", was, now)
     db.session().commit()
     flash(
@@ -109,9 +102,9 @@ def catalog_reset(code):
         abort(404)
     if not FlaskForm().validate():
         abort(400)
-    was = _values(catalog_edit.find(db.session(), g.company.id, code))
+    was = catalog_edit.trail_values(catalog_edit.find(db.session(), g.company.id, code))
     catalog_edit.reset_training(db.session(), g.company.id, code)
-    now = _values(catalog_edit.find(db.session(), g.company.id, code))
+    now = catalog_edit.trail_values(catalog_edit.find(db.session(), g.company.id, code))
     settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{code} reset to the default", was, now)
     db.session().commit()
     flash(f"{code} is back to the default.", "success")
@@ -131,7 +124,7 @@ def catalog_add():
     except catalog_edit.CatalogError as exc:
         db.session().rollback()
         return _page(new_form=form, error_code="new", error=f"Not added: {exc}.", status=400)
-    added = _values(catalog_edit.find(db.session(), g.company.id, row.code))
+    added = catalog_edit.trail_values(catalog_edit.find(db.session(), g.company.id, row.code))
     settings_log.record(db.session(), g.company.id, g.admin.email, "catalog", f"{row.code} added", None, added)
     db.session().commit()
     flash(f"{row.code} added. Training tags and group rules can assign it now.", "success")

@@ -4,6 +4,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from models import value_aliases
 from service import db
+from service.company import settings_log
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import AliasForm
 from service.reports.idp_fixes import IDPS
@@ -38,14 +39,14 @@ def doctor():
 
 def _saved(form):
     """Store the form's alias; False (with the reason on the form) when it is not a known value."""
-    company = g.company
+    company, was = g.company, g.company.attribute_mapping
     try:
-        company.attribute_mapping = value_aliases.add(
-            company.attribute_mapping, form.input.data, form.value.data, form.to.data
-        )
+        company.attribute_mapping = value_aliases.add(was, form.input.data, form.value.data, form.to.data)
     except value_aliases.AliasError as exc:
         form.to.errors = [str(exc)]
         return False
+    summary = f"Alias saved: {LABELS[form.input.data]} “{form.value.data}” reads as {form.to.data}"
+    settings_log.record_aliases(db.session(), company, g.admin.email, form.input.data, was, summary)
     db.session().commit()
     return True
 
@@ -70,7 +71,10 @@ def remove_alias():
     form = AliasForm()
     name, value = form.input.data, form.value.data
     if name in value_aliases.INPUTS and isinstance(value, str):
-        g.company.attribute_mapping = value_aliases.remove(g.company.attribute_mapping, name, value) or None
+        was = g.company.attribute_mapping
+        g.company.attribute_mapping = value_aliases.remove(was, name, value) or None
+        summary = f"Alias removed: {LABELS[name]} “{value}”"
+        settings_log.record_aliases(db.session(), g.company, g.admin.email, name, was, summary)
         db.session().commit()
         flash(f"Alias removed: {LABELS[name]} “{value}”.", "success")
     return redirect(url_for("dashboard.doctor") + "#aliases")

@@ -52,8 +52,11 @@ class ConfirmForm(FlaskForm):
 
 
 class WebhookForm(FlaskForm):
+    """A new webhook endpoint; ``once`` makes a resubmitted form (a reload) create nothing."""
+
     url = StringField("Endpoint URL", validators=[DataRequired(), Length(max=2000)])
     events = StringField("Event types", validators=[Optional(), Length(max=1000)])
+    once = StringField(validators=[Optional(), Length(max=64)])
 
 
 class ReplayRangeForm(FlaskForm):

@@ -36,12 +36,6 @@ def _token(token_id):
     return token
 
 
-def _described(token):
-    """A token as the admin trail records it: name, id, prefix and expiry, never its value."""
-    expires = token.expires_at.isoformat() if token.expires_at else None
-    return {"name": token.name, "id": token.id, "prefix": token.display_prefix, "expires_at": expires}
-
-
 def render_page(token_form=None, new_secret=None, new_token=None, status=200, **oauth):
     """Settings › Integrations › API: tokens, groups and the OAuth part (``settings_oauth``) on one page."""
     from service.dashboard.settings_oauth import oauth_section
@@ -91,7 +85,13 @@ def create_token():
     session.add(row)
     session.flush()
     settings_log.record(
-        session, g.company.id, g.admin.email, "token", f"Access token “{row.name}” created", None, _described(row)
+        session,
+        g.company.id,
+        g.admin.email,
+        "token",
+        f"Access token “{row.name}” created",
+        None,
+        settings_log.token_values(row),
     )
     session.commit()
     return render_page(new_secret=secret, new_token=row, status=201)
@@ -114,7 +114,9 @@ def revoke_token(token_id):
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         summary = f"Access token “{token.name}” revoked"
-        settings_log.record(db.session(), g.company.id, g.admin.email, "token", summary, _described(token), None)
+        settings_log.record(
+            db.session(), g.company.id, g.admin.email, "token", summary, settings_log.token_values(token), None
+        )
         db.session().commit()
     flash(f"Token “{token.name}” ({token.display_prefix}…) is revoked. Requests using it now fail with 401.", "success")
     return redirect(url_for("dashboard.settings_api"))

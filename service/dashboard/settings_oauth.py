@@ -28,8 +28,8 @@ def _token_endpoint():
     return f"{current.settings().public_base_url}/oauth/token"
 
 
-def _once():
-    """The one-time value of the page's secret-creating forms (one per page view)."""
+def new_once():
+    """The one-time value of a page's secret-creating forms (one per page view; ``spend_once`` checks it)."""
     value = random.token_urlsafe(16)
     session[_ONCE] = value
     return value
@@ -57,7 +57,7 @@ def oauth_section(client_form=None, new_client=None, new_client_secret=None, new
         "new_client": new_client,
         "new_client_secret": new_client_secret,
         "new_secret_for": new_secret_for,
-        "form_once": _once(),
+        "form_once": new_once(),
         "expiring_soon": any(s.expiring_soon() for c in clients if c.enabled for s in c.secrets),
     }
 

@@ -10,6 +10,7 @@ from service import current, db
 from service.api.openapi import build as openapi_document
 from service.dashboard.blueprint import bp
 from service.dashboard.forms import ConfirmForm, DueSoonForm, ReplayRangeForm, WebhookForm
+from service.dashboard.settings_oauth import new_once, spend_once
 from service.webhooks import endpoints as hooks
 
 LOG_SHOWN = 10
@@ -31,6 +32,7 @@ def _page(form=None, new_endpoint=None, new_secret=None, status=200):
         event_types=hooks.EVENT_TYPES,
         new_endpoint=new_endpoint,
         new_secret=new_secret,
+        form_once=new_once(),
     ), status
 
 
@@ -55,10 +57,21 @@ def settings_webhooks():
 
 @bp.post("/settings/integrations/webhooks")
 def create_webhook():
-    """Add an endpoint; its secret is shown once, on the answer to this form."""
+    """Add an endpoint; its secret is shown once, on the answer to this form.
+
+    The form carries the page's one-time value: a reload that sends it again adds no
+    second endpoint and is sent back to the page (post/redirect/get).
+    """
     form = WebhookForm()
     if not form.validate():
         return _page(form=form, status=400)
+    if not spend_once(form.once.data):
+        flash(
+            "That form was already sent, and its endpoint added; its secret was shown once. If you did not "
+            "copy it, disable that endpoint and add another.",
+            "info",
+        )
+        return redirect(url_for("dashboard.settings_webhooks"), code=303)
     try:
         endpoint, secret = hooks.create_endpoint(
             db.session(), g.company.id, form.url.data.strip(), form.events.data, current.settings()

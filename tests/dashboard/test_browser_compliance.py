@@ -13,7 +13,7 @@ from models import LearnerTraining, utcnow
 from tests.conftest import make_tenant
 from tests.dashboard.conftest import PASSWORD, make_admin
 from tests.dashboard.helpers import post_learner, run_events
-from tests.dashboard.test_browser import browser, live  # noqa: F401  (fixtures)
+from tests.dashboard.test_browser import DOCS_SHOTS, browser, live  # noqa: F401  (fixtures)
 from tests.dashboard.test_browser import shot as save_shot
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 def shot(page, name):
     """Refresh docs/screenshots/NAME.png only when asked (HERD_SCREENSHOTS=1): the suite leaves the tree clean."""
     if os.environ.get("HERD_SCREENSHOTS") == "1":
-        save_shot(page, name)
+        save_shot(page, name, DOCS_SHOTS)
 
 
 def seed(app, sessions):
@@ -97,5 +97,17 @@ def test_compliance_report_page_and_csv_download(live, browser, sessions, tmp_pa
     # The report now counts Ana's 200-day-old WVP-CA completion as expired (valid 6 months).
     page.goto("/dashboard/reports/compliance")
     expect(page.locator('[data-figure="expired"]')).to_have_text("1")
+
+    # Below New York's legal minimum (yearly): refused until confirmed, the confirmation on screen
+    # at the row (far down the catalog), not only at the top of the page.
+    page.goto("/dashboard/smart-assign/catalog")
+    page.get_by_label("HP-NY-EMP: recertify every (months)").fill("36")
+    page.get_by_role("button", name="Save HP-NY-EMP").click()
+    confirm = page.get_by_label("Save below the legal minimum")
+    expect(confirm).to_be_in_viewport()
+    expect(page.locator("#t-HP-NY-EMP")).to_contain_text("the law requires HP-NY-EMP at least every 12 months")
+    confirm.check()
+    page.get_by_role("button", name="Save HP-NY-EMP").click()
+    expect(page.get_by_role("status").filter(has_text="HP-NY-EMP saved")).to_be_visible()
     assert errors == []
     context.close()

@@ -2,6 +2,7 @@
 overdue (filtered, each person a link), who changed a setting, and a token form that a reload
 does not send twice. Screenshots go to docs/screenshots/ under `make screenshots`."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -54,7 +55,10 @@ def test_home_people_first_report_admin_trail_and_token_reload(live, browser, se
 
     url, app = live
     dee, _ = seed(app, sessions)
-    context = browser.new_context(viewport={"width": 1366, "height": 860}, base_url=url)
+    # An admin in New York: times read in their zone, the UTC text on hover.
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 860}, base_url=url, timezone_id="America/New_York", locale="en-US"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors = []
@@ -72,6 +76,7 @@ def test_home_people_first_report_admin_trail_and_token_reload(live, browser, se
     assert page.evaluate("document.querySelector('.topbar').getBoundingClientRect().height") < 70
     expect(page.locator('[data-item="overdue"]')).to_contain_text("2 people with overdue trainings")
     expect(page.locator('[data-item="no_place"]')).to_contain_text("1 active learner without a state or country")
+    expect(page.locator(".lead time")).to_have_attribute("title", re.compile(r" UTC$"))  # "as of", in their zone
     shot(page, "home", shots_dir)
     page.locator('[data-item="no_place"] a').click()
     expect(page.get_by_role("row").filter(has_text="cy.oh@acme.example")).to_be_visible()
@@ -109,6 +114,9 @@ def test_home_people_first_report_admin_trail_and_token_reload(live, browser, se
     expect(change).to_contain_text("hr-admin@acme.example")
     expect(change).to_contain_text('{"due_days": 30}')
     expect(change).to_contain_text('{"due_days": 14}')
+    when = change.locator("time")
+    expect(when).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))
+    expect(when).to_contain_text(re.compile(r"E[SD]T"))  # New York's time, not UTC
     shot(page, "admin-trail", shots_dir)
 
     # Creating a token, then reloading: the form is not sent twice, no second token.

@@ -93,6 +93,24 @@ def test_settings_changes_show_who_changed_what_with_before_and_after(dash, sess
     assert "HP-NY-EMP edited" in only and "Due period (days) changed" not in only
 
 
+def test_a_setting_changed_from_the_command_line_shows_on_the_admin_trail_as_the_cli(app, dash, tenant):
+    result = app.test_cli_runner().invoke(args=["catalog", "company", str(tenant.id), "--due-days", "21"])
+    assert result.exit_code == 0, result.output
+    page = text(dash.get("/dashboard/activity/admin?setting=due_period"))
+    assert "Due period (days) changed" in page and "CLI (operator)" in page
+    assert '{"due_days": 30}' in page and '{"due_days": 21}' in page
+
+
+def test_the_learner_page_names_the_region_and_sends_times_for_the_admins_zone(dash, tenant):
+    learner = add(tenant, "on@acme.example", state="CA-ON", country="Canada")
+    page = text(dash.get(f"/dashboard/learners/{learner}"))
+    # CA-ON is Ontario, not California.
+    assert '<span class="mono">CA-ON</span> <span class="place-name">Ontario</span>' in page
+    # Every time is a <time> the page's script shows in the admin's zone, the UTC text kept for the hover.
+    provisioned = re.search(r"<dt>Provisioned</dt><dd>(.*?)</dd>", page).group(1)
+    assert re.fullmatch(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">\d{4}-\d\d-\d\d \d\d:\d\d UTC</time>', provisioned)
+
+
 def test_a_rerun_that_moves_a_learner_is_on_its_page_and_the_run_on_the_activity_page(dash, tenant, sessions):
     learner = add(tenant, "ca@acme.example", training_tags="CYBER")
     run_events(sessions)

@@ -3,7 +3,7 @@ data-quality box and its manager links."""
 
 from sqlalchemy import select
 
-from models import Company, Learner, value_aliases
+from models import Company, Learner, SettingsChange, value_aliases
 from tests.dashboard.helpers import CUSTOM, post_learner, run_events, user_body
 
 PAGE = "/dashboard/smart-assign/doctor"
@@ -35,6 +35,15 @@ def test_an_alias_saved_on_the_page_completes_the_coverage(dash, tenant, session
     dash.post(f"{PAGE}/aliases/remove", {"input": "state", "value": "calif"}, page=PAGE)
     with sessions() as s:
         assert s.get(Company, tenant.id).attribute_mapping is None
+        trail = [
+            (c.actor, c.setting, c.before, c.after)
+            for c in s.scalars(select(SettingsChange).order_by(SettingsChange.id))
+        ]
+    # The admin trail: who saved and removed the alias, before and after (the refused one is not there).
+    assert trail == [
+        ("alice@acme.example", "aliases", {"state": {}}, {"state": {"calif": "US-CA"}}),
+        ("alice@acme.example", "aliases", {"state": {"calif": "US-CA"}}, {"state": {}}),
+    ]
 
 
 def test_the_banner_shows_while_the_first_learners_lack_inputs(dash, tenant):

@@ -4,6 +4,7 @@ test-send, disable; and the API reference rendered from the OpenAPI document."""
 import re
 
 from models import WebhookEndpoint, WebhookMessage
+from tests.dashboard.conftest import CSRF, ONCE
 
 PAGE = "/dashboard/settings/integrations/webhooks"
 
@@ -26,6 +27,20 @@ def test_add_an_endpoint_then_test_send_and_disable_it(dash, sessions, tenant):
     assert "webhook.test" in listed and "pending" in listed
     dash.post(f"{PAGE}/{endpoint.id}/disable", page=PAGE)
     assert "Disabled by an admin." in dash.get(PAGE).get_data(as_text=True)
+
+
+def test_a_reloaded_endpoint_form_adds_one_endpoint(dash, sessions, tenant):
+    text = dash.client.get(PAGE).get_data(as_text=True)
+    form = {"url": "https://hr.example.com/herd", "events": "", "csrf_token": CSRF.search(text).group(1)}
+    form["once"] = ONCE.search(text).group(1)
+    first = dash.client.post(PAGE, data=form)
+    assert first.status_code == 200 and "will not be shown again" in first.get_data(as_text=True)
+    # The browser's reload sends the same form again: no second endpoint, back to the page.
+    again = dash.client.post(PAGE, data=form)
+    assert again.status_code == 303 and again.headers["Location"].endswith(PAGE)
+    assert "That form was already sent" in dash.get(PAGE).get_data(as_text=True)
+    with sessions() as s:
+        assert s.query(WebhookEndpoint).count() == 1
 
 
 def test_a_bad_url_is_explained_and_another_company_sees_nothing(dash, sessions, other_tenant, settings):

@@ -16,19 +16,17 @@
 PostgreSQL only where the drill needs it (the proxy, pg_dump); each drill is bounded.
 """
 
-import contextlib
 import shutil
 import subprocess
 import sys
 import tarfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from harness.stack import ROOT, SCIM, learner_body, wait_for
@@ -36,6 +34,7 @@ from harness.tcp_proxy import TcpProxy
 from models import AuditEvent, Learner, LearnerTraining, make_engine, make_session_factory
 from tests.conftest import make_tenant
 from tests.e2e.test_drills import assert_processed_exactly_once, wait_all_processed
+from tests.helpers import empty_database, scratch_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -174,24 +173,6 @@ def test_postgresql_away_every_answer_is_503_with_retry_after_and_nothing_is_los
 
 
 # --- Backup and restore ----------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def scratch_database(db_url):
-    """A fresh, empty PostgreSQL database next to the test one (``herd_drill_<hex>``), dropped after."""
-    real = make_url(db_url)
-    name = f"herd_drill_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(real.set(drivername="postgresql+psycopg2", database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield real.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 def libpq_args(url):
@@ -339,15 +320,6 @@ def in_tree(tree, database_url, code):
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
-
-
-@contextlib.contextmanager
-def empty_database(db_url, tmp_path):
-    if db_url.startswith("postgresql"):
-        with scratch_database(db_url) as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'upgrade.db'}"
 
 
 def test_a_rolling_upgrade_under_load_fails_no_request_and_loses_no_event(

@@ -1,5 +1,6 @@
 """Smart Assign decisions on learner profiles (workers.smart_assign), no app, no database."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -235,6 +236,26 @@ def test_demotion_keeps_a_started_supervisor_course_and_switches_an_unstarted_on
     result = plan(CA_EMPLOYEE, CA_SUPERVISOR, unstarted, DEFAULT, NOW)
     assert [(r.code, r.cycle, r.due_at) for r in result.retarget] == [("HP-CA-EMP", 1, unstarted[0].due_at)]
     assert result.add == () and result.withdraw == ()
+
+
+def test_a_switch_never_makes_an_on_time_learner_late_and_its_reversal_gives_the_date_back():
+    # The company gives its employee course 90 days; the supervisor course has the company's 30.
+    catalog = [replace(t, due_days=90) if t.code == "HP-CA-EMP" else t for t in DEFAULT_CATALOG]
+    settings = CompanySettings(due_days=30)
+    emp = Assignment("HP-CA-EMP", "HP", 1, ASSIGNED, 0, NOW - timedelta(days=50), NOW + timedelta(days=40), None)
+    wvp = open_("WVP-CA")
+
+    promoted = plan(CA_SUPERVISOR, CA_EMPLOYEE, [emp, wvp], settings, NOW, catalog)
+
+    # 30 days from the assignment date passed 20 days ago: due 30 days from now instead, not overdue at once.
+    [switch] = promoted.retarget
+    assert (switch.code, switch.due_at, promoted.overdue) == ("HP-CA-SUP", NOW + timedelta(days=30), ())
+    # The promotion undone: the employee course is due when it was before.
+    undone = plan(CA_EMPLOYEE, CA_SUPERVISOR, apply_plan([emp, wvp], promoted, NOW), settings, NOW, catalog)
+    assert [(r.code, r.due_at) for r in undone.retarget] == [("HP-CA-EMP", emp.due_at)]
+    # Late already before the switch: still late after it (a switch buys no time).
+    late = replace(emp, assigned_at=NOW - timedelta(days=100), due_at=NOW - timedelta(days=10))
+    assert plan(CA_SUPERVISOR, CA_EMPLOYEE, [late, wvp], settings, NOW, catalog).retarget[0].due_at < NOW
 
 
 def test_move_ca_to_ny_keeps_ca_work_and_counts_ny_recertification_from_ca_completion():
