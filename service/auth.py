@@ -4,6 +4,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from hmac import compare_digest
 
 from flask import g, request
 from sqlalchemy import and_, bindparam, select, update
@@ -146,17 +147,37 @@ def bearer_secret():
     return secret.strip()
 
 
+def presented_token():
+    """``(secret, its hash)`` of the current request's bearer token, or ``(None, None)``.
+
+    Worked out once per request: the rate limiter (before authentication) and
+    authentication both need the hash, and the header's parsing and the SHA-256 are the
+    same for both."""
+    found = g.get("_presented_token")
+    if found is None:
+        secret = bearer_secret()
+        found = g._presented_token = (secret, hash_token(secret) if secret is not None else None)
+    return found
+
+
+# ``authenticate``'s company_id for a surface whose URLs name no company (/api/v1): the
+# token's own company, whichever it is.
+TOKENS_OWN_COMPANY = object()
+
+
 def authenticate(company_id, lookup=None):
     """Return the Caller for ``company_id`` or raise Unauthorized (same answer for every cause).
 
-    ``lookup``: a ``RowLookup`` of the rows the request is about, read in the same statement.
+    ``company_id``: the tenant URL's company, or ``TOKENS_OWN_COMPANY`` where the token
+    alone names it. ``lookup``: a ``RowLookup`` of the rows the request is about, read in
+    the same statement (SCIM only: it needs the tenant URL's company).
     """
-    secret = bearer_secret()
+    secret, token_hash = presented_token()
     if secret is None:
         raise Unauthorized(DETAIL_MISSING, headers={"WWW-Authenticate": 'Bearer realm="herd"'})
     # One round trip: the token and its company together (the join is on the token's own
     # company, so another company's id in the URL finds the token but fails the check below).
-    params = {"token_hash": hash_token(secret)}
+    params = {"token_hash": token_hash}
     statement = _WITH_COMPANY
     if lookup is not None:
         statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
@@ -168,9 +189,11 @@ def authenticate(company_id, lookup=None):
     # The row has the token's columns, so the model's own checks apply to it unchanged.
     if (
         token is None
-        or not AccessToken.matches(token, secret)
+        # The stored hash against the presented token's, in constant time (the index found
+        # the row by equality; this comparison does not say how much of it matched).
+        or not compare_digest(token.token_hash, token_hash)
         or not AccessToken.usable(token, now)
-        or token.company_id != company_id
+        or (company_id is not TOKENS_OWN_COMPANY and token.company_id != company_id)
         # "OAuth only": a static token (one not issued by /oauth/token) no longer opens the company.
         or (company.oauth_only and token.oauth_client_id is None)
     ):
