@@ -84,6 +84,10 @@ class Settings:
     # Off for a pooler in transaction mode (PgBouncer's default), which hands a client's
     # statements to whichever server connection is free.
     prepared_statements: bool = True
+    # A web process keeps the tokens it accepted and checks only their company's
+    # auth_version on the next requests (service/auth_cache.py); off: every request reads
+    # its token and company in full (the same answers, a larger statement).
+    auth_cache: bool = True
     # Bearer token /metrics requires (unset: /metrics answers anyone; production requires it,
     # since Herd serves /metrics on its public port).
     metrics_token: str = field(default="", repr=False)
@@ -182,6 +186,8 @@ class Settings:
                 values[key] = _seconds(env, name)
         if env.get("DATABASE_PREPARED_STATEMENTS"):
             values["prepared_statements"] = _switch(env, "DATABASE_PREPARED_STATEMENTS")
+        if env.get("AUTH_CACHE"):
+            values["auth_cache"] = _switch(env, "AUTH_CACHE")
         if env.get("WEBHOOKS_ALLOW_PRIVATE"):
             values["webhooks_allow_private"] = _switch(env, "WEBHOOKS_ALLOW_PRIVATE")
         if env.get("WEBHOOK_LEASE_SECONDS"):

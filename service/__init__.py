@@ -20,7 +20,7 @@ def create_app(settings=None):
     app.json.sort_keys = False
     app.extensions["herd.settings"] = settings
 
-    from service import broker, db
+    from service import auth, broker, db
     from service.api.blueprint import routes as api_routes
     from service.cli.commands import register_cli
     from service.dashboard.blueprint import routes as dashboard_routes
@@ -31,6 +31,7 @@ def create_app(settings=None):
     from service.scim.blueprint import routes as scim_routes
 
     db.init_app(app, settings)
+    auth.init_app(app, settings)
     broker.init_app(app, settings)
     error_handlers.init_app(app)
     outage.init_app(app)

@@ -1,18 +1,15 @@
 """Bearer token -> Caller for the API, where the token alone names the company.
 
 ``service.auth.authenticate`` checks a token against a company id (the one in
-the SCIM tenant URL). The API has no company in its URLs, so we first find the
-company the token belongs to, then let ``service.auth`` do every check it does
-for SCIM (hash, revoked, expired, last used), so both surfaces accept exactly
-the same tokens.
+the SCIM tenant URL). The API has no company in its URLs: it asks for the token's
+own company (``TOKENS_OWN_COMPANY``), in the same one statement, and ``service.auth``
+does every other check it does for SCIM (hash, revoked, expired, OAuth only, last
+used), so both surfaces accept exactly the same tokens.
 """
 
 from flask import g
-from sqlalchemy import select
 
-from models import AccessToken, hash_token
 from service import auth as token_auth
-from service import db
 from service.errors import Unauthorized
 
 DETAIL_INVALID = (
@@ -23,14 +20,8 @@ DETAIL_INVALID = (
 
 def authenticate():
     """Return the Caller of this request (also stored in ``g.caller``) or raise a 401."""
-    secret = token_auth.bearer_secret()
-    company_id = None
-    if secret is not None:
-        company_id = db.session().scalar(
-            select(AccessToken.company_id).where(AccessToken.token_hash == hash_token(secret))
-        )
     try:
-        return token_auth.authenticate(company_id)
+        return token_auth.authenticate(token_auth.TOKENS_OWN_COMPANY)
     except Unauthorized as err:
         if err.detail == token_auth.DETAIL_MISSING:
             raise

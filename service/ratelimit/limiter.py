@@ -36,9 +36,8 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import RateLimitItemPerMinute, RateLimitItemPerSecond, parse_many
 
-from models import hash_token
 from service import current
-from service.auth import bearer_secret
+from service.auth import presented_token
 from service.edge import error_handlers
 from service.errors import RateLimited
 from service.ratelimit.window_counter import WindowCounter
@@ -147,9 +146,9 @@ def _check_company_budget():
     """
     if not _in_company_blueprint():
         return
-    # The same reading of the header as authentication: a bare token counts too (Okta).
-    secret = bearer_secret()
-    token_hash = hash_token(secret) if secret is not None else None
+    # The same reading of the header as authentication (a bare token counts too: Okta), and
+    # the same hash: worked out once for both.
+    token_hash = presented_token()[1]
     known = current_app.extensions["herd.rate_limit_tokens"].get(token_hash) if token_hash else None
     url_company = (request.view_args or {}).get("company_id")
     if known is not None and (url_company is None or known[0] == url_company):

@@ -56,3 +56,20 @@ def test_unknown_routes_and_methods_answer_json(api):
     assert resp.status_code == 404 and "error" in resp.get_json()
     resp = api.client.delete("/api/v1/learners", headers=api.headers())
     assert resp.status_code == 405 and "error" in resp.get_json()
+
+
+def test_the_token_and_its_company_are_read_in_one_statement(app, api, other_api, tenant):
+    """The API's URLs name no company: the token's own is read with it, in one round trip
+    (it was once looked up by a statement of its own first), and each company's token still
+    sees only its own company's learners."""
+    from tests.api.conftest import post_learner
+    from tests.helpers import app_statements
+
+    learner_id = post_learner(tenant)
+    with app_statements(app) as statements:
+        assert api.get("trainings").status_code == 200  # the token is new to this app: read in full
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "access_tokens" in s]
+    assert len(reads) == 1, statements
+    assert api.get(f"learners/{learner_id}").status_code == 200
+    assert other_api.get(f"learners/{learner_id}").status_code == 404
+    assert learner_id not in {item["id"] for item in other_api.get("learners").get_json()["data"]}

@@ -15,6 +15,7 @@ SERVICE_RANKS = {
     "current": 0,
     "db": 1,
     "auth": 2,
+    "auth_cache": 2,
     "broker": 2,
     "edge": 2,
     "ratelimit": 2,
