@@ -44,7 +44,7 @@ class Company(Base):
     access_token_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # Days before a due date that its assignment.due_soon webhook is sent.
     webhook_due_soon_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
-    # Raised by the database's triggers (migration 0018), never by the application, whenever
+    # Raised by the database's triggers (migration 0019), never by the application, whenever
     # this row or one of its access tokens' revocation, expiry or owner changes: a web process
     # that accepted a token under another version checks it in full again (service/auth_cache.py).
     auth_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -3,7 +3,7 @@
 A request that presents one of them reads only that version (in its own statement, with
 the rows it is about: ``service.auth``) instead of the token and its company. The
 database raises the version, in the same transaction, whenever the company row or the
-revocation, expiry or owner of one of its tokens changes (triggers: migration 0018), so a
+revocation, expiry or owner of one of its tokens changes (triggers: migration 0019), so a
 revocation committed before a request's statement is seen by that statement in every
 process: the version differs and the token is checked in full again. Nothing here waits
 for a notification, which could arrive after the next request.

@@ -1,7 +1,7 @@
 """A company's auth_version: bumped by the database whenever what authentication read may be stale
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 12:00:00
 
 ``companies.auth_version`` goes up, in the same transaction, whenever one of the company's
@@ -17,8 +17,8 @@ every way a row changes (the CLI, the dashboard, OAuth client removal, plain SQL
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
