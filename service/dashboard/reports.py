@@ -37,7 +37,10 @@ def compliance():
     report = summary(session, g.company.id, now, within, detail=True)
     # The share is the whole company's: the summary's count serves when it covers everyone.
     compliant, active = compliant_share(
-        session, g.company.id, now, behind=report["learners_behind"] if within is None else None
+        session,
+        g.company.id,
+        now,
+        counts=(report["active_learners"], report["learners_behind"]) if within is None else None,
     )
     most_late, managers = manager_chain.most_late(session, g.company.id, now, within, MANAGERS_SHOWN)
     chart_by = request.args.get("chart", "region")

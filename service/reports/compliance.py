@@ -121,7 +121,7 @@ def summary(session, company_id, now, within=None, detail=False):
             buckets.append(by_department.setdefault(split[0], _zero()))
         for bucket in buckets:
             bucket[status] += count
-    learners, behind = session.execute(_learner_counts(company_id, within, state)).one()
+    active, learners, behind = session.execute(_learner_counts(company_id, within, state)).one()
 
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
@@ -143,14 +143,21 @@ def summary(session, company_id, now, within=None, detail=False):
         # '' is "no department": kept apart from any department's name.
         report["by_department"] = [{"department": d, **with_total(c)} for d, c in sorted(by_department.items())]
         report["learners_behind"] = int(behind or 0)
+        report["active_learners"] = active or 0
     return report
 
 
+def learner_counts(session, company_id, now, catalog=None):
+    """``(active learners, those owing something, those behind on any of it)`` in the company."""
+    catalog = catalog if catalog is not None else company_catalog(session, company_id)
+    return tuple(v or 0 for v in session.execute(_learner_counts(company_id, None, standing(catalog, now))).one())
+
+
 def _learner_counts(company_id, within, state):
-    """SQL: ``(learners owing something, those behind on any of it)``, the company's active learners.
+    """SQL: ``(active learners, those owing something, those behind on any of it)``.
 
     What each learner owes is folded to one row per learner on learner_trainings alone
-    (hashed, no sort), then joined once to the learners it belongs to.
+    (hashed, no sort), then the company's active learners are joined to it once.
     """
     owing = (
         select(
@@ -166,9 +173,9 @@ def _learner_counts(company_id, within, state):
         .subquery("owing")
     )
     return (
-        select(func.count(), func.coalesce(func.sum(owing.c.behind), 0))
-        .select_from(owing)
-        .join(Learner, Learner.id == owing.c.learner_id)
+        select(func.count(), func.count(owing.c.learner_id), func.coalesce(func.sum(owing.c.behind), 0))
+        .select_from(Learner)
+        .outerjoin(owing, owing.c.learner_id == Learner.id)
         .where(
             *([Learner.id.in_(within)] if within is not None else []),
             Learner.company_id == company_id,
