@@ -62,23 +62,28 @@ def latest_cycle(company_id, within=None):
     )
 
 
-def standing(catalog, now):
-    """SQL expression: the row's status, or ``expired`` for a completion past its validity."""
+def expired_test(catalog, now):
+    """SQL condition: the row is a completion past its validity (None when no training expires)."""
     codes_by_cutoff = {}
     for t in catalog:
         if t.cadence_months:
             codes_by_cutoff.setdefault(add_months(now, -t.cadence_months), []).append(t.code)
     if not codes_by_cutoff:
-        return LearnerTraining.status
+        return None
     # One branch per cadence, not per training: a catalog has dozens of trainings and a few
     # cadences, and a long IN list is one hash probe on PostgreSQL where a CASE of dozens of
     # branches compared the code to each in turn, on every row of the report.
     branches = sorted(codes_by_cutoff.items(), key=lambda kv: -len(kv[1]))
     cutoff = case(*[(LearnerTraining.training_code.in_(codes), when) for when, codes in branches], else_=None)
-    return case(
-        (and_(LearnerTraining.status == "completed", LearnerTraining.completed_at < cutoff), literal("expired")),
-        else_=LearnerTraining.status,
-    )
+    return and_(LearnerTraining.status == "completed", LearnerTraining.completed_at < cutoff)
+
+
+def standing(catalog, now):
+    """SQL expression: the row's status, or ``expired`` for a completion past its validity."""
+    expired = expired_test(catalog, now)
+    if expired is None:
+        return LearnerTraining.status
+    return case((expired, literal("expired")), else_=LearnerTraining.status)
 
 
 def region_of():
@@ -101,11 +106,14 @@ def summary(session, company_id, now, within=None, detail=False):
     """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
-    state, region = standing(catalog, now).label("standing"), region_of().label("region")
-    department = func.coalesce(Learner.department, literal("")).label("department")
-    keys = [LearnerTraining.training_code, region, state]
-    if detail:
-        keys.append(department)
+    state = standing(catalog, now).label("standing")
+    expired = expired_test(catalog, now)
+    # Grouped by plain columns (and the expiry test), whose few values the planner knows, so it
+    # hashes a few hundred groups instead of sorting every row by computed keys; the region,
+    # the standing and "no department" are worked out here, on those few rows.
+    keys = [LearnerTraining.training_code, Learner.region, Learner.country, LearnerTraining.status]
+    keys += [Learner.department] if detail else []
+    keys += [expired] if expired is not None else []
     rows = session.execute(
         select(*keys, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
@@ -113,12 +121,15 @@ def summary(session, company_id, now, within=None, detail=False):
         .group_by(*keys)
     ).all()
     by_training, by_region, by_department, both, totals = {}, {}, {}, {}, _zero()
-    for code, place, status, *split, count in rows:
+    for code, region, country, status, *split, count in rows:
+        # As region_of() and standing() read in SQL (coalesce keeps an empty string).
+        place = region if region is not None else country if country is not None else "unknown"
+        status = "expired" if expired is not None and split.pop() else status
         status = status if status in totals else "assigned"
         buckets = [by_training.setdefault(code, _zero()), by_region.setdefault(place, _zero())]
         buckets += [both.setdefault((code, place), _zero()), totals]
         if detail:
-            buckets.append(by_department.setdefault(split[0], _zero()))
+            buckets.append(by_department.setdefault(split[0] or "", _zero()))
         for bucket in buckets:
             bucket[status] += count
     active, learners, behind = session.execute(_learner_counts(company_id, within, state)).one()
