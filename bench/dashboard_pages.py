@@ -49,6 +49,7 @@ from models import (  # noqa: E402
     utcnow,
 )
 from models.db import driver_url  # noqa: E402
+from models.latest_cycle import refresh  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from service.dashboard import accounts  # noqa: E402
 
@@ -203,10 +204,22 @@ def seed(url, n):
                 for i in range(200)
             ],
         )
+        # Rows inserted in bulk (not through the ORM): the cycle each learner owes, flagged as the
+        # session hook would have.
+        refresh(conn, company_id=1)
         if engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
     engine.dispose()
     return ids
+
+
+def deep_cursor(client, sort, pages=40):
+    """The cursor of page ``pages + 1`` of the learner list in ``sort`` order, by its Next links."""
+    html = client.get(f"/dashboard/learners?sort={sort}").get_data(as_text=True)
+    for _ in range(pages):
+        after = re.search(rf'href="/dashboard/learners\?after=([^"&]+)&amp;sort={sort}" rel="next"', html).group(1)
+        html = client.get(f"/dashboard/learners?sort={sort}&after={after}").get_data(as_text=True)
+    return after
 
 
 def main(argv=None):
@@ -240,17 +253,19 @@ def main(argv=None):
     for _ in range(40):  # 40 pages in: the keyset costs the same as page 1
         after = re.search(r'href="/dashboard/learners\?after=([^"]+)" rel="next"', deep).group(1)
         deep = client.get(f"/dashboard/learners?after={after}").get_data(as_text=True)
-    sorted_deep = client.get("/dashboard/learners?sort=title").get_data(as_text=True)
-    for _ in range(40):
-        sorted_after = re.search(r'href="/dashboard/learners\?after=([^"&]+)&amp;sort=title" rel="next"', sorted_deep)
-        sorted_deep = client.get(f"/dashboard/learners?sort=title&after={sorted_after.group(1)}").get_data(as_text=True)
+    title_after, manager_after, overdue_after = (deep_cursor(client, sort) for sort in ("title", "manager", "overdue"))
     manager = ids[1]  # learner 1: the 20 below learner 0's first report and their own, ~5,000 in all
     cases = [
         ("learners: first page", "/dashboard/learners"),
         ("learners: sorted by name", "/dashboard/learners?sort=name"),
+        ("learners: sorted by title, page 41 (keyset)", f"/dashboard/learners?sort=title&after={title_after}"),
+        ("learners: sorted by manager", "/dashboard/learners?sort=manager"),
+        ("learners: sorted by manager, page 41 (keyset)", f"/dashboard/learners?sort=manager&after={manager_after}"),
+        ("learners: sorted by overdue count", "/dashboard/learners?sort=overdue"),
+        ("learners: sorted by overdue count, page 41", f"/dashboard/learners?sort=overdue&after={overdue_after}"),
         (
-            "learners: sorted by title, page 41 (keyset)",
-            f"/dashboard/learners?sort=title&after={sorted_after.group(1)}",
+            "learners: sorted by overdue count, active, US-CA",
+            "/dashboard/learners?sort=overdue&status=active&location=region:US-CA",
         ),
         ("learners: sorted by region, search 'sales'", "/dashboard/learners?sort=region&q=sales"),
         ("learners: page 41 (keyset)", f"/dashboard/learners?after={after}"),

@@ -15,7 +15,9 @@ from models.scim_failure import ScimFailure
 from models.settings_change import SettingsChange
 from models.webhook import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
-# Registers the session hooks that write the noted webhook events at commit.
+# Register session hooks: the noted webhook events written at commit; learner_trainings.latest
+# (the cycle each learner owes) kept on every flush.
+import models.latest_cycle  # isort: skip
 import models.webhook_outbox  # noqa: F401  isort: skip
 
 __all__ = [

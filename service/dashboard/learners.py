@@ -15,6 +15,8 @@ from service import db
 from service.dashboard import paging
 from service.dashboard.blueprint import bp
 from service.dashboard.learner_sort import KEYS, SORTS, encode, sorted_few, sorted_page
+from service.dashboard.learner_sort_joined import ARMS, joined_page
+from service.dashboard.learner_sort_joined import SORTS as JOINED_SORTS
 
 PAGE_SIZE = 50
 # Counting stops here: an exact count of a broad filter over 100k learners is not worth its cost.
@@ -72,11 +74,14 @@ def _search_arms(text):
         _starts_with(func.lower(Learner.display_name), prefix),
         Learner.id == text,
         # Anywhere in the name, email, department or title ("Sales", "smith"): after the prefix arms,
-        # so a search for a person is answered by the indexes before any scan.
-        func.lower(Learner.display_name).contains(prefix, autoescape=True),
-        Learner.email_lower.contains(prefix, autoescape=True),
-        func.lower(Learner.department).contains(prefix, autoescape=True),
-        func.lower(Learner.title).contains(prefix, autoescape=True),
+        # so a search for a person is answered by the indexes before any scan, and one arm, so
+        # a search that finds nobody scans the company once, not once per column.
+        or_(
+            func.lower(Learner.display_name).contains(prefix, autoescape=True),
+            Learner.email_lower.contains(prefix, autoescape=True),
+            func.lower(Learner.department).contains(prefix, autoescape=True),
+            func.lower(Learner.title).contains(prefix, autoescape=True),
+        ),
     ]
 
 
@@ -166,8 +171,10 @@ def learner_page(session, company_id, args, page_size=PAGE_SIZE):
     facet = facets(session, company_id)
     conds = _conditions(args, company_id, facet)
     sort = args.get("sort", "")
-    sort = sort if sort in KEYS else ""
+    sort = sort if sort in KEYS or sort in ARMS else ""
     q = args.get("q", "").strip()
+    if sort in ARMS:
+        return _joined(session, company_id, sort, q, conds, args, page_size, facet)
     if q:
         # The matches come from the search indexes first. A few (the usual search for a
         # person): page through exactly those. Many: they are dense, so the newest-first
@@ -204,6 +211,26 @@ def learner_page(session, company_id, args, page_size=PAGE_SIZE):
         has_newer = after is not None
     count, capped = paging.capped_count(session, select(Learner.id).where(*conds), SEARCH_CAP if q else COUNT_CAP)
     return _result(rows, count, capped, has_older, has_newer, facet)
+
+
+def _joined(session, company_id, sort, q, conds, args, page_size, facet):
+    """A page sorted by the manager's name or the overdue count (``learner_sort_joined``); a
+    search's few matches are a list of ids to walk, its many a condition as above."""
+    cap = SEARCH_CAP if q else COUNT_CAP
+    if q:
+        ids = search_candidates(session, company_id, q, SEARCH_CAP + 1)
+        conds.append(Learner.id.in_(ids) if len(ids) <= SEARCH_CAP else search_clause(q))
+    rows, older, newer = joined_page(session, company_id, sort, conds, args.get("after"), args.get("before"), page_size)
+    count, capped = paging.capped_count(session, select(Learner.id).where(*conds), cap)
+    return {
+        "rows": rows,
+        "count": count,
+        "capped": capped,
+        "older": older,
+        "newer": newer,
+        "facets": facet,
+        "sorted": True,
+    }
 
 
 def _page_of_few(session, ids, conds, after, before, page_size, facet):
@@ -267,7 +294,7 @@ def learners():
         filters=filters,
         statuses=STATUSES,
         roles=ROLES,
-        sorts=SORTS,
+        sorts=SORTS + JOINED_SORTS,
         normalize_role=normalize_role,
     )
 

@@ -7,10 +7,11 @@ from markupsafe import Markup
 from models import Learner, utcnow
 from service import db
 from service.dashboard.blueprint import bp
+from service.reports import manager_chain
 from service.reports.chart_svg import STANDINGS, by_standing, stacked_bars
 from service.reports.compliance import STATUSES, summary
 from service.reports.csv_export import filename, stream
-from service.reports.manager_chain import below, named
+from service.reports.manager_chain import below
 from service.reports.people import LATE, compliant_share, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
@@ -36,11 +37,12 @@ def compliance():
     report = summary(session, g.company.id, now, within, detail=True)
     # The share is the whole company's: the summary's count serves when it covers everyone.
     compliant, active = compliant_share(
-        session, g.company.id, now, behind=report["learners_behind"] if within is None else None
+        session,
+        g.company.id,
+        now,
+        counts=(report["active_learners"], report["learners_behind"]) if within is None else None,
     )
-    most_late = sorted(
-        report["manager_groups"].items(), key=lambda kv: (kv[0] is None, -(kv[1]["overdue"] + kv[1]["expired"]))
-    )[:MANAGERS_SHOWN]
+    most_late, managers = manager_chain.most_late(session, g.company.id, now, within, MANAGERS_SHOWN)
     chart_by = request.args.get("chart", "region")
     chart_by = chart_by if chart_by in CHART_BY else "region"
     rows = report["by_region"] if chart_by == "region" else report["by_department"]
@@ -65,8 +67,8 @@ def compliance():
         compliant=compliant,
         active=active,
         manager=manager,
-        by_manager=named(session, g.company.id, dict(most_late)),
-        more_managers=len(report["manager_groups"]) - len(most_late),
+        by_manager=manager_chain.named(session, g.company.id, most_late),
+        more_managers=managers - len(most_late),
     )
 
 

@@ -1,7 +1,7 @@
 """The compliance report: who owes what, and where they stand. SQL only; no Flask.
 
 What a learner "owes" is the latest cycle of each course family assigned
-to them (``learner_trainings`` rows with no higher cycle in the family), for
+to them (``learner_trainings`` rows flagged ``latest``: no higher cycle in the family), for
 the company's active learners. Its standing is its status, except that a
 completion past its validity (completed_at + the training's cadence, in the
 company's catalog) is ``expired``. Counts come from the database (GROUP BY);
@@ -9,7 +9,7 @@ per-learner rows are streamed in learner order with a server-side cursor on
 PostgreSQL, so an export of 100,000 learners never holds them all in memory.
 """
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import aliased
 
 from models import Learner, LearnerTraining
@@ -49,34 +49,41 @@ def latest_cycle(company_id, within=None):
     (only those whose id ``within`` selects, when given: a manager's chain).
 
     A withdrawn cycle is owed by nobody: it neither counts nor hides the completion
-    before it (a change that was undone leaves the report as it was).
+    before it (a change that was undone leaves the report as it was). Which cycle that is
+    is stored on the row (``learner_trainings.latest``, kept by ``models/latest_cycle.py``).
     """
-    newer = aliased(LearnerTraining)
     return and_(
         *([Learner.id.in_(within)] if within is not None else []),
         LearnerTraining.company_id == company_id,
+        LearnerTraining.latest,
         LearnerTraining.status.not_in(("archived", WITHDRAWN)),
         Learner.active.is_(True),
         Learner.deleted_at.is_(None),
-        ~exists().where(
-            newer.learner_id == LearnerTraining.learner_id,
-            newer.family == LearnerTraining.family,
-            newer.cycle > LearnerTraining.cycle,
-            newer.status != WITHDRAWN,
-        ),
     )
+
+
+def expired_test(catalog, now):
+    """SQL condition: the row is a completion past its validity (None when no training expires)."""
+    codes_by_cutoff = {}
+    for t in catalog:
+        if t.cadence_months:
+            codes_by_cutoff.setdefault(add_months(now, -t.cadence_months), []).append(t.code)
+    if not codes_by_cutoff:
+        return None
+    # One branch per cadence, not per training: a catalog has dozens of trainings and a few
+    # cadences, and a long IN list is one hash probe on PostgreSQL where a CASE of dozens of
+    # branches compared the code to each in turn, on every row of the report.
+    branches = sorted(codes_by_cutoff.items(), key=lambda kv: -len(kv[1]))
+    cutoff = case(*[(LearnerTraining.training_code.in_(codes), when) for when, codes in branches], else_=None)
+    return and_(LearnerTraining.status == "completed", LearnerTraining.completed_at < cutoff)
 
 
 def standing(catalog, now):
     """SQL expression: the row's status, or ``expired`` for a completion past its validity."""
-    thresholds = {t.code: add_months(now, -t.cadence_months) for t in catalog if t.cadence_months}
-    if not thresholds:
+    expired = expired_test(catalog, now)
+    if expired is None:
         return LearnerTraining.status
-    cutoff = case(thresholds, value=LearnerTraining.training_code, else_=None)
-    return case(
-        (and_(LearnerTraining.status == "completed", LearnerTraining.completed_at < cutoff), literal("expired")),
-        else_=LearnerTraining.status,
-    )
+    return case((expired, literal("expired")), else_=LearnerTraining.status)
 
 
 def region_of():
@@ -91,43 +98,41 @@ def _zero():
 def summary(session, company_id, now, within=None, detail=False):
     """Counts by training, by region and by both, plus totals; every figure from one GROUP BY.
 
-    With ``detail`` (the dashboard's page) the same GROUP BY also splits by department and
-    by direct manager (``by_department``, ``manager_groups``: {manager id: counts}), and the
-    learner count comes with ``learners_behind``, those owing something not completed and
-    valid: two passes over the company's rows for the whole page, whatever its size.
+    With ``detail`` (the dashboard's page) the same GROUP BY also splits by department
+    (``by_department``), and the learner count comes with ``learners_behind``, those owing
+    something not completed and valid. The groups are few (trainings x places x standings x
+    departments), whatever the company's size; the learners are counted in one more pass
+    (``_learner_counts``).
     """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
-    state, region = standing(catalog, now).label("standing"), region_of().label("region")
-    department = func.coalesce(Learner.department, literal("")).label("department")
-    keys = [LearnerTraining.training_code, region, state]
-    if detail:
-        keys += [department, Learner.manager_id]
+    state = standing(catalog, now).label("standing")
+    expired = expired_test(catalog, now)
+    # Grouped by plain columns (and the expiry test), whose few values the planner knows, so it
+    # hashes a few hundred groups instead of sorting every row by computed keys; the region,
+    # the standing and "no department" are worked out here, on those few rows.
+    keys = [LearnerTraining.training_code, Learner.region, Learner.country, LearnerTraining.status]
+    keys += [Learner.department] if detail else []
+    keys += [expired] if expired is not None else []
     rows = session.execute(
         select(*keys, func.count())
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id, within))
         .group_by(*keys)
     ).all()
-    by_training, by_region, by_department, by_manager, both, totals = {}, {}, {}, {}, {}, _zero()
-    for code, place, status, *split, count in rows:
+    by_training, by_region, by_department, both, totals = {}, {}, {}, {}, _zero()
+    for code, region, country, status, *split, count in rows:
+        # As region_of() and standing() read in SQL (coalesce keeps an empty string).
+        place = region if region is not None else country if country is not None else "unknown"
+        status = "expired" if expired is not None and split.pop() else status
         status = status if status in totals else "assigned"
         buckets = [by_training.setdefault(code, _zero()), by_region.setdefault(place, _zero())]
         buckets += [both.setdefault((code, place), _zero()), totals]
         if detail:
-            buckets += [by_department.setdefault(split[0], _zero()), by_manager.setdefault(split[1], _zero())]
+            buckets.append(by_department.setdefault(split[0] or "", _zero()))
         for bucket in buckets:
             bucket[status] += count
-    per_learner = (
-        select(func.max(case((state != "completed", 1), else_=0)).label("behind"))
-        .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(latest_cycle(company_id, within))
-        .group_by(LearnerTraining.learner_id)
-        .subquery()
-    )
-    learners, behind = session.execute(
-        select(func.count(), func.coalesce(func.sum(per_learner.c.behind), 0)).select_from(per_learner)
-    ).one()
+    active, learners, behind = session.execute(_learner_counts(company_id, within, state)).one()
 
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
@@ -148,9 +153,47 @@ def summary(session, company_id, now, within=None, detail=False):
     if detail:
         # '' is "no department": kept apart from any department's name.
         report["by_department"] = [{"department": d, **with_total(c)} for d, c in sorted(by_department.items())]
-        report["manager_groups"] = by_manager
         report["learners_behind"] = int(behind or 0)
+        report["active_learners"] = active or 0
     return report
+
+
+def learner_counts(session, company_id, now, catalog=None):
+    """``(active learners, those owing something, those behind on any of it)`` in the company."""
+    catalog = catalog if catalog is not None else company_catalog(session, company_id)
+    return tuple(v or 0 for v in session.execute(_learner_counts(company_id, None, standing(catalog, now))).one())
+
+
+def _learner_counts(company_id, within, state):
+    """SQL: ``(active learners, those owing something, those behind on any of it)``.
+
+    What each learner owes is folded to one row per learner on learner_trainings alone
+    (hashed, no sort), then the company's active learners are joined to it once.
+    """
+    owing = (
+        select(
+            LearnerTraining.learner_id.label("learner_id"),
+            func.max(case((state != "completed", 1), else_=0)).label("behind"),
+        )
+        .where(
+            LearnerTraining.company_id == company_id,
+            LearnerTraining.latest,
+            LearnerTraining.status.not_in(("archived", WITHDRAWN)),
+        )
+        .group_by(LearnerTraining.learner_id)
+        .subquery("owing")
+    )
+    return (
+        select(func.count(), func.count(owing.c.learner_id), func.coalesce(func.sum(owing.c.behind), 0))
+        .select_from(Learner)
+        .outerjoin(owing, owing.c.learner_id == Learner.id)
+        .where(
+            *([Learner.id.in_(within)] if within is not None else []),
+            Learner.company_id == company_id,
+            Learner.active.is_(True),
+            Learner.deleted_at.is_(None),
+        )
+    )
 
 
 def _rows_query(company_id, catalog, now, within=None):

@@ -7,7 +7,7 @@ the data (A manages B manages A) instead of following it forever. A deactivated
 manager stays in the chain: their reports are still theirs until the IdP sends another.
 """
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import case, func, literal, select
 
 from models import Learner, LearnerTraining
 from models.company_training import company_catalog
@@ -49,6 +49,32 @@ def by_manager(session, company_id, now, within=None):
         bucket = groups.setdefault(manager, dict.fromkeys(STATUSES, 0))
         bucket[status if status in bucket else "assigned"] += count
     return named(session, company_id, groups)
+
+
+def most_late(session, company_id, now, within=None, limit=50):
+    """``(groups, managers)``: ``{manager id: counts}`` of the ``limit`` direct managers whose
+    reports owe the most overdue and expired trainings (no manager last), and how many
+    managers there are in all. Grouped, ranked and cut in SQL: a company of 100,000 has
+    thousands of managers, and the page shows a few."""
+    catalog = company_catalog(session, company_id)
+    state = standing(catalog, now)
+    counted = [s for s in STATUSES if s != "assigned"]
+    sums = [func.sum(case((state == s, 1), else_=0)) for s in counted]
+    late = sums[counted.index("overdue")] + sums[counted.index("expired")]
+    rows = session.execute(
+        select(Learner.manager_id, func.count(), *sums, func.count().over())
+        .join(Learner, Learner.id == LearnerTraining.learner_id)
+        .where(latest_cycle(company_id, within))
+        .group_by(Learner.manager_id)
+        .order_by(Learner.manager_id.is_(None), late.desc(), Learner.manager_id)
+        .limit(limit)
+    ).all()
+    groups = {}
+    for manager, total, *counts in rows:
+        # A status outside the report's (none today) counts as assigned, as the summary has it.
+        counts = [int(c or 0) for c in counts[: len(counted)]]
+        groups[manager] = {"assigned": total - sum(counts), **dict(zip(counted, counts, strict=True))}
+    return groups, (rows[0][-1] if rows else 0)
 
 
 def named(session, company_id, groups):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Learner, LearnerTraining
 from models.company_training import company_catalog
-from service.reports.compliance import latest_cycle, region_of, standing
+from service.reports.compliance import latest_cycle, learner_counts, region_of, standing
 
 LATE = ("overdue", "expired")
 CHOICES_TTL = 60.0
@@ -47,20 +47,15 @@ def _owed(company_id, *where):
     )
 
 
-def compliant_share(session, company_id, now, catalog=None, behind=None):
-    """``(fully compliant, active learners)``: two counts, whatever the company's size (one when
-    ``behind``, the learners not fully compliant, is known: ``compliance.summary``'s detail)."""
-    catalog = catalog if catalog is not None else company_catalog(session, company_id)
-    active = session.scalar(
-        select(func.count())
-        .select_from(Learner)
-        .where(Learner.company_id == company_id, Learner.active.is_(True), Learner.deleted_at.is_(None))
-    )
-    if behind is not None:
-        return (active or 0) - behind, active or 0
-    behind = _owed(company_id, standing(catalog, now) != "completed").distinct().subquery()
-    not_compliant = session.scalar(select(func.count()).select_from(behind))
-    return (active or 0) - (not_compliant or 0), active or 0
+def compliant_share(session, company_id, now, catalog=None, counts=None):
+    """``(fully compliant, active learners)``, whatever the company's size: one pass
+    (``compliance.learner_counts``), none when ``counts`` (active, not fully compliant) are known
+    (``compliance.summary``'s detail)."""
+    if counts is None:
+        active, _, behind = learner_counts(session, company_id, now, catalog)
+    else:
+        active, behind = counts
+    return active - behind, active
 
 
 def people_page(session, company_id, now, page=1, per_page=50, **filters):

@@ -168,6 +168,17 @@ def test_sorted_learners_chart_by_department_failed_call(live, browser, sessions
     expect(page.get_by_role("heading", name="Ben Ito")).to_be_visible()
     page.go_back()
     shot(page, "learners-sorted", shots_dir)
+    # By manager: those without one first (Ana, Cy), then Ana's report Ben, then Ben's report Dee.
+    page.get_by_label("Sort by").select_option("manager")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows.nth(0)).to_contain_text("Ana Ruiz")
+    expect(rows.nth(2)).to_contain_text("Ben Ito")
+    expect(rows.nth(3)).to_contain_text("Dee Park")
+    # By overdue count: Ben and Dee (everything overdue) before Ana and Cy, by name.
+    page.get_by_label("Sort by").select_option("overdue")
+    page.get_by_role("button", name="Apply").click()
+    expect(rows.nth(2)).to_contain_text("Ana Ruiz")
+    expect(rows.nth(3)).to_contain_text("Cy Oh")
 
     # The chart by department, its figures in a table.
     page.goto("/dashboard/reports/compliance")
