@@ -1,7 +1,7 @@
 """The latest cycle each learner owes, stored: learner_trainings.latest
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 11:40:00
 
 ``learner_trainings.latest`` is true on the latest cycle of each course family that is not
@@ -14,8 +14,8 @@ A partial index on overdue rows serves the learner list sorted by overdue count.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
