@@ -16,6 +16,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_
 
 from models.normalize import parse_bool
 from service.edge import input_limits
+from service.scim import schema_load
 from service.scim.errors import InvalidSyntax, InvalidValue
 from service.scim.patch_ops import PatchSchema
 from service.scim.users.attributes import (
@@ -186,6 +187,11 @@ def _format_errors(messages, prefix=""):
 
 
 def _load(schema, data, prefix=""):
+    # A valid body is loaded without marshmallow's machinery (same hooks, same fields);
+    # anything it refuses, with its message, is marshmallow's.
+    loaded = schema_load.load(schema, data)
+    if loaded is not schema_load.UNSURE:
+        return loaded
     try:
         return schema.load(data)
     except ValidationError as err:
