@@ -57,7 +57,12 @@ _lock = threading.Lock()
 # bench's clients, so a request never waits for, or opens, a connection.
 POOL_SIZE = 16
 _SELECT = "SELECT id, resource::text, created_at, updated_at, version FROM learners "
-_LISTING = " AND deleted_at IS NULL ORDER BY created_at, id LIMIT 100"
+# No ORDER BY in the lookups: a prepared statement's generic plan for "ORDER BY created_at, id"
+# walks the company's (company_id, created_at) index and filters every learner of the company
+# (seen with EXPLAIN). The lookups match a handful of rows at most; they are sorted in Python,
+# as Herd's own IdP lookups are.
+_LISTING = " AND deleted_at IS NULL"
+_PAGE = 100
 _DOC_COLUMNS = (
     "user_name, user_name_lower, user_name_key, external_id_lower, email_lower, display_name, given_name,"
     " family_name, active"
@@ -231,7 +236,7 @@ def app(environ, start_response):
             return _error(start_response, "400 Bad Request", "unsupported filter")
         statement = STATEMENTS.get(match.group(1).lower(), "by_email_lower")
         value = _key(match.group(2)) if statement == "by_user_name_key" else match.group(2).lower()
-        rows = _execute(statement, (company_id, value))
+        rows = sorted(_execute(statement, (company_id, value)), key=lambda r: (r[2], r[0]))[:_PAGE]
         resources = [_resource(r, base) for r in rows]
         listing = {"schemas": [LIST], "totalResults": len(resources), "startIndex": 1}
         return _answer(start_response, "200 OK", listing | {"itemsPerPage": len(resources), "Resources": resources})
