@@ -1,11 +1,33 @@
 """The dashboard's forms (validation only: templates write their own accessible markup)."""
 
+import secrets
+
+from flask import session
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from models.catalog import DEFAULT_CATALOG
+
+# The session key of the one-time value that the forms creating a secret carry
+# (tokens, OAuth clients and secrets, webhook endpoints); the name predates its other users.
+_ONCE = "oauth_form_once"
+
+
+def new_once():
+    """The one-time value of a page's secret-creating forms (one per page view; ``spend_once`` checks it)."""
+    value = secrets.token_urlsafe(16)
+    session[_ONCE] = value
+    return value
+
+
+def spend_once(sent):
+    """True the first time the page's one-time value comes back; a resubmitted form gets False,
+    so a reload creates nothing twice (post/redirect/get)."""
+    expected = session.pop(_ONCE, None)
+    return bool(sent) and expected is not None and secrets.compare_digest(expected, sent)
+
 
 TOKEN_EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year")]
 INDUSTRIES = [

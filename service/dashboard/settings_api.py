@@ -10,7 +10,7 @@ from service import db
 from service.company import settings_log
 from service.company.tenant import tenant_url
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm
+from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm, spend_once
 
 
 def _tokens():
@@ -67,8 +67,6 @@ def create_token():
     The form carries the page's one-time value: a reload that sends it again creates
     no second token and is sent back to the page (post/redirect/get).
     """
-    from service.dashboard.settings_oauth import spend_once
-
     form = TokenForm()
     if not form.validate():
         return render_page(token_form=form, status=400)

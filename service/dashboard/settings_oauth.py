@@ -6,39 +6,31 @@ response to the form that created it; each such form carries a one-time value ke
 session, so a reload that sends the form again creates nothing and is sent back to the page.
 """
 
-import secrets as random
-
-from flask import abort, flash, g, redirect, session, url_for
+from flask import abort, flash, g, redirect, url_for
 from flask import render_template as render
 
 from models import OAuthClient, OAuthSecret
 from service import current, db
 from service.company import settings_log
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, OAuthClientForm, OAuthModeForm, OAuthSecretForm, TokenForm
+from service.dashboard.forms import (
+    ConfirmForm,
+    OAuthClientForm,
+    OAuthModeForm,
+    OAuthSecretForm,
+    TokenForm,
+    new_once,
+    spend_once,
+)
 from service.dashboard.settings_api import render_page
 from service.oauth import clients as oauth_clients
 from service.oauth.clients import ClientError
 
-_ONCE = "oauth_form_once"
 _ANCHOR = "#oauth"
 
 
 def _token_endpoint():
     return f"{current.settings().public_base_url}/oauth/token"
-
-
-def new_once():
-    """The one-time value of a page's secret-creating forms (one per page view; ``spend_once`` checks it)."""
-    value = random.token_urlsafe(16)
-    session[_ONCE] = value
-    return value
-
-
-def spend_once(sent):
-    """True the first time the page's one-time value comes back; a resubmitted form gets False."""
-    expected = session.pop(_ONCE, None)
-    return bool(sent) and expected is not None and random.compare_digest(expected, sent)
 
 
 def oauth_section(client_form=None, new_client=None, new_client_secret=None, new_secret_for=None):

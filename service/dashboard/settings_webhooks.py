@@ -9,8 +9,7 @@ from models import utcnow
 from service import current, db
 from service.api.openapi import build as openapi_document
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, DueSoonForm, ReplayRangeForm, WebhookForm
-from service.dashboard.settings_oauth import new_once, spend_once
+from service.dashboard.forms import ConfirmForm, DueSoonForm, ReplayRangeForm, WebhookForm, new_once, spend_once
 from service.webhooks import endpoints as hooks
 
 LOG_SHOWN = 10
