@@ -11,6 +11,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from hmac import compare_digest
 
 from flask import current_app, g, request
@@ -294,8 +295,14 @@ def _rows_of(found, start, lookup):
         return ()
     make = record_type(lookup.model)._make
     # An outer join that found no row gives every column NULL, its primary key included.
-    key = start + [c.primary_key for c in lookup.model.__table__.columns].index(True)
+    key = start + _primary_key_position(lookup.model)
     return tuple(make(r[start:]) for r in found if r[key] is not None)
+
+
+@cache
+def _primary_key_position(model):
+    """The position of ``model``'s primary key among its table's columns."""
+    return [c.primary_key for c in model.__table__.columns].index(True)
 
 
 def _read(statement, params):

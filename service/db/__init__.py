@@ -98,9 +98,43 @@ def session():
     return g.db_session
 
 
+class LazySession:
+    """The current request's session, made only when something uses it.
+
+    A SCIM write whose learner and event are one autocommit statement
+    (``service.scim.users.rows.write``) asks only whether a transaction is open: it never
+    needs a session, and making one, committing it empty and closing it cost such a request
+    more CPU than its statement's own Python. Any other use makes the session (``session()``)
+    and is passed on to it.
+    """
+
+    __slots__ = ()
+
+    def in_transaction(self):
+        """True when the request's session exists and holds a transaction."""
+        made = g.get("db_session")
+        return made is not None and made.in_transaction()
+
+    def __getattr__(self, name):
+        return getattr(session(), name)
+
+
+_LAZY = LazySession()
+
+
+def lazy_session():
+    """The current request's session, made on first use (``LazySession``)."""
+    return _LAZY
+
+
 def commit(session):
     """Commit the request's work; its provisioning event (if any) is published by the outbox
-    relay (workers/relay.py), never from inside the request."""
+    relay (workers/relay.py), never from inside the request. A ``LazySession`` never made
+    has nothing to commit."""
+    if isinstance(session, LazySession):
+        session = g.get("db_session")
+        if session is None:
+            return
     session.commit()
 
 

@@ -26,6 +26,7 @@ Pure module: no Flask, no database.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import orjson
@@ -148,6 +149,21 @@ def _no_constant(name):
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text):
+    # 1e400 is valid JSON, but it reads as infinity: JSON cannot write it back, and
+    # PostgreSQL's jsonb refused the learner holding it (a 500, where it is the body's fault).
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text if len(text) <= 40 else text[:37] + '...'} is out of range")
+    return value
+
+
+def loads(text):
+    """``json.loads`` of text a client sent, refusing what is not JSON's finite values
+    (NaN, Infinity, and numbers too large for a double) with ValueError."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def load_json(raw: bytes, error=InvalidSyntax):
     """Decode a request body; refuse bad JSON, deep nesting and control characters with ``error``.
 
@@ -163,7 +179,7 @@ def load_json(raw: bytes, error=InvalidSyntax):
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        body = json.loads(text, parse_constant=_no_constant)
+        body = loads(text)
     except RecursionError:
         raise error(f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels.") from None
     except json.JSONDecodeError as exc:

@@ -89,14 +89,28 @@ def _start_timer():
     g.herd_started = time.perf_counter()
 
 
+# Each request's series, looked up once per process: ``labels()`` validates its values and
+# takes the metric's lock on every call, and every label here comes from a closed set
+# (route templates, methods, statuses), so the dictionaries stay small.
+_counted = {}
+_timed = {}
+
+
 def _count(response):
     route = route_label()
     status = response.status_code
     method = method_label()
-    REQUESTS.labels(route, method, str(status)).inc()
+    key = (route, method, status)
+    counter = _counted.get(key)
+    if counter is None:
+        counter = _counted[key] = REQUESTS.labels(route, method, str(status))
+    counter.inc()
     started = g.get("herd_started")
     if started is not None:
-        LATENCY.labels(route, method).observe(time.perf_counter() - started)
+        timer = _timed.get(key[:2])
+        if timer is None:
+            timer = _timed[key[:2]] = LATENCY.labels(route, method)
+        timer.observe(time.perf_counter() - started)
     if status == 429 and not g.get("herd_rate_limit_counted"):
         RATE_LIMITED.labels(route).inc()
     if status >= 400 and request.path.startswith(("/scim/", "/api/")):

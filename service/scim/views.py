@@ -24,7 +24,7 @@ def settings():
 
 def create(create_in_store, body):
     """POST: the store creates the resource and its event; commit. Returns the resource."""
-    session = db.session()
+    session = db.lazy_session()
     resource = create_in_store(session, g.caller, body)
     db.commit(session)
     return resource
@@ -40,7 +40,7 @@ def write(get, resource_id, change, read_body=None):
     a PATCH applies its operations to the other request's result, and an If-Match that
     named the version read is now a 412.
     """
-    session = db.session()
+    session = db.lazy_session()
     resource = get(db.session, g.caller, resource_id)
     check_version(resource.version)
     args = () if read_body is None else (read_body(),)

@@ -92,8 +92,10 @@ def _count(counter, e2e_redis_url, item):
     return int(redis.Redis.from_url(e2e_redis_url).get(key) or 0)
 
 
-def test_a_lease_is_a_twentieth_of_the_smallest_limit_at_most_ten_calls():
+def test_a_lease_is_a_twentieth_of_the_smallest_limit_at_most_fifty_calls():
     assert window_counter.lease_size((BIG_BURST, BIG_MINUTE)) == 10
+    assert window_counter.lease_size((RateLimitItemPerSecond(1000), BIG_MINUTE)) == 50
+    assert window_counter.lease_size((RateLimitItemPerSecond(100_000), RateLimitItemPerMinute(6_000_000))) == 50
     assert window_counter.lease_size((RateLimitItemPerSecond(100), BIG_MINUTE)) == 5
     assert window_counter.lease_size((RateLimitItemPerSecond(39),)) == 1
     assert window_counter.lease_size((BURST, MINUTE)) == 1  # small budgets: call by call

@@ -423,6 +423,27 @@ def test_groups_differing_only_in_normalization_are_one_group(tenant, sessions):
     assert [r["displayName"] for r in found["Resources"]] == ["Caf\u00e9"]
 
 
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400 + ".5"])
+def test_a_number_beyond_a_double_in_a_body_is_a_400_not_a_500(tenant, number):
+    # Valid JSON that reads as infinity: PostgreSQL's jsonb refused the learner holding it (a 500).
+    post = f'{{"userName": "kim@acme.example", "{CUSTOM}": {{"level": {number}}}}}'
+    headers = {"Content-Type": "application/scim+json"}
+    err = _scim_error(tenant.post("Users", data=post, headers=headers))
+    assert err["scimType"] == "invalidSyntax" and "out of range" in err["detail"]
+    learner_id = tenant.post("Users", json={"userName": "kim@acme.example"}).get_json()["id"]
+    patch = (
+        '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], '
+        f'"Operations": [{{"op": "add", "path": "{CUSTOM}:level", "value": {number}}}]}}'
+    )
+    err = _scim_error(tenant.patch(f"Users/{learner_id}", data=patch, headers=headers))
+    assert "out of range" in err["detail"]
+    # Entra's app roles arrive as JSON inside a string: one holding such a number is kept as text.
+    roles = tenant.post("Users", json={"userName": "lee@acme.example", "roles": [f'{{"value": {number}}}']})
+    assert roles.status_code == 201, roles.get_data(as_text=True)
+    assert tenant.get(f"Users/{learner_id}").get_json()["userName"] == "kim@acme.example"
+    assert input_limits.loads("1.5e300") == 1.5e300  # what a double holds still reads
+
+
 @pytest.mark.parametrize("number", [str(10**30), "-" + str(10**30), "1e400"])
 def test_a_number_out_of_range_in_a_filter_is_invalid_filter(tenant, number):
     # Found by tests/fuzz: SQLite cannot bind an integer past 64 bits.

@@ -98,7 +98,8 @@ def apply_document(learner, doc, mapping=None):
 
 def timestamp(value):
     """UTC ISO-8601 with a Z, as SCIM's dateTime wants (RFC 7643 §2.3.5)."""
-    return value.replace(microsecond=(value.microsecond // 1000) * 1000).isoformat(timespec="milliseconds") + "Z"
+    # isoformat cuts the microseconds to milliseconds (it does not round them up).
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def user_location(base_url, company_id, learner_id):

@@ -10,8 +10,6 @@ what it wrote. ``password`` (Okta's placeholder on every create) is accepted and
 never stored; ``id``, ``meta``, ``groups`` and ``schemas`` are Herd's to write.
 """
 
-import json
-
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, post_load, pre_load
 
 from models.normalize import parse_bool
@@ -154,7 +152,7 @@ def _roles(value):
     """``roles`` values may arrive as JSON inside a string (Entra's app-role mapping)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = input_limits.loads(value)
         except ValueError:
             return [{"value": value}]
     if isinstance(value, dict):
@@ -165,7 +163,7 @@ def _roles(value):
     for item in value:
         if isinstance(item, str):
             try:
-                item = json.loads(item)
+                item = input_limits.loads(item)
             except ValueError:
                 item = {"value": item}
             if not isinstance(item, dict):
