@@ -104,6 +104,11 @@ def main(argv=None):
         help="record the whole cycle (initial, incremental, lookup, okta), not the initial phase alone",
     )
     p.add_argument(
+        "--only",
+        choices=["incremental", "lookup", "okta"],
+        help="record this phase alone (the users are created first, unrecorded)",
+    )
+    p.add_argument(
         "--redis-url",
         help="a live Redis for the web's broker (default: a closed port, as bench.entra_cycle); "
         "its database gets the messages, flush it afterwards",
@@ -134,16 +139,19 @@ def main(argv=None):
         cmd = [str(spy), "record", "-p", worker_pid, "-r", "200", "-f", "raw", "-o", str(raw)]
         if not args.cpu:
             cmd.insert(4, "--idle")
+        users = make_users(args.users, uuid.uuid4().hex[:8], 1)
+        phases = {
+            "incremental": lambda c, u: incremental_task(c, u, u.index),
+            "lookup": lookup_task,
+            "okta": okta_task,
+        }
+        if args.only:
+            run_phase("initial", [lambda c, u=u: initial_task(c, u) for u in users], args.concurrency, client)
+            plan = [(args.only, phases[args.only])]
+        else:
+            plan = [("initial", initial_task)] + (list(phases.items()) if args.cycle else [])
         recorder = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         time.sleep(1.0)
-        users = make_users(args.users, uuid.uuid4().hex[:8], 1)
-        plan = [("initial", initial_task)]
-        if args.cycle:
-            plan += [
-                ("incremental", lambda c, u: incremental_task(c, u, u.index)),
-                ("lookup", lookup_task),
-                ("okta", okta_task),
-            ]
         started, requests = time.perf_counter(), 0
         for name, task in plan:
             result = run_phase(name, [lambda c, u=u, t=task: t(c, u) for u in users], args.concurrency, client)
@@ -156,7 +164,8 @@ def main(argv=None):
         server.stop()
     buckets, busy, selfs = summarize(raw)
     lines = [
-        f"# Profile of one Herd web worker, Entra {'cycle' if args.cycle else 'initial cycle'} ({args.server})",
+        f"# Profile of one Herd web worker, Entra "
+        f"{args.only + ' phase' if args.only else 'cycle' if args.cycle else 'initial cycle'} ({args.server})",
         "",
         f"- command: `DATABASE_URL={os.environ.get('DATABASE_URL')} python -m bench.profile_web "
         + " ".join(argv if argv is not None else sys.argv[1:])

@@ -10,12 +10,12 @@ import orjson
 from flask import Response
 
 MEDIA_TYPE = "application/scim+json"
+CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
 
 
 def scim_response(body, status=200, headers=None):
     """A response with the SCIM media type (every SCIM answer, errors included)."""
-    resp = Response(_dumps(body), status=status, mimetype=MEDIA_TYPE)
-    resp.headers["Content-Type"] = f"{MEDIA_TYPE}; charset=utf-8"
+    resp = Response(_dumps(body), status=status, content_type=CONTENT_TYPE)
     for key, value in (headers or {}).items():
         resp.headers[key] = value
     return resp
