@@ -4,7 +4,7 @@ settings that choose from it (lead time, due period, industry)."""
 import click
 from flask.cli import AppGroup
 
-from models.catalog import by_code
+from models.catalog import by_code, legal_cadence
 from models.company_training import company_catalog
 from service.cli.dry_run import dry_run_option, show_dry_run
 from service.cli.session import cli_session, company_id_argument, company_or_exit
@@ -46,8 +46,13 @@ def _apply(fn):
 @click.option("--once", is_flag=True, help="Taken once: no recertification.")
 @click.option("--due-days", type=int, help="Due N days after assignment (default: the company's due period).")
 @click.option("--title", help="Title (for the company's own trainings).")
+@click.option(
+    "--below-legal-minimum",
+    is_flag=True,
+    help="Confirm a cadence longer than the law requires (or --once) for a training a law sets.",
+)
 @dry_run_option
-def catalog_set(company_id, code, cadence_months, once, due_days, title, dry_run):
+def catalog_set(company_id, code, cadence_months, once, due_days, title, below_legal_minimum, dry_run):
     """Change a training's cadence and due period for one company."""
     if dry_run:  # the cadence decides what is assigned; a due period only moves due dates
         months = 0 if once else cadence_months
@@ -59,6 +64,14 @@ def catalog_set(company_id, code, cadence_months, once, due_days, title, dry_run
         if current is None:
             raise catalog_edit.CatalogError(f"no training {code.upper()} in the catalog")
         cadence = None if once else (cadence_months if cadence_months is not None else current.cadence_months)
+        legal = legal_cadence(current)
+        if legal and (cadence is None or cadence > legal) and not below_legal_minimum:
+            # As on the dashboard's catalog page: saved only once the operator confirms it.
+            what = "taking it once" if cadence is None else f"every {cadence} months"
+            raise catalog_edit.CatalogError(
+                f"not saved: the law requires {current.code} at least every {legal} months, so {what} is "
+                "below the legal minimum; add --below-legal-minimum to keep it"
+            )
         due = due_days if due_days is not None else current.due_days
         was = catalog_edit.trail_values(current)
         row = catalog_edit.set_training(session, company_id, code, cadence, due, title)

@@ -40,3 +40,18 @@ def test_lead_time_is_set_per_company(app, tenant, sessions):
     assert run(app, "lead-days", tenant.id, 999).exit_code != 0
     with sessions() as s:
         assert s.get(Company, tenant.id).lead_days == 14
+
+
+def test_a_cadence_below_the_legal_minimum_needs_its_flag(app, tenant, sessions):
+    """New York requires yearly harassment training (HP-NY-EMP): 36 months is saved only once confirmed."""
+    refused = run(app, "set", tenant.id, "HP-NY-EMP", "--cadence-months", "36")
+    assert refused.exit_code != 0
+    assert "at least every 12 months" in refused.output and "--below-legal-minimum" in refused.output
+    assert "below the legal minimum" in run(app, "set", tenant.id, "HP-NY-EMP", "--once").output
+    with sessions() as s:
+        assert {t.code: t for t in company_catalog(s, tenant.id)}["HP-NY-EMP"].cadence_months == 12
+    kept = run(app, "set", tenant.id, "HP-NY-EMP", "--cadence-months", "36", "--below-legal-minimum")
+    assert kept.exit_code == 0, kept.output
+    assert run(app, "set", tenant.id, "HP-NY-EMP", "--cadence-months", "12").exit_code == 0  # within the law: no flag
+    with sessions() as s:
+        assert {t.code: t for t in company_catalog(s, tenant.id)}["HP-NY-EMP"].cadence_months == 12
