@@ -24,48 +24,67 @@ KEEP_SECONDS = 60.0
 
 
 class Kept(NamedTuple):
-    """A token accepted in this process: its record, its company's, and until when it may be used."""
+    """A token accepted in this process: its record and its company's."""
 
     token: tuple
     company: tuple
-    until: float
 
 
-class AcceptedTokens:
-    """Token hash -> ``Kept``: filled by authentication after a full check."""
+class ExpiringMap:
+    """Key -> value, each for ``ttl`` seconds from when it was put, at most ``size`` keys (when
+    full it starts again empty: cheaper than tracking the oldest, and refilled by the next
+    calls). Reads take no lock; writes do."""
 
-    def __init__(self, size=SIZE, keep_seconds=KEEP_SECONDS):
+    def __init__(self, size, ttl):
         self.size = size
-        self.keep_seconds = keep_seconds
-        self._entries = {}
+        self.ttl = ttl
+        self._entries = {}  # key -> (time.monotonic() it lapses at, value)
         self._lock = threading.Lock()
 
-    def get(self, token_hash):
-        """The ``Kept`` entry of this token, or None (never seen, or lapsed)."""
-        kept = self._entries.get(token_hash)
-        if kept is not None and kept.until > time.monotonic():
-            return kept
+    def get(self, key):
+        """The value put for ``key`` if it has not lapsed, else None."""
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         return None
 
-    def keep(self, token_hash, token, company):
-        """Remember a token authentication has just accepted on a full read."""
+    def put(self, key, value):
+        """Keep ``value`` for ``key`` for ``ttl`` seconds from now."""
         with self._lock:
             if len(self._entries) >= self.size:
                 self._entries.clear()
-            self._entries[token_hash] = Kept(token, company, time.monotonic() + self.keep_seconds)
+            self._entries[key] = (time.monotonic() + self.ttl, value)
+
+    def replace(self, key, value):
+        """A new value for a key still held, within the term it was put for (else nothing)."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries[key] = (hit[0], value)
+
+    def forget(self, key):
+        """Drop ``key``."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self):
+        """Drop every key."""
+        with self._lock:
+            self._entries.clear()
+
+
+class AcceptedTokens(ExpiringMap):
+    """Token hash -> ``Kept``: filled by authentication after a full check."""
+
+    def __init__(self, size=SIZE, keep_seconds=KEEP_SECONDS):
+        super().__init__(size, keep_seconds)
+
+    def keep(self, token_hash, token, company):
+        """Remember a token authentication has just accepted on a full read."""
+        self.put(token_hash, Kept(token, company))
 
     def touched(self, token_hash, token):
         """The token's ``last_used_at`` was written: keep the new record, same company and term."""
-        with self._lock:
-            kept = self._entries.get(token_hash)
-            if kept is not None:
-                self._entries[token_hash] = kept._replace(token=token)
-
-    def forget(self, token_hash):
-        """Drop a token (refused on a check): its next request reads it in full."""
-        with self._lock:
-            self._entries.pop(token_hash, None)
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
+        kept = self.get(token_hash)
+        if kept is not None:
+            self.replace(token_hash, kept._replace(token=token))

@@ -26,7 +26,6 @@ same request does not wait for the dead Redis a second time.
 import functools
 import hashlib
 import math
-import threading
 import time
 from typing import NamedTuple
 
@@ -38,6 +37,7 @@ from limits import RateLimitItemPerMinute, RateLimitItemPerSecond, parse_many
 
 from service import current
 from service.auth import presented_token
+from service.auth_cache import ExpiringMap
 from service.edge import error_handlers
 from service.errors import RateLimited
 from service.ratelimit.window_counter import WindowCounter
@@ -55,37 +55,6 @@ CACHE_SECONDS = 5.0
 # Callables ``hook(surface)`` in ``app.extensions[ON_RATE_LIMITED]`` run for every 429
 # ("scim", "api" or "dashboard"): the place for a metrics counter.
 ON_RATE_LIMITED = "herd.on_rate_limited"
-
-
-class _AcceptedTokens:
-    """Token hash -> (company id, per-second, per-minute setting) of tokens authentication
-    accepted in this process within the last ``ttl`` seconds. Filled only by authentication:
-    the limiter itself never queries the database."""
-
-    def __init__(self, ttl):
-        self.ttl = ttl
-        self._entries = {}
-        self._lock = threading.Lock()
-
-    def get(self, token_hash):
-        hit = self._entries.get(token_hash)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        return None
-
-    def remember(self, token_hash, value):
-        with self._lock:
-            if len(self._entries) >= CACHE_SIZE:
-                self._entries.clear()
-            self._entries[token_hash] = (time.monotonic() + self.ttl, value)
-
-    def forget(self, token_hash):
-        with self._lock:
-            self._entries.pop(token_hash, None)
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
 
 
 def _address():
@@ -168,7 +137,7 @@ def _after_authentication():
     company = caller.company
     value = (company.id, company.rate_limit_per_second, company.rate_limit_per_minute)
     if charge.token_hash is not None:
-        current_app.extensions["herd.rate_limit_tokens"].remember(charge.token_hash, value)
+        current_app.extensions["herd.rate_limit_tokens"].put(charge.token_hash, value)
     budget = current_app.extensions["herd.company_budget"]
     budget.refund(charge.receipt)
     _charge(*_company_bucket(*value))
@@ -236,7 +205,10 @@ def init_app(app, settings):
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
     app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints
-    app.extensions["herd.rate_limit_tokens"] = _AcceptedTokens(CACHE_SECONDS)
+    # Token hash -> (company id, per-second, per-minute setting) of tokens authentication
+    # accepted in this process lately. Filled only by authentication: the limiter itself
+    # never queries the database.
+    app.extensions["herd.rate_limit_tokens"] = ExpiringMap(CACHE_SIZE, CACHE_SECONDS)
     # Registered here, before the later app hooks: a flood of hostile calls is throttled first.
     app.before_request(_check_company_budget)
     app.after_request(_settle)
