@@ -119,7 +119,9 @@ def _check_company_budget():
     # the same hash: worked out once for both.
     token_hash = presented_token()[1]
     known = current_app.extensions["herd.rate_limit_tokens"].get(token_hash) if token_hash else None
-    url_company = (request.view_args or {}).get("company_id")
+    # The tenant URL's company: SCIM's url_value_preprocessor (which runs before this) took it
+    # out of view_args into g. /api/v1 names none: the token's own company is the one.
+    url_company = g.get("company_id")
     if known is not None and (url_company is None or known[0] == url_company):
         g.rate_charge = _Charge("company", _charge(*_company_bucket(*known)), token_hash)
     else:

@@ -64,6 +64,16 @@ def test_another_companys_token_on_this_tenant_url_spends_nothing_here(app, tena
     assert [tenant.get("Users").status_code for _ in range(2)] == [200, 200]
 
 
+def test_a_known_token_on_another_tenant_url_is_refused_not_charged_to_its_own_company(app, tenant, other_tenant):
+    """A token the limiter has seen, sent to another company's URL, is that URL's stranger: a
+    401 even when its own company's budget is spent (it was charged there first, a 429)."""
+    set_limit(app, other_tenant.id, "--per-minute", "2")
+    assert [other_tenant.get("Users").status_code for _ in range(2)] == [200, 200]
+    resp = other_tenant.client.get(f"/scim/v2/{tenant.id}/Users", headers=other_tenant.headers())
+    assert resp.status_code == 401, resp.get_data(as_text=True)
+    assert other_tenant.get("Users").status_code == 429  # its own budget is spent, as before
+
+
 def test_when_the_limiter_finds_redis_down_the_publish_does_not_wait_again(app, tenant):
     """Both use the same Redis: one timeout per outage, not two per request."""
     from tests.dashboard.helpers import user_body
