@@ -51,8 +51,8 @@ def open_work(assignments):
 
 
 def owed(assignments):
-    """The open assignments by version and status (which cycle row carries them aside)."""
-    return sorted((a.family, a.code, a.status) for a in assignments if a.status in OPEN)
+    """The open assignments by version, status and due date (which cycle row carries them aside)."""
+    return sorted((a.family, a.code, a.status, a.due_at) for a in assignments if a.status in OPEN)
 
 
 def done(code, completed_at, family="HP", cycle=1):
