@@ -178,7 +178,8 @@ def bearer_secret():
     scheme (``Basic ...``) carries no token; a bare value that is not a token
     (``non-token``) is looked up like any other and fails as an unknown token.
     """
-    header = request.headers.get("Authorization", "").strip()
+    # The environ's value is what request.headers would return, without its key lookup.
+    header = request.environ.get("HTTP_AUTHORIZATION", "").strip()
     scheme, _, secret = header.partition(" ")
     if not secret:
         return scheme or None

@@ -89,16 +89,19 @@ class _Charge(NamedTuple):
 
 
 def _company_bucket(company_id, per_second, per_minute):
+    """``(company id, bucket, limits)`` of a company's budget: its own settings, else the
+    installation's. Worked out when authentication accepts a token, and kept with it."""
     settings = current.settings()
     items = _company_items(
         settings.rate_limit_per_second if per_second is None else per_second,
         settings.rate_limit_per_minute if per_minute is None else per_minute,
     )
-    return f"company:{company_id}", items
+    return company_id, f"company:{company_id}", items
 
 
-def _charge(bucket, items):
-    breach, receipt = current_app.extensions["herd.company_budget"].charge(bucket, items)
+def _charge(bucket, items, budget=None):
+    budget = budget or current_app.extensions["herd.company_budget"]
+    breach, receipt = budget.charge(bucket, items)
     if breach is not None:
         raise BudgetSpent(breach)
     return receipt
@@ -118,14 +121,16 @@ def _check_company_budget():
     # The same reading of the header as authentication (a bare token counts too: Okta), and
     # the same hash: worked out once for both.
     token_hash = presented_token()[1]
-    known = current_app.extensions["herd.rate_limit_tokens"].get(token_hash) if token_hash else None
+    extensions = current_app.extensions
+    known = extensions["herd.rate_limit_tokens"].get(token_hash) if token_hash else None
     # The tenant URL's company: SCIM's url_value_preprocessor (which runs before this) took it
     # out of view_args into g. /api/v1 names none: the token's own company is the one.
     url_company = g.get("company_id")
+    budget = extensions["herd.company_budget"]
     if known is not None and (url_company is None or known[0] == url_company):
-        g.rate_charge = _Charge("company", _charge(*_company_bucket(*known)), token_hash)
+        g.rate_charge = _Charge("company", _charge(known[1], known[2], budget), token_hash)
     else:
-        g.rate_charge = _Charge("address", _charge(f"address:{_address()}", _ANONYMOUS_ITEMS), token_hash)
+        g.rate_charge = _Charge("address", _charge(f"address:{_address()}", _ANONYMOUS_ITEMS, budget), token_hash)
 
 
 def _after_authentication():
@@ -137,12 +142,12 @@ def _after_authentication():
     if charge is None or caller is None or charge.kind == "company":
         return
     company = caller.company
-    value = (company.id, company.rate_limit_per_second, company.rate_limit_per_minute)
+    known = _company_bucket(company.id, company.rate_limit_per_second, company.rate_limit_per_minute)
     if charge.token_hash is not None:
-        current_app.extensions["herd.rate_limit_tokens"].put(charge.token_hash, value)
+        current_app.extensions["herd.rate_limit_tokens"].put(charge.token_hash, known)
     budget = current_app.extensions["herd.company_budget"]
     budget.refund(charge.receipt)
-    _charge(*_company_bucket(*value))
+    _charge(known[1], known[2], budget)
 
 
 def _settle(response):
@@ -207,7 +212,7 @@ def init_app(app, settings):
     app.extensions["herd.limiter"] = limiter
     app.extensions["herd.company_budget"] = WindowCounter(settings.broker_url, on_down=_tell_enqueuer)
     app.extensions["herd.company_blueprints"] = set()  # filled by limit_company_blueprints
-    # Token hash -> (company id, per-second, per-minute setting) of tokens authentication
+    # Token hash -> (company id, its bucket, its limits) of tokens authentication
     # accepted in this process lately. Filled only by authentication: the limiter itself
     # never queries the database.
     app.extensions["herd.rate_limit_tokens"] = ExpiringMap(CACHE_SIZE, CACHE_SECONDS)

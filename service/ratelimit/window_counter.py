@@ -29,7 +29,6 @@ whose it is (the caller's address, before any query) and moves it once authentic
 decided (to the company).
 """
 
-import functools
 import logging
 import math
 import threading
@@ -112,10 +111,19 @@ class _Lease(NamedTuple):
     left: int
 
 
-@functools.lru_cache(maxsize=256)
+_EXPIRIES = {}  # id(items) -> (items, each limit's window in seconds)
+
+
 def _expiries(items):
-    """Each limit's window in seconds (``get_expiry()`` works it out on every call)."""
-    return tuple(item.get_expiry() for item in items)
+    """Each limit's window in seconds (``get_expiry()`` works it out on every call). Looked up
+    by identity: a bucket's limits are one long-lived tuple (``limiter._company_items``), and
+    hashing its items by value costs more than computing the windows."""
+    hit = _EXPIRIES.get(id(items))
+    if hit is None or hit[0] is not items:
+        if len(_EXPIRIES) >= 1024:
+            _EXPIRIES.clear()
+        hit = _EXPIRIES[id(items)] = (items, tuple(item.get_expiry() for item in items))
+    return hit[1]
 
 
 def lease_size(items):
@@ -163,7 +171,7 @@ class WindowCounter:
             with self._lock:
                 lease = self._leases.get(bucket)
                 if lease is not None and lease.items == items and lease.windows == windows and lease.left:
-                    self._leases[bucket] = lease._replace(left=lease.left - 1)
+                    self._leases[bucket] = _Lease(items, windows, lease.left - 1)
                     return None, Receipt(bucket, items, windows)
                 # The lease (if any) is used up or past a window: its unused calls go back to
                 # the windows that have not ended.
