@@ -73,11 +73,13 @@ def _company_items(per_second, per_minute):
 
 
 class BudgetSpent(Exception):
-    """A SCIM or API call over its company's (or its address's) budget: rendered as a 429."""
+    """A SCIM or API call over its company's (or its address's) budget: rendered as a 429.
+    ``per_address``: the budget is the source address's (no token accepted yet)."""
 
-    def __init__(self, breach):
+    def __init__(self, breach, per_address=False):
         super().__init__(breach.item)
         self.breach = breach
+        self.per_address = per_address
 
 
 class _Charge(NamedTuple):
@@ -103,7 +105,7 @@ def _charge(bucket, items, budget=None):
     budget = budget or current_app.extensions["herd.company_budget"]
     breach, receipt = budget.charge(bucket, items)
     if breach is not None:
-        raise BudgetSpent(breach)
+        raise BudgetSpent(breach, per_address=bucket.startswith("address:"))
     return receipt
 
 
@@ -364,7 +366,14 @@ def render_rate_limited(err):
     for hook in current_app.extensions.get(ON_RATE_LIMITED, ()):
         hook(surface)
     if surface in ("scim", "api"):
-        if surface == "scim":
+        if getattr(err, "per_address", False):
+            # Calls without an accepted token, counted per source address: no company is
+            # concerned, and raising a company's limit would not help.
+            detail = (
+                f"Too many requests from this address without an accepted token (limit {_limit_text(item)}). "
+                f"Retry after {_describe(seconds)}."
+            )
+        elif surface == "scim":
             detail = (
                 f"Too many requests for this company (limit {_limit_text(item)}). Retry after {_describe(seconds)}; "
                 "the operator can raise the company's limit with './herd companies rate-limit'."

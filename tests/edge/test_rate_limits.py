@@ -56,6 +56,22 @@ def test_callers_without_a_valid_token_are_limited_per_address_not_per_company(a
     assert [tenant.get("Users").status_code for _ in range(3)] == [200, 200, 200]
 
 
+def test_a_stranger_over_its_address_budget_is_told_so_not_about_a_company(app, tenant):
+    """The 429 of calls without an accepted token names the address's budget: it said "for this
+    company" and pointed at the company's limit, which concerns neither the caller nor the fix."""
+    headers = {"Authorization": "Bearer herd_made-up"}
+    refused = []
+    for _ in range(100):  # 20 a second: a burst straddling a second's end needs more than 21
+        answer = tenant.client.get(f"/scim/v2/{tenant.id}/Users", headers=headers)
+        if answer.status_code == 429:
+            refused.append(answer)
+            break
+    assert refused
+    detail = refused[0].get_json()["detail"]
+    assert "from this address" in detail and "20 per second" in detail
+    assert "company" not in detail and refused[0].headers["Retry-After"].isdigit()
+
+
 def test_another_companys_token_on_this_tenant_url_spends_nothing_here(app, tenant, other_tenant):
     set_limit(app, tenant.id, "--per-minute", "2")
     for _ in range(5):
