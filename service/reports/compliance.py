@@ -211,8 +211,10 @@ def _expired_by_learner(company_id, catalog, now):
     )
 
 
-def standing_columns(company_id, catalog, now):
-    """``(columns, from)``: aggregates over learners rows, by name, and the FROM they read.
+def standing_columns(company_id, catalog, now, *only):
+    """``(columns, from)``: aggregates over learners rows, by name, and the FROM they read; with
+    conditions ``only`` on the learner, one such dict of aggregates per condition, counting only
+    the learners it holds for (None: every learner), all over the same FROM.
 
     ``learners``: how many; ``owing``: those owing something; ``behind``: those owing something
     not completed and valid; ``owed``, ``in_progress``, ``overdue``, ``completed`` (valid) and
@@ -222,20 +224,30 @@ def standing_columns(company_id, catalog, now):
     """
     old = _expired_by_learner(company_id, catalog, now)
     expired = func.coalesce(old.c.expired, 0) if old is not None else literal(0)
-    joined = Learner.__table__.outerjoin(old, old.c.learner_id == Learner.id) if old is not None else Learner
+    joined = Learner.__table__
+    joined = joined.outerjoin(old, old.c.learner_id == Learner.id) if old is not None else joined
     behind = Learner.owed_count > Learner.owed_completed
     behind = or_(behind, old.c.expired.is_not(None)) if old is not None else behind
-    columns = {
-        "learners": func.count(),
-        "owing": func.coalesce(func.sum(case((Learner.owed_count > 0, 1), else_=0)), 0),
-        "behind": func.coalesce(func.sum(case((behind, 1), else_=0)), 0),
-        "owed": func.coalesce(func.sum(Learner.owed_count), 0),
-        "in_progress": func.coalesce(func.sum(Learner.owed_in_progress), 0),
-        "overdue": func.coalesce(func.sum(Learner.owed_overdue), 0),
-        "completed": func.coalesce(func.sum(Learner.owed_completed - expired), 0),
-        "expired": func.coalesce(func.sum(expired), 0),
+    each = {
+        "learners": literal(1),
+        "owing": case((Learner.owed_count > 0, 1), else_=0),
+        "behind": case((behind, 1), else_=0),
+        "owed": Learner.owed_count,
+        "in_progress": Learner.owed_in_progress,
+        "overdue": Learner.owed_overdue,
+        "completed": Learner.owed_completed - expired,
+        "expired": expired,
     }
-    return columns, joined
+
+    def summed(condition):
+        return {
+            name: func.coalesce(func.sum(value if condition is None else case((condition, value), else_=0)), 0)
+            for name, value in each.items()
+        }
+
+    if not only:
+        return summed(None), joined
+    return [summed(condition) for condition in only], joined
 
 
 def _rows_query(company_id, catalog, now, within=None):

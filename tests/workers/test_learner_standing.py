@@ -108,11 +108,11 @@ def test_refresh_repairs_learners_written_around_the_orm(tenant, sessions):
     assert_kept(sessions, tenant.id)
 
 
-def from_rows(sessions, company_id, now):
+def from_rows(sessions, company_id, now, within=None):
     """The report's figures from its rows, one by one: (owing, behind, {manager: Counter of standings})."""
     owing, behind, managers = set(), set(), {}
     with sessions() as s:
-        for row in iter_rows(s, company_id, now):
+        for row in iter_rows(s, company_id, now, within=within):
             owing.add(row["learner_id"])
             if row["status"] != "completed":
                 behind.add(row["learner_id"])
