@@ -15,7 +15,7 @@ bypassed the ORM); ``stale`` lists learners whose counts disagree with the compu
 scratch (tests, operators).
 """
 
-from sqlalchemy import and_, event, func, inspect, or_, select, update
+from sqlalchemy import and_, bindparam, case, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 import models.latest_cycle  # noqa: F401  (its hook first: these counts read the flag it sets)
@@ -46,9 +46,29 @@ def _from_scratch(status):
 
 
 def _recompute(*scope):
-    fresh = {column: _from_scratch(status) for column, status in COUNTED.items()}
-    differs = or_(*[_L.c[column] != value for column, value in fresh.items()])
-    return update(_L).where(*scope, differs).values(**fresh)
+    """UPDATE the counts of the learners in ``scope`` whose counts differ from the computation
+    from scratch: one grouped pass over their rows (four correlated counts per learner cost
+    more to plan and run than the write itself, on each flush)."""
+    owed = and_(_T.c.latest, _T.c.status.not_in(NOT_OWED))
+    fresh = (
+        select(
+            _L.c.id.label("learner_id"),
+            *(
+                func.count(case((owed if status is None else and_(owed, _T.c.status == status), 1))).label(column)
+                for column, status in COUNTED.items()
+            ),
+        )
+        .select_from(_L.outerjoin(_T, _T.c.learner_id == _L.c.id))
+        .where(*scope)
+        .group_by(_L.c.id)
+        .subquery("fresh")
+    )
+    differs = or_(*[_L.c[column] != fresh.c[column] for column in COUNTED])
+    return update(_L).where(_L.c.id == fresh.c.learner_id, differs).values({c: fresh.c[c] for c in COUNTED})
+
+
+# The flush hook's statement, built once (building it cost as much as running it).
+_BY_LEARNERS = _recompute(_L.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def refresh(connection, company_id=None, learner_ids=None):
@@ -58,7 +78,7 @@ def refresh(connection, company_id=None, learner_ids=None):
         return
     ids = sorted(learner_ids)
     for start in range(0, len(ids), CHUNK):
-        connection.execute(_recompute(_L.c.id.in_(ids[start : start + CHUNK])))
+        connection.execute(_BY_LEARNERS, {"ids": ids[start : start + CHUNK]})
 
 
 def stale(connection, company_id):
