@@ -12,7 +12,10 @@ on the catalog's cadence, so the report still tests that on the assignments, as 
 The hook is registered after ``models.latest_cycle``'s (imported first below), so it counts
 the flags that flush has just set. ``refresh`` recomputes a whole company (a bulk load that
 bypassed the ORM); ``stale`` lists learners whose counts disagree with the computation from
-scratch (tests, operators).
+scratch (tests, operators). As with the flag, two transactions writing assignments of the
+same learner at the same moment on PostgreSQL can each count without the other's rows (the
+second UPDATE waits for the first's row lock but counts from its own snapshot): that learner
+stays one write behind until its next write; ``stale`` finds it, ``refresh`` repairs it.
 """
 
 from sqlalchemy import and_, bindparam, case, event, func, inspect, or_, select, update
