@@ -45,6 +45,7 @@ from models import (  # noqa: E402
     LearnerTraining,
     ScimFailure,
     SettingsChange,
+    learner_standing,
     make_engine,
     utcnow,
 )
@@ -106,6 +107,7 @@ def seed(url, n):
             ids.append(lid)
             name = f"user{i:07d}@big.example"
             created = start + timedelta(seconds=i * 20)
+            status, done_ago, due_in = STANDINGS[i % len(STANDINGS)]
             rows.append(
                 dict(
                     id=lid,
@@ -125,12 +127,16 @@ def seed(url, n):
                     title=TITLES[i % len(TITLES)],
                     manager_id=str(uuid.UUID(int=(i - 1) // SPAN + 1, version=4)) if i else None,
                     training_tags=[],
+                    # What the learner owes, counted as models/learner_standing.py keeps it on
+                    # write (set here: a refresh would rewrite every learner row).
+                    owed_count=1,
+                    owed_overdue=int(status == "overdue"),
+                    owed_completed=int(status == "completed"),
                     version=1,
                     created_at=created,
                     updated_at=created,
                 )
             )
-            status, done_ago, due_in = STANDINGS[i % len(STANDINGS)]
             now = utcnow()
             owed.append(
                 dict(
@@ -205,12 +211,40 @@ def seed(url, n):
             ],
         )
         # Rows inserted in bulk (not through the ORM): the cycle each learner owes, flagged as the
-        # session hook would have.
+        # session hook would have; the learners' counts of it checked (none to rewrite).
         refresh(conn, company_id=1)
+        learner_standing.refresh(conn, company_id=1)
+        assert not learner_standing.stale(conn, 1)
         if engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE"))
     engine.dispose()
     return ids
+
+
+def reused(db_name):
+    """The URL of the PostgreSQL database ``db_name`` when it exists and holds learners (else None)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    target = make_url(driver_url(url)).set(database=db_name).render_as_string(hide_password=False)
+    engine = create_engine(target)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT count(*) FROM learners WHERE company_id = 1")).scalar()
+    except Exception:  # no such database or table yet: seed afresh
+        found = 0
+    finally:
+        engine.dispose()
+    return target if found else None
+
+
+def seeded_ids(url):
+    """The big company's learner ids in seeding order (as ``seed`` returned them)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM learners WHERE company_id = 1")).scalar()
+    engine.dispose()
+    return [str(uuid.UUID(int=i + 1, version=4)) for i in range(count)]
 
 
 def deep_cursor(client, sort, pages=40):
@@ -227,13 +261,25 @@ def main(argv=None):
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--db-name", default="herd_bench_dashboard")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="PostgreSQL: keep the database --db-name seeded by an earlier run (migrated to head), "
+        "seeding only when it holds no learners; the results file is not written",
+    )
+    parser.add_argument("--only", default="", help="time only the pages whose label contains this text")
     args = parser.parse_args(argv)
 
-    url = fresh_database(args.db_name)
-    upgrade(url)
-    t0 = time.perf_counter()
-    ids = seed(url, args.learners)
-    seeded = time.perf_counter() - t0
+    url = reused(args.db_name) if args.reuse else None
+    if url:
+        upgrade(url)
+        ids, seeded = seeded_ids(url), None
+    else:
+        url = fresh_database(args.db_name)
+        upgrade(url)
+        t0 = time.perf_counter()
+        ids = seed(url, args.learners)
+        seeded = time.perf_counter() - t0
 
     from service import create_app
 
@@ -249,11 +295,15 @@ def main(argv=None):
         == 302
     )
 
-    deep = client.get("/dashboard/learners").get_data(as_text=True)
-    for _ in range(40):  # 40 pages in: the keyset costs the same as page 1
-        after = re.search(r'href="/dashboard/learners\?after=([^"]+)" rel="next"', deep).group(1)
-        deep = client.get(f"/dashboard/learners?after={after}").get_data(as_text=True)
-    title_after, manager_after, overdue_after = (deep_cursor(client, sort) for sort in ("title", "manager", "overdue"))
+    after = title_after = manager_after = overdue_after = ""
+    if "learners" in args.only or not args.only:  # the keyset cursors only the learner list needs
+        deep = client.get("/dashboard/learners").get_data(as_text=True)
+        for _ in range(40):  # 40 pages in: the keyset costs the same as page 1
+            after = re.search(r'href="/dashboard/learners\?after=([^"]+)" rel="next"', deep).group(1)
+            deep = client.get(f"/dashboard/learners?after={after}").get_data(as_text=True)
+        title_after, manager_after, overdue_after = (
+            deep_cursor(client, sort) for sort in ("title", "manager", "overdue")
+        )
     manager = ids[1]  # learner 1: the 20 below learner 0's first report and their own, ~5,000 in all
     cases = [
         ("learners: first page", "/dashboard/learners"),
@@ -300,6 +350,8 @@ def main(argv=None):
         event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
     lines = []
     for label, path in cases:
+        if args.only not in label:
+            continue
         times = []
         for _ in range(args.repeat):
             statements.clear()
@@ -311,6 +363,9 @@ def main(argv=None):
 
     db = make_url(driver_url(url)).get_backend_name()
     command = " ".join(["python -m bench.dashboard_pages", *(argv or sys.argv[1:])])
+    if seeded is None:
+        print("\n".join(f"| {label} | {m:.1f} | {w:.1f} | {q} |" for label, m, w, q in lines))
+        return
     report = [
         f"# Dashboard pages with {args.learners:,} learners ({db})",
         "",

@@ -16,8 +16,9 @@ from models.settings_change import SettingsChange
 from models.webhook import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 # Register session hooks: the noted webhook events written at commit; learner_trainings.latest
-# (the cycle each learner owes) kept on every flush.
+# (the cycle each learner owes) kept on every flush, then learners.owed_* (counted from it).
 import models.latest_cycle  # isort: skip
+import models.learner_standing  # isort: skip
 import models.webhook_outbox  # noqa: F401  isort: skip
 
 __all__ = [

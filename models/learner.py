@@ -58,6 +58,15 @@ class Learner(Base):
     # The daily recertification task selects learners by it, nothing else.
     review_at: Mapped[object | None] = mapped_column(DateTime)
 
+    # What the learner owes (the latest cycle of each family, not archived or withdrawn: the
+    # compliance report's rows), counted by status; kept by models/learner_standing.py on every
+    # flush that writes an assignment, so the report counts learners and ranks managers from
+    # this table alone. Whether a completion has expired depends on the day: not stored.
+    owed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    owed_in_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    owed_overdue: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    owed_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[object] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[object] = mapped_column(DateTime, default=utcnow)

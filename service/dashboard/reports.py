@@ -12,7 +12,7 @@ from service.reports.chart_svg import STANDINGS, by_standing, stacked_bars
 from service.reports.compliance import STATUSES, summary
 from service.reports.csv_export import filename, stream
 from service.reports.manager_chain import below
-from service.reports.people import LATE, compliant_share, filter_choices, people_page
+from service.reports.people import LATE, filter_choices, people_page
 
 PEOPLE_PER_PAGE = 50
 CHART_BY = {"region": "Region", "department": "Department"}
@@ -34,15 +34,14 @@ def compliance():
     """The compliance report page."""
     session, now = db.session(), utcnow()
     manager, within = _manager(session)
-    report = summary(session, g.company.id, now, within, detail=True)
-    # The share is the whole company's: the summary's count serves when it covers everyone.
-    compliant, active = compliant_share(
-        session,
-        g.company.id,
-        now,
-        counts=(report["active_learners"], report["learners_behind"]) if within is None else None,
+    # The managers ranked and the learners counted (those of the chain, and the whole company's
+    # for the compliant share) in one pass on the learners; the summary takes the counts.
+    most_late, managers, counts, company = manager_chain.most_late_and_counts(
+        session, g.company.id, now, within, MANAGERS_SHOWN
     )
-    most_late, managers = manager_chain.most_late(session, g.company.id, now, within, MANAGERS_SHOWN)
+    report = summary(session, g.company.id, now, within, detail=True, counts=counts)
+    active, _, behind = company
+    compliant = active - behind
     chart_by = request.args.get("chart", "region")
     chart_by = chart_by if chart_by in CHART_BY else "region"
     rows = report["by_region"] if chart_by == "region" else report["by_department"]

@@ -9,7 +9,7 @@ per-learner rows are streamed in learner order with a server-side cursor on
 PostgreSQL, so an export of 100,000 learners never holds them all in memory.
 """
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from models import Learner, LearnerTraining
@@ -95,18 +95,18 @@ def _zero():
     return dict.fromkeys(STATUSES, 0)
 
 
-def summary(session, company_id, now, within=None, detail=False):
+def summary(session, company_id, now, within=None, detail=False, counts=None):
     """Counts by training, by region and by both, plus totals; every figure from one GROUP BY.
 
     With ``detail`` (the dashboard's page) the same GROUP BY also splits by department
     (``by_department``), and the learner count comes with ``learners_behind``, those owing
     something not completed and valid. The groups are few (trainings x places x standings x
     departments), whatever the company's size; the learners are counted in one more pass
-    (``_learner_counts``).
+    (``_learner_counts``, on the learners alone), none when ``counts`` gives ``(active learners,
+    those owing something, those behind)`` for the same learners (``manager_chain.most_late_and_counts``).
     """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
-    state = standing(catalog, now).label("standing")
     expired = expired_test(catalog, now)
     # Grouped by plain columns (and the expiry test), whose few values the planner knows, so it
     # hashes a few hundred groups instead of sorting every row by computed keys; the region,
@@ -132,7 +132,9 @@ def summary(session, company_id, now, within=None, detail=False):
             buckets.append(by_department.setdefault(split[0] or "", _zero()))
         for bucket in buckets:
             bucket[status] += count
-    active, learners, behind = session.execute(_learner_counts(company_id, within, state)).one()
+    if counts is None:
+        counts = session.execute(_learner_counts(company_id, within, catalog, now)).one()
+    active, learners, behind = (int(v or 0) for v in counts)
 
     def with_total(counts):
         return {**counts, "total": sum(counts.values())}
@@ -161,39 +163,91 @@ def summary(session, company_id, now, within=None, detail=False):
 def learner_counts(session, company_id, now, catalog=None):
     """``(active learners, those owing something, those behind on any of it)`` in the company."""
     catalog = catalog if catalog is not None else company_catalog(session, company_id)
-    return tuple(v or 0 for v in session.execute(_learner_counts(company_id, None, standing(catalog, now))).one())
+    return tuple(int(v or 0) for v in session.execute(_learner_counts(company_id, None, catalog, now)).one())
 
 
-def _learner_counts(company_id, within, state):
-    """SQL: ``(active learners, those owing something, those behind on any of it)``.
+def _learner_counts(company_id, within, catalog, now):
+    """SQL: ``(active learners, those owing something, those behind on any of it)``, from the
+    learners alone (``learners.owed_*``, ``models/learner_standing.py``) and their expired
+    completions (see ``standing_columns``)."""
+    columns, joined = standing_columns(company_id, catalog, now)
+    return (
+        select(columns["learners"], columns["owing"], columns["behind"])
+        .select_from(joined)
+        .where(*learners_reported(company_id, within))
+    )
 
-    What each learner owes is folded to one row per learner on learner_trainings alone
-    (hashed, no sort), then the company's active learners are joined to it once.
-    """
-    owing = (
-        select(
-            LearnerTraining.learner_id.label("learner_id"),
-            func.max(case((state != "completed", 1), else_=0)).label("behind"),
-        )
+
+def learners_reported(company_id, within=None):
+    """Conditions on ``learners``: the company's active learners (those ``within`` selects, when given)."""
+    return (
+        *([Learner.id.in_(within)] if within is not None else []),
+        Learner.company_id == company_id,
+        Learner.active.is_(True),
+        Learner.deleted_at.is_(None),
+    )
+
+
+def _expired_by_learner(company_id, catalog, now):
+    """SQL subquery ``(learner_id, expired)``: how many of the completions each learner owes are
+    past their validity today (None when no training of the catalog expires)."""
+    expired = expired_test(catalog, now)
+    if expired is None:
+        return None
+    # Implied by the test (every cutoff is at most this one): it lets the planner range-scan the
+    # completions index for the old ones instead of testing every row owed.
+    newest_cutoff = max(add_months(now, -t.cadence_months) for t in catalog if t.cadence_months)
+    return (
+        select(LearnerTraining.learner_id.label("learner_id"), func.count().label("expired"))
         .where(
             LearnerTraining.company_id == company_id,
             LearnerTraining.latest,
             LearnerTraining.status.not_in(("archived", WITHDRAWN)),
+            LearnerTraining.completed_at < newest_cutoff,
+            expired,
         )
         .group_by(LearnerTraining.learner_id)
-        .subquery("owing")
+        .subquery("expired")
     )
-    return (
-        select(func.count(), func.count(owing.c.learner_id), func.coalesce(func.sum(owing.c.behind), 0))
-        .select_from(Learner)
-        .outerjoin(owing, owing.c.learner_id == Learner.id)
-        .where(
-            *([Learner.id.in_(within)] if within is not None else []),
-            Learner.company_id == company_id,
-            Learner.active.is_(True),
-            Learner.deleted_at.is_(None),
-        )
-    )
+
+
+def standing_columns(company_id, catalog, now, *only):
+    """``(columns, from)``: aggregates over learners rows, by name, and the FROM they read; with
+    conditions ``only`` on the learner, one such dict of aggregates per condition, counting only
+    the learners it holds for (None: every learner), all over the same FROM.
+
+    ``learners``: how many; ``owing``: those owing something; ``behind``: those owing something
+    not completed and valid; ``owed``, ``in_progress``, ``overdue``, ``completed`` (valid) and
+    ``expired``: the trainings they owe, by standing (the rest are ``assigned``). The counts by
+    status are stored on each learner; only the completions past validity (which depends on the
+    day) are counted on the assignments, joined once to the learners who have any.
+    """
+    old = _expired_by_learner(company_id, catalog, now)
+    expired = func.coalesce(old.c.expired, 0) if old is not None else literal(0)
+    joined = Learner.__table__
+    joined = joined.outerjoin(old, old.c.learner_id == Learner.id) if old is not None else joined
+    behind = Learner.owed_count > Learner.owed_completed
+    behind = or_(behind, old.c.expired.is_not(None)) if old is not None else behind
+    each = {
+        "learners": literal(1),
+        "owing": case((Learner.owed_count > 0, 1), else_=0),
+        "behind": case((behind, 1), else_=0),
+        "owed": Learner.owed_count,
+        "in_progress": Learner.owed_in_progress,
+        "overdue": Learner.owed_overdue,
+        "completed": Learner.owed_completed - expired,
+        "expired": expired,
+    }
+
+    def summed(condition):
+        return {
+            name: func.coalesce(func.sum(value if condition is None else case((condition, value), else_=0)), 0)
+            for name, value in each.items()
+        }
+
+    if not only:
+        return summed(None), joined
+    return [summed(condition) for condition in only], joined
 
 
 def _rows_query(company_id, catalog, now, within=None):

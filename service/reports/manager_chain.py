@@ -11,7 +11,7 @@ from sqlalchemy import case, func, literal, select
 
 from models import Learner, LearnerTraining
 from models.company_training import company_catalog
-from service.reports.compliance import STATUSES, latest_cycle, standing
+from service.reports.compliance import STATUSES, latest_cycle, learners_reported, standing, standing_columns
 
 
 def below(company_id, manager_id):
@@ -53,28 +53,65 @@ def by_manager(session, company_id, now, within=None):
 
 def most_late(session, company_id, now, within=None, limit=50):
     """``(groups, managers)``: ``{manager id: counts}`` of the ``limit`` direct managers whose
-    reports owe the most overdue and expired trainings (no manager last), and how many
-    managers there are in all. Grouped, ranked and cut in SQL: a company of 100,000 has
-    thousands of managers, and the page shows a few."""
+    reports owe the most overdue and expired trainings (no manager last), and how many managers
+    there are in all (``most_late_and_counts`` without the learners counted)."""
+    groups, managers, _, _ = most_late_and_counts(session, company_id, now, within, limit)
+    return groups, managers
+
+
+def most_late_and_counts(session, company_id, now, within=None, limit=50):
+    """``(groups, managers, counts, company_counts)``: ``{manager id: counts}`` of the ``limit``
+    direct managers whose reports owe the most overdue and expired trainings (no manager last),
+    how many managers there are in all, and ``(active learners, those owing something, those
+    behind)`` as ``compliance.summary`` takes them, for the learners ``within`` selects (all when
+    None) and for the whole company (the report's compliant share).
+
+    One statement on the company's learners (their stored counts by status,
+    ``compliance.standing_columns``), grouped, ranked and cut in SQL: a company of 100,000 has
+    thousands of managers, and the page shows a few.
+    """
     catalog = company_catalog(session, company_id)
-    state = standing(catalog, now)
+    only = members = member = None
+    if within is not None:
+        # Joined once (an IN tested in each of a dozen sums was a dozen probes per learner).
+        members = within.distinct().subquery("members")
+        member = next(iter(members.c))
+        only = member.is_not(None)
+    (columns, everyone), joined = standing_columns(company_id, catalog, now, only, None)
+    if members is not None:
+        joined = joined.outerjoin(members, member == Learner.id)
     counted = [s for s in STATUSES if s != "assigned"]
-    sums = [func.sum(case((state == s, 1), else_=0)) for s in counted]
-    late = sums[counted.index("overdue")] + sums[counted.index("expired")]
+    late = columns["overdue"] + columns["expired"]
+    totals = [columns[k] for k in ("learners", "owing", "behind")]
+    if only is not None:
+        totals += [everyone[k] for k in ("learners", "owing", "behind")]
+    # Managers whose reports owe nothing (or are outside ``within``) are grouped too (their
+    # learners count), ranked after every other and left out of the figures, as the report
+    # has always had them.
+    owes = columns["owed"] > 0
     rows = session.execute(
-        select(Learner.manager_id, func.count(), *sums, func.count().over())
-        .join(Learner, Learner.id == LearnerTraining.learner_id)
-        .where(latest_cycle(company_id, within))
+        select(
+            Learner.manager_id,
+            columns["owed"],
+            *(columns[s] for s in counted),
+            func.count(case((owes, 1))).over(),
+            *(func.sum(total).over() for total in totals),
+        )
+        .select_from(joined)
+        .where(*learners_reported(company_id))
         .group_by(Learner.manager_id)
-        .order_by(Learner.manager_id.is_(None), late.desc(), Learner.manager_id)
+        .order_by(~owes, Learner.manager_id.is_(None), late.desc(), Learner.manager_id)
         .limit(limit)
     ).all()
     groups = {}
     for manager, total, *counts in rows:
-        # A status outside the report's (none today) counts as assigned, as the summary has it.
         counts = [int(c or 0) for c in counts[: len(counted)]]
-        groups[manager] = {"assigned": total - sum(counts), **dict(zip(counted, counts, strict=True))}
-    return groups, (rows[0][-1] if rows else 0)
+        if total:
+            # A status outside the report's (none today) counts as assigned, as the summary has it.
+            groups[manager] = {"assigned": int(total) - sum(counts), **dict(zip(counted, counts, strict=True))}
+    found = [int(v or 0) for v in rows[0][len(counted) + 2 :]] if rows else [0] * (1 + len(totals))
+    managers, counts = found[0], tuple(found[1:4])
+    return groups, managers, counts, tuple(found[4:7]) if only is not None else counts
 
 
 def named(session, company_id, groups):

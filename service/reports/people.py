@@ -1,8 +1,9 @@
-"""People first: the share of active learners fully compliant, and who is overdue or expired.
+"""People first: who is overdue or expired.
 
 Built on the compliance report's rows (``service.reports.compliance``: the latest
-cycle of each family, its standing). A learner is *fully compliant* when every
-training they owe is completed and still valid. The people list pages through
+cycle of each family, its standing). (The share of active learners *fully compliant*, every
+training they owe completed and still valid, is counted with the managers ranked:
+``manager_chain.most_late_and_counts``.) The people list pages through
 learners (not trainings) with the filters the dashboard offers, each a plain SQL
 condition, so another filter (a manager chain) is one more condition here.
 """
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from models import Learner, LearnerTraining
 from models.company_training import company_catalog
-from service.reports.compliance import latest_cycle, learner_counts, region_of, standing
+from service.reports.compliance import latest_cycle, region_of, standing
 
 LATE = ("overdue", "expired")
 CHOICES_TTL = 60.0
@@ -45,17 +46,6 @@ def _owed(company_id, *where):
         .join(Learner, Learner.id == LearnerTraining.learner_id)
         .where(latest_cycle(company_id), *where)
     )
-
-
-def compliant_share(session, company_id, now, catalog=None, counts=None):
-    """``(fully compliant, active learners)``, whatever the company's size: one pass
-    (``compliance.learner_counts``), none when ``counts`` (active, not fully compliant) are known
-    (``compliance.summary``'s detail)."""
-    if counts is None:
-        active, _, behind = learner_counts(session, company_id, now, catalog)
-    else:
-        active, behind = counts
-    return active - behind, active
 
 
 def people_page(session, company_id, now, page=1, per_page=50, **filters):

@@ -16,7 +16,7 @@ lock, in a transaction, and makes its write on that)"""
 
 from sqlalchemy import bindparam, insert, select, update
 
-from models import Learner, utcnow
+from models import Learner, learner_standing, utcnow
 from models.learner import new_id
 from models.prebuilt import Prebuilt
 from service import db
@@ -33,7 +33,9 @@ record = record_type(Learner)._make  # a learner row (its columns, in table orde
 # subset on each PATCH filled PostgreSQL's memory with prepared plans.) A column set to
 # its own value costs nothing more: PostgreSQL writes a new row version either way, and
 # an index whose columns kept their values is not touched (HOT update).
-UPDATED = tuple(name for name in COLUMNS if name not in ("id", "company_id", "created_at"))
+# Nor the counts of what the learner owes: models/learner_standing.py keeps them on every
+# assignment written, without a new version, so a SCIM write must not put back those it read.
+UPDATED = tuple(name for name in COLUMNS if name not in ("id", "company_id", "created_at", *learner_standing.COUNTED))
 # Built once. The UPDATE's SET clause is the columns named in its parameters (Core's rule
 # for a statement without values()): always ``UPDATED``.
 _INSERT = Prebuilt(insert(_TABLE))
@@ -62,7 +64,7 @@ class Draft:
     def new(cls, company_id):
         """A draft of a new learner of ``company_id`` (its id is set now: its event names it)."""
         now = utcnow()
-        values = dict.fromkeys(COLUMNS)
+        values = dict.fromkeys(COLUMNS) | dict.fromkeys(learner_standing.COUNTED, 0)
         values.update(
             id=new_id(), company_id=company_id, active=True, training_tags=[], version=1, created_at=now, updated_at=now
         )
