@@ -68,7 +68,9 @@ def test_a_mapping_typo_and_its_reset_leave_the_learner_and_the_report_as_before
         )
         assert withdrawn.status == "withdrawn" and "no longer required" in withdrawn.reason
         entries = s.scalars(
-            select(AuditEvent).where(AuditEvent.learner_id == learner_id, AuditEvent.action == "rerun")
+            select(AuditEvent)
+            .where(AuditEvent.learner_id == learner_id, AuditEvent.action == "rerun")
+            .order_by(AuditEvent.id)  # in the order the re-runs wrote them (no ORDER BY: any order)
         ).all()
     # Each re-run that moved the learner wrote an entry saying what it moved.
     assert [e.outcome["trainings_added"] for e in entries] == [["HP-US-SUP"], []]
