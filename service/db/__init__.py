@@ -1,5 +1,8 @@
 """One SQLAlchemy session per request; the request boundary commits, never the store."""
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
+
 from flask import current_app, g
 
 from models import make_engine, make_session_factory
@@ -138,7 +141,40 @@ def commit(session):
     session.commit()
 
 
+class Aside:
+    """A read started on a session of its own, in another thread, while the request goes on
+    with its own session: ``result()`` waits for it (raising its error, if any). The thread is
+    a greenlet under gunicorn's gevent workers (psycopg2 waits on the event loop there), so the
+    two statements overlap in PostgreSQL either way. Its session is closed by ``result()`` or,
+    at the latest, when the request ends."""
+
+    def __init__(self, fn, args):
+        self.session = session_factory()()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="herd-aside")
+        self._future = pool.submit(fn, self.session, *args)
+        pool.shutdown(wait=False)  # the thread ends with its one task
+        g.setdefault("db_aside", []).append(self)
+
+    def result(self):
+        """The read's value, once it is done."""
+        try:
+            return self._future.result()
+        finally:
+            self.session.close()
+
+
+def run_aside(fn, *args):
+    """Start ``fn(session, *args)`` (a read: nothing is committed) on a connection of its own;
+    returns its ``Aside``. For a page's independent heavy statements, which then take as
+    long as the longest of them instead of their sum."""
+    return Aside(fn, args)
+
+
 def _close_session(_exc):
+    for aside in g.pop("db_aside", ()):
+        # Never close a session another thread still uses; its error was the view's to raise.
+        with contextlib.suppress(Exception):
+            aside.result()
     s = g.pop("db_session", None)
     if s is not None:
         # close() ends the transaction (the pool rolls the connection back) and drops every

@@ -103,7 +103,8 @@ def summary(session, company_id, now, within=None, detail=False, counts=None):
     something not completed and valid. The groups are few (trainings x places x standings x
     departments), whatever the company's size; the learners are counted in one more pass
     (``_learner_counts``, on the learners alone), none when ``counts`` gives ``(active learners,
-    those owing something, those behind)`` for the same learners (``manager_chain.most_late_and_counts``).
+    those owing something, those behind)`` for the same learners (``manager_chain.most_late_and_counts``),
+    or a callable returning them (asked once the GROUP BY is done: counted meanwhile elsewhere).
     """
     catalog = company_catalog(session, company_id)
     titles = {t.code: t.title for t in catalog}
@@ -134,6 +135,8 @@ def summary(session, company_id, now, within=None, detail=False, counts=None):
             bucket[status] += count
     if counts is None:
         counts = session.execute(_learner_counts(company_id, within, catalog, now)).one()
+    elif callable(counts):  # worked out meanwhile, elsewhere: asked for once the groups are in
+        counts = counts()
     active, learners, behind = (int(v or 0) for v in counts)
 
     def with_total(counts):

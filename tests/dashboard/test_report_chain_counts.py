@@ -44,3 +44,24 @@ def test_below_a_manager_the_chain_is_counted_and_the_share_stays_the_whole_comp
         s.commit()
     page = dash.get(f"/dashboard/reports/compliance?manager={boss}").get_data(as_text=True)
     assert "1 of 4 active learners" in page
+
+
+def test_the_reports_second_statement_failing_is_the_pages_error_and_returns_its_connection(
+    dash, tenant, app, monkeypatch
+):
+    """The managers' ranking runs on a connection of its own, beside the page's (db.run_aside):
+    its failure is the page's generic error (never a hang, never figures without it), and its
+    connection goes back to the pool."""
+    add(tenant, "boss")
+    pool = app.extensions["herd.engine"].pool
+    assert dash.get("/dashboard/reports/compliance").status_code == 200
+    lent = pool.checkedout()
+
+    def broken(session, *args):
+        session.execute(select(LearnerTraining.id).limit(1)).all()  # it holds its connection
+        raise RuntimeError("the ranking failed")
+
+    monkeypatch.setattr("service.reports.manager_chain.most_late_and_counts", broken)
+    page = dash.get("/dashboard/reports/compliance")
+    assert page.status_code == 500 and "the ranking failed" not in page.get_data(as_text=True)
+    assert pool.checkedout() == lent
