@@ -44,6 +44,7 @@ MODULES: dict[str, list[str]] = {
     "workers/smart_assign.py": SMART_ASSIGN_TESTS,
     "workers/workplace.py": SMART_ASSIGN_TESTS,
     "workers/withdrawal.py": ["tests/unit/test_reversible_assign.py", *SMART_ASSIGN_TESTS],
+    "workers/versions.py": ["tests/unit/test_reversible_assign.py", *SMART_ASSIGN_TESTS],
     "service/scim/patch.py": PATCH_TESTS,
     "service/scim/patch_remove.py": PATCH_TESTS,
     "service/scim/patch_ops.py": PATCH_TESTS,

@@ -63,6 +63,7 @@ from workers.assignments import (
     Profile,
     Retarget,
 )
+from workers.versions import anchors, covered_by_another, covers
 from workers.withdrawal import reusable, withdrawals
 from workers.workplace import CHICAGO, NYC, Place, city_of, hp_region_of
 
@@ -146,30 +147,6 @@ def required_trainings(
 # --- matching assignments against requirements ----------------------------
 
 
-def _covers(held: Training | None, code: str, needed: Training) -> bool:
-    """True when holding ``code`` meets ``needed`` (same version, or SUP for EMP of one region)."""
-    if code == needed.code:
-        return True
-    return (
-        held is not None
-        and held.family == needed.family == cat.HP_FAMILY
-        and held.region == needed.region
-        and held.audience == cat.SUPERVISOR
-        and needed.audience == cat.EMPLOYEE
-    )
-
-
-def _similar(held: Training | None, assignment: Assignment, needed: Training) -> bool:
-    """True when a completion of ``assignment`` anchors ``needed``'s recertification date.
-
-    Same family, except that an employee version does not anchor a
-    supervisor one: a promotion is a new training, not a recertification.
-    """
-    if assignment.family != needed.family:
-        return False
-    return not (held and held.audience == cat.EMPLOYEE and needed.audience == cat.SUPERVISOR)
-
-
 def expires_at(completed_at: datetime, needed: Training) -> datetime | None:
     """When a completion of ``needed``'s version stops counting (None: never)."""
     if needed.cadence_months is None:
@@ -196,7 +173,7 @@ def _due(req: _Requirement, completions: list[Assignment], index, settings: Comp
     needed = req.training
     period = needed.due_days if needed.due_days is not None else settings.due_days
     due, note, anchor = (since or now) + timedelta(days=period), "", None
-    similar = [a for a in completions if _similar(index.get(a.code), a, needed)]
+    similar = [a for a in completions if anchors(index.get(a.code), a, needed)]
     if similar and needed.cadence_months:
         anchor = max(similar, key=lambda a: a.completed_at)
         recert = add_months(anchor.completed_at, needed.cadence_months)
@@ -204,7 +181,7 @@ def _due(req: _Requirement, completions: list[Assignment], index, settings: Comp
         note = f"; {verb} {anchor.code} completed {anchor.completed_at.date().isoformat()}"
         if recert > now:
             due = max(recert, due) if recert - now < timedelta(days=1) else recert
-    first_time = not any(_covers(index.get(a.code), a.code, needed) for a in completions)
+    first_time = not any(covers(index.get(a.code), a.code, needed) for a in completions)
     if first_time and req.deadline:
         legal = _after(now, req.deadline)
         if legal < due:
@@ -264,7 +241,7 @@ def _review_at(after: list[Assignment], requirements, index, settings: CompanySe
         if a.status in OPEN and needed is not None and needed.cadence_months:
             moments.append(add_months(now, needed.cadence_months) - lead)
     for req in requirements:
-        covering = [a for a in after if _covers(index.get(a.code), a.code, req.training)]
+        covering = [a for a in after if covers(index.get(a.code), a.code, req.training)]
         if any(a.status in OPEN for a in covering):
             continue  # the open assignment holds it (counted above), not the old completion
         held = [a for a in covering if a.status == COMPLETED and a.completed_at]
@@ -297,6 +274,9 @@ def plan(
     """
     index = _catalog_index(catalog)
     requirements, unknown, region, location_unknown = _requirements(profile, settings, index)
+    # Met by another's version (a tagged EMP beside a supervisor's SUP): kept, an open EMP row
+    # would hold it, and the SUP come as a second cycle beside it.
+    requirements = [r for r in requirements if not covered_by_another(r.training, [o.training for o in requirements])]
     flags = dict(
         unknown_tags=unknown,
         role_flagged=normalize_role(profile.role) == "other",
@@ -335,7 +315,7 @@ def plan(
             (
                 a
                 for a in current
-                if _covers(index.get(a.code), a.code, req.training)
+                if covers(index.get(a.code), a.code, req.training)
                 and (
                     (a.status in OPEN and (a.code == req.training.code or a.progress > STARTED_PERCENT))
                     or _still_valid(a, req.training, now, lead)
@@ -371,7 +351,7 @@ def plan(
     for req in missing:
         needed = req.training
         held = [index.get(a.code) for a in current if (a.family, a.cycle) in used]
-        if any(t is not None and _covers(t, t.code, needed) for t in [*planned, *held]):
+        if any(t is not None and covers(t, t.code, needed) for t in [*planned, *held]):
             continue  # a version planned just now, or held for another requirement, covers it (SUP for EMP)
         reused, back = reusable(current, candidates, needed.code, needed.family)
         # Its due period counts from when it was assigned: a switch never restarts the clock.

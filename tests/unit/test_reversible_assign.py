@@ -102,6 +102,19 @@ def test_a_tag_removed_then_added_again_reopens_the_same_assignment_with_its_due
     assert open_work(after) == open_work(before)
 
 
+def test_a_tagged_employee_version_under_a_supervisors_is_reversible():
+    """Found by the property below: a supervisor tagged with the employee version owes the
+    supervisor version alone; demoted (the row becomes EMP) and promoted back, the EMP row held
+    the tag and the SUP came as a second cycle beside it. Now the SUP row is back, alone."""
+    tagged_supervisor = Profile(region="US-NY", country=None, role="supervisor", tags=("HP-NY-EMP",))
+    before = settle(tagged_supervisor, [])
+    assert owed(before) == [("HP", "HP-NY-SUP", "assigned", NOW + timedelta(days=30))]
+    _, demoted = run(Profile(region="US-NY", country=None, role=None), before, previous=tagged_supervisor)
+    assert [a.code for a in demoted if a.status in OPEN] == ["HP-NY-EMP"]
+    _, after = run(tagged_supervisor, demoted, previous=Profile(region="US-NY", country=None, role=None))
+    assert owed(after) == owed(before) and {a.cycle for a in after} == {1}
+
+
 # --- property: apply, reverse, re-run --------------------------------------------------------
 
 REGIONS = st.sampled_from([None, "US-CA", "US-NY", "US-IL", "US-TX", "US-CT", "US-ZZ", "CA-ON", "GB-SCT"])
