@@ -2,7 +2,7 @@
 
 import secrets
 
-from flask import session
+from flask import flash, redirect, session
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -27,6 +27,14 @@ def spend_once(sent):
     so a reload creates nothing twice (post/redirect/get)."""
     expected = session.pop(_ONCE, None)
     return bool(sent) and expected is not None and secrets.compare_digest(expected, sent)
+
+
+def already_sent(what, page):
+    """The answer to a secret-creating form sent again (``spend_once`` said so): a note that
+    the form was already sent and ``what`` (its secret was shown once, and what to do if it
+    was lost), back to ``page`` (post/redirect/get)."""
+    flash(f"That form was already sent, and {what}", "info")
+    return redirect(page, code=303)
 
 
 TOKEN_EXPIRY_CHOICES = [("", "Never"), ("30", "30 days"), ("90", "90 days"), ("180", "180 days"), ("365", "1 year")]

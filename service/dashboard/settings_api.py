@@ -10,7 +10,7 @@ from service import db
 from service.company import settings_log
 from service.company.tenant import tenant_url
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm, spend_once
+from service.dashboard.forms import ConfirmForm, GroupsForm, TokenForm, already_sent, spend_once
 
 
 def _tokens():
@@ -71,12 +71,10 @@ def create_token():
     if not form.validate():
         return render_page(token_form=form, status=400)
     if not spend_once(form.once.data):
-        flash(
-            "That form was already sent, and its token was shown once. If you did not copy it, create "
-            "another token and revoke the one you lost.",
-            "info",
+        return already_sent(
+            "its token was shown once. If you did not copy it, create another token and revoke the one you lost.",
+            url_for("dashboard.settings_api"),
         )
-        return redirect(url_for("dashboard.settings_api"), code=303)
     expires = utcnow() + timedelta(days=int(form.expires.data)) if form.expires.data else None
     row, secret = AccessToken.issue(g.company.id, form.name.data.strip(), expires)
     session = db.session()

@@ -19,6 +19,7 @@ from service.dashboard.forms import (
     OAuthModeForm,
     OAuthSecretForm,
     TokenForm,
+    already_sent,
     new_once,
     spend_once,
 )
@@ -68,12 +69,10 @@ def _client(client_pk):
 
 
 def _already_sent():
-    flash(
-        "That form was already sent, and its secret was shown once. If you did not copy it, add another "
-        "secret and revoke the one you lost.",
-        "info",
+    return already_sent(
+        "its secret was shown once. If you did not copy it, add another secret and revoke the one you lost.",
+        url_for("dashboard.settings_api") + _ANCHOR,
     )
-    return redirect(url_for("dashboard.settings_api") + _ANCHOR, code=303)
 
 
 @bp.post("/settings/integrations/api/oauth/clients")

@@ -9,7 +9,15 @@ from models import utcnow
 from service import current, db
 from service.api.openapi import build as openapi_document
 from service.dashboard.blueprint import bp
-from service.dashboard.forms import ConfirmForm, DueSoonForm, ReplayRangeForm, WebhookForm, new_once, spend_once
+from service.dashboard.forms import (
+    ConfirmForm,
+    DueSoonForm,
+    ReplayRangeForm,
+    WebhookForm,
+    already_sent,
+    new_once,
+    spend_once,
+)
 from service.webhooks import endpoints as hooks
 
 LOG_SHOWN = 10
@@ -65,12 +73,11 @@ def create_webhook():
     if not form.validate():
         return _page(form=form, status=400)
     if not spend_once(form.once.data):
-        flash(
-            "That form was already sent, and its endpoint added; its secret was shown once. If you did not "
-            "copy it, disable that endpoint and add another.",
-            "info",
+        return already_sent(
+            "its endpoint added; its secret was shown once. If you did not copy it, disable that endpoint "
+            "and add another.",
+            url_for("dashboard.settings_webhooks"),
         )
-        return redirect(url_for("dashboard.settings_webhooks"), code=303)
     try:
         endpoint, secret = hooks.create_endpoint(
             db.session(), g.company.id, form.url.data.strip(), form.events.data, current.settings()

@@ -1,7 +1,5 @@
 """``learners.owed_*`` (what each learner owes, counted by status, stored for the compliance
-report) agrees with the computation from scratch after every kind of write: Smart Assign on
-new learners, a SCIM change of the learner, a completion, re-runs that add and withdraw a
-cycle, the daily recertification, the course player's progress, a deactivation, retention.
+report): ``refresh`` repairs a bulk load (every writer is walked in test_latest_cycle.py).
 The report's learner counts and managers ranked from those counts match the report's rows,
 on the day a completion expires and after a cadence edit (expiry is never stored)."""
 
@@ -11,14 +9,13 @@ from datetime import datetime, timedelta
 import time_machine
 from sqlalchemy import func, select, update
 
-from models import Company, Learner, LearnerTraining, utcnow
+from models import Learner, LearnerTraining
 from models.learner_standing import refresh, stale
-from service.company import catalog_edit, mapping
+from service.company import catalog_edit
 from service.reports.compliance import iter_rows, learner_counts
 from service.reports.manager_chain import most_late
 from tests.dashboard.helpers import post_learner, run_events
 from tests.dashboard.test_people_columns import add
-from workers import recertify, rerun, retention
 
 T0 = datetime(2026, 3, 2, 9, 0)
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -30,68 +27,8 @@ def assert_kept(sessions, company_id):
         assert s.scalar(select(Learner.id).where(Learner.owed_count > 0)) is not None
 
 
-def change_mapping(sessions, company_id, change):
-    with sessions() as s:
-        change(s.get(Company, company_id))
-        s.commit()
-
-
-def test_the_counts_follow_every_writer(tenant, client, sessions):
-    with time_machine.travel(T0, tick=False):
-        ca = post_learner(tenant, "ca@acme.example")  # California supervisor: HP-CA-SUP, WVP-CA, CYBER, HIPAA
-        tx = post_learner(tenant, "tx@acme.example", state="Texas")
-        run_events(sessions)
-    assert_kept(sessions, tenant.id)
-    with sessions() as s:
-        assert s.get(Learner, ca).owed_count == 4
-
-    # A SCIM change of the learner (every column written back as read) leaves the counts alone.
-    resp = tenant.patch(
-        f"Users/{ca}", json={"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "title", "value": "Chef"}]}
-    )
-    assert resp.status_code == 200
-    run_events(sessions)
-    assert_kept(sessions, tenant.id)
-
-    with sessions() as s:  # every course completed, as the course player reports it
-        for row in s.scalars(select(LearnerTraining).where(LearnerTraining.learner_id == ca)):
-            row.status, row.progress, row.completed_at = "completed", 100, T0 + timedelta(days=5)
-        s.commit()
-    assert_kept(sessions, tenant.id)
-    with sessions() as s:
-        assert s.get(Learner, ca).owed_completed == 4
-
-    # A mapping typo and a re-run add a cycle; the reset's re-run withdraws it again.
-    change_mapping(sessions, tenant.id, lambda c: mapping.set_sources(c, "state", ["extension:stat"]))
-    rerun.run(sessions, tenant.id)
-    assert_kept(sessions, tenant.id)
-    change_mapping(sessions, tenant.id, mapping.reset)
-    rerun.run(sessions, tenant.id)
-    assert_kept(sessions, tenant.id)
-
-    # The daily run a year on: the annual courses come back as cycle 2, owed and open.
-    recertify.run(sessions, tenant.id, as_of=T0 + timedelta(days=360))
-    assert_kept(sessions, tenant.id)
-    with sessions() as s:
-        assert s.get(Learner, ca).owed_completed < 4
-
-    # The course player's progress, through the API.
-    with sessions() as s:
-        row = s.scalar(select(LearnerTraining).where(LearnerTraining.learner_id == tx).limit(1))
-    auth = {"Authorization": f"Bearer {tenant.token}"}
-    resp = client.patch(f"/api/v1/learner_trainings/{row.id}", json={"status": "completed"}, headers=auth)
-    assert resp.status_code == 200
-    assert_kept(sessions, tenant.id)
-
-    # Deactivation archives the open work; retention keeps the assignments.
-    resp = tenant.patch(
-        f"Users/{tx}", json={"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": False}]}
-    )
-    assert resp.status_code == 200
-    run_events(sessions)
-    with sessions() as s:
-        retention.prune(s, 0, now=utcnow() + timedelta(days=1))
-    assert_kept(sessions, tenant.id)
+# Every writer keeps the counts: tests/workers/test_latest_cycle.py walks them all, checking the
+# counts beside the flag they are made from.
 
 
 def test_refresh_repairs_learners_written_around_the_orm(tenant, sessions):
