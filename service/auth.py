@@ -9,7 +9,7 @@ triggers raise it in the same transaction) sends the request to the full check.
 
 from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from hmac import compare_digest
@@ -65,11 +65,20 @@ CompanyRecord = namedtuple("CompanyRecord", [c.key for c in _COMPANY_COLUMNS])
 _RECORDS = {}
 
 
-def record_type(model):
-    """The namedtuple a request gets for a ``model`` row: its columns, by attribute name."""
-    if model not in _RECORDS:
-        _RECORDS[model] = namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.columns])
-    return _RECORDS[model]
+def record_type(model, columns=None):
+    """The namedtuple a request gets for a ``model`` row: its columns (or only ``columns``,
+    names in table order), by attribute name."""
+    key = (model, columns)
+    if key not in _RECORDS:
+        names = [c.key for c in _selected(model, columns)]
+        _RECORDS[key] = namedtuple(f"{model.__name__}Record", names)
+    return _RECORDS[key]
+
+
+def _selected(model, columns):
+    """``model``'s table columns, or those named in ``columns``, in table order."""
+    table_columns = model.__table__.columns
+    return list(table_columns) if columns is None else [c for c in table_columns if c.key in columns]
 
 
 _TOKEN_AND_COMPANY = (
@@ -108,6 +117,10 @@ class RowLookup:
     live_only: bool = False  # only rows not DELETEd (``deleted_at IS NULL``)
     # ``confirm(row)``: the rows kept (the column narrows, this decides), or None for all.
     confirm: Callable | None = None
+    # The columns read (names), or None for all: a read-only request reads what its answer
+    # shows, where every column name costs the driver a decode and every JSON column a parse.
+    # Not part of equality: a request finds its rows whichever columns it asked for.
+    columns: tuple | None = field(default=None, compare=False)
 
 
 _WITH_ROWS = {}
@@ -121,28 +134,30 @@ def _row_condition(table, column, live_only, company_id):
     return and_(condition, table.c.deleted_at.is_(None)) if live_only else condition
 
 
-def _with_rows(model, column, live_only):
+def _with_rows(model, column, live_only, columns):
     """``_TOKEN_AND_COMPANY`` outer-joined with the company's ``model`` rows where
-    ``column = :row_value``."""
-    key = (model, column, live_only)
+    ``column = :row_value`` (their ``columns``, see ``RowLookup``)."""
+    key = (model, column, live_only, columns)
     if key not in _WITH_ROWS:
         table = model.__table__
         # The tenant URL's company id, bound as a value, lets the (company_id, column) index
         # find the row directly; the token's own company (the join) still bounds what is read.
         condition = _row_condition(table, column, live_only, table.c.company_id == AccessToken.company_id)
-        _WITH_ROWS[key] = Prebuilt(_TOKEN_AND_COMPANY.add_columns(*table.columns).outerjoin(table, condition))
+        _WITH_ROWS[key] = Prebuilt(
+            _TOKEN_AND_COMPANY.add_columns(*_selected(model, columns)).outerjoin(table, condition)
+        )
     return _WITH_ROWS[key]
 
 
-def _version_with_rows(model, column, live_only):
+def _version_with_rows(model, column, live_only, columns):
     """A kept token's check with the rows: its company's version, outer-joined with the
     company's ``model`` rows where ``column = :row_value`` (only that company's)."""
-    key = (model, column, live_only)
+    key = (model, column, live_only, columns)
     if key not in _VERSION_WITH_ROWS:
         table = model.__table__
         condition = _row_condition(table, column, live_only, table.c.company_id == _COMPANIES.c.id)
         statement = (
-            select(*_VERSION_COLUMNS, *table.columns)
+            select(*_VERSION_COLUMNS, *_selected(model, columns))
             .select_from(_COMPANIES.outerjoin(table, condition))
             .where(_COMPANIES.c.id == bindparam("company_id"))
         )
@@ -260,7 +275,7 @@ def _read_records(token_hash, company_id, lookup):
     params = {"token_hash": token_hash}
     statement = _WITH_COMPANY
     if lookup is not None:
-        statement = _with_rows(lookup.model, lookup.column, lookup.live_only)
+        statement = _with_rows(lookup.model, lookup.column, lookup.live_only, lookup.columns)
         params.update(row_value=lookup.value, company_id=company_id)
     found = _read(statement, params)
     if not found:
@@ -282,7 +297,7 @@ def _read_kept(kept, lookup):
     params = {"company_id": kept.token.company_id}
     statement = _VERSION
     if lookup is not None:
-        statement = _version_with_rows(lookup.model, lookup.column, lookup.live_only)
+        statement = _version_with_rows(lookup.model, lookup.column, lookup.live_only, lookup.columns)
         params["row_value"] = lookup.value
     found = _read(statement, params)
     if not found or found[0][0] != kept.company.auth_version:
@@ -294,16 +309,16 @@ def _rows_of(found, start, lookup):
     """The looked-up rows of ``found`` (their columns from ``start`` on), as records."""
     if lookup is None:
         return ()
-    make = record_type(lookup.model)._make
+    make = record_type(lookup.model, lookup.columns)._make
     # An outer join that found no row gives every column NULL, its primary key included.
-    key = start + _primary_key_position(lookup.model)
+    key = start + _primary_key_position(lookup.model, lookup.columns)
     return tuple(make(r[start:]) for r in found if r[key] is not None)
 
 
 @cache
-def _primary_key_position(model):
-    """The position of ``model``'s primary key among its table's columns."""
-    return [c.primary_key for c in model.__table__.columns].index(True)
+def _primary_key_position(model, columns):
+    """The position of ``model``'s primary key among its selected columns."""
+    return [c.primary_key for c in _selected(model, columns)].index(True)
 
 
 def _read(statement, params):

@@ -30,15 +30,22 @@ def _taken(session, company_id, user_name, except_id=None):
     return taken(session, Learner.id, live, except_id)
 
 
-def id_lookup(learner_id):
-    """The ``RowLookup`` of the learner with this id (``/Users/{id}``)."""
-    return RowLookup(Learner, "id", learner_id)
+# What a SCIM answer shows of a learner (``mapping.to_scim``, the ETag) and what decides
+# whether it is shown at all: a read-only request reads only these with its token.
+SHOWN_COLUMNS = ("id", "company_id", "resource", "version", "created_at", "updated_at", "deleted_at")
 
 
-def user_name_lookup(user_name, live_only=False):
+def id_lookup(learner_id, shown_only=False):
+    """The ``RowLookup`` of the learner with this id (``/Users/{id}``); ``shown_only``: its
+    ``SHOWN_COLUMNS`` (a GET), else the whole row (a write)."""
+    return RowLookup(Learner, "id", learner_id, columns=SHOWN_COLUMNS if shown_only else None)
+
+
+def user_name_lookup(user_name, live_only=False, columns=None):
     """The ``RowLookup`` of the learners holding ``user_name``'s unique key: live or DELETEd,
-    or (``live_only``) the one live learner, if any (the key is unique among live learners)."""
-    return RowLookup(Learner, "user_name_key", name_key(user_name), live_only)
+    or (``live_only``) the one live learner, if any (the key is unique among live learners).
+    ``columns``: see ``RowLookup`` (None: the whole rows)."""
+    return RowLookup(Learner, "user_name_key", name_key(user_name), live_only, columns=columns)
 
 
 def filter_lookup(expr):
@@ -50,13 +57,15 @@ def filter_lookup(expr):
     - ``emails[type eq "work"].value eq "x"`` (Entra): the work-email column narrows, and the
       filter itself, evaluated on each row's document, decides (as ``UserResolver.own_clause``
       does in SQL).
+
+    A list is a read: the lookup reads the ``SHOWN_COLUMNS``.
     """
     if isinstance(expr, Compare) and expr.op == "eq" and isinstance(expr.value, str) and expr.path.urn is None:
         attr = expr.path.attr.lower()
         if attr == "username" and expr.path.sub is None:
-            return user_name_lookup(expr.value, live_only=True)
+            return user_name_lookup(expr.value, live_only=True, columns=SHOWN_COLUMNS)
         if attr == "externalid" and expr.path.sub is None:
-            return RowLookup(Learner, "external_id_lower", expr.value.lower(), confirm=_live_row)
+            return RowLookup(Learner, "external_id_lower", expr.value.lower(), confirm=_live_row, columns=SHOWN_COLUMNS)
     if isinstance(expr, ValuePath) and expr.path.urn is None and expr.path.attr.lower() == "emails":
         wanted = {k.lower(): v for k, v in eq_defaults(expr.filter).items()}
         if str(wanted.get("type", "")).lower() == "work" and isinstance(wanted.get("value"), str):
@@ -65,6 +74,7 @@ def filter_lookup(expr):
                 "email_lower",
                 wanted["value"].lower(),
                 confirm=lambda learner: _live_row(learner) and matches(expr, learner.resource),
+                columns=SHOWN_COLUMNS,
             )
     return None
 
