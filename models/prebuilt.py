@@ -36,6 +36,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from sqlalchemy.engine import Connection
+
 # Each distinct set of columns an UPDATE sets is compiled once; in practice a handful.
 _COMPILED_PER_STATEMENT = 256
 # Statements prepared on one PostgreSQL connection, at most (the web has about fifteen
@@ -115,27 +117,15 @@ class Prebuilt:
         plan = self._compile(connection.dialect, column_keys)
         if plan is None:
             return None, connection.execute(self.statement, params)
-        values = {**plan.fixed, **params} if plan.fixed else dict(params)
-        for name, process in plan.processors:
-            if name in values:
-                values[name] = process(values[name])
-        sql = plan.sql
+        values = _values(plan, params)
         pooled = connection.connection  # the pool's connection: its info lives as long as the driver's
         cursor = pooled.cursor()
+        sql = plan.sql
         try:
             if connection.dispatch.before_cursor_execute:
                 for listener in connection.dispatch.before_cursor_execute:
                     listener(connection, cursor, sql, values, None, False)
-            if plan.name is not None and connection.get_execution_options().get(PREPARE_OPTION):
-                prepared = pooled.info.setdefault(PREPARE_OPTION, set())
-                if plan.name not in prepared and len(prepared) < MAX_PREPARED:
-                    # A statement of its own: PREPARE outlives a rollback, so once it
-                    # succeeded the name is this connection's until it closes.
-                    cursor.execute(plan.prepare)
-                    prepared.add(plan.name)
-                if plan.name in prepared:
-                    sql = plan.execute
-            cursor.execute(sql, values)
+            sql = _execute(plan, pooled, cursor, values, connection.get_execution_options().get(PREPARE_OPTION))
         except Exception as exc:
             # SQLAlchemy's own handling: the error wrapped as Connection.execute would raise
             # it (IntegrityError, DBAPIError.connection_invalidated), a dead connection and
@@ -153,12 +143,50 @@ class Prebuilt:
             found = cursor.fetchall()
         finally:
             cursor.close()
-        if processors is None:
-            return found
-        return [
-            tuple(value if process is None else process(value) for value, process in zip(row, processors, strict=True))
-            for row in found
-        ]
+        return _processed(found, processors)
+
+    def lent_rows(self, engine, params):
+        """``rows`` on a connection of ``engine``'s pool lent for this one statement.
+
+        The pool's connection is used as it is, with no ``Connection`` made around it:
+        making and closing one cost a SCIM lookup more CPU than the statement's own
+        Python. One is made where something needs it: ``before_cursor_execute`` listeners
+        (the tests') get the statement on one, and a driver error is wrapped and a dead
+        connection invalidated by one, as in ``rows``. An engine that logs its statements
+        or has ``engine_connect`` listeners, or a driver without named parameters, goes
+        through ``engine.connect()``.
+        """
+        dialect = engine.dialect
+        plan = self._compile(dialect, None)
+        if plan is None or engine.echo or engine.dispatch.engine_connect:
+            with engine.connect() as connection:
+                return self.rows(connection, params)
+        values = _values(plan, params)
+        try:
+            pooled = engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            # Wrapped (an unreachable database is a DBAPIError, answered 503) as engine.connect() wraps it.
+            Connection._handle_dbapi_exception_noconnection(exc, dialect, engine)
+        # Closing the Connection, when there is one, returns the pool's connection.
+        connection = Connection(engine, connection=pooled) if engine.dispatch.before_cursor_execute else None
+        cursor = None
+        sql = plan.sql
+        try:
+            cursor = pooled.cursor()
+            if connection is not None:
+                for listener in connection.dispatch.before_cursor_execute:
+                    listener(connection, cursor, sql, values, None, False)
+            sql = _execute(plan, pooled, cursor, values, engine.get_execution_options().get(PREPARE_OPTION))
+            found = cursor.fetchall()
+            cursor.close()
+        except Exception as exc:
+            # The Connection's handling, on the connection that failed (see _run); closing it
+            # returns the pool's connection, or discards it when it is dead.
+            with connection or Connection(engine, connection=pooled) as failed:
+                failed._handle_dbapi_exception(exc, sql, values, cursor, None)
+            raise  # not reached: _handle_dbapi_exception raises
+        (connection or pooled).close()
+        return _processed(found, plan.results)
 
     def write(self, connection, params, column_keys=None):
         """Run an INSERT, UPDATE or DELETE (without RETURNING); returns how many rows it
@@ -171,3 +199,40 @@ class Prebuilt:
             return cursor.rowcount
         finally:
             cursor.close()
+
+
+def _values(plan, params):
+    """The driver's parameters: the caller's, the statement's own, each through its type's processor."""
+    values = {**plan.fixed, **params} if plan.fixed else dict(params)
+    for name, process in plan.processors:
+        if name in values:
+            values[name] = process(values[name])
+    return values
+
+
+def _execute(plan, pooled, cursor, values, prepare):
+    """Run ``plan`` on ``cursor`` (of the pool's connection ``pooled``): as ``EXECUTE`` once
+    the connection has prepared it (``prepare``: the engine prepares statements); returns
+    the SQL sent."""
+    sql = plan.sql
+    if plan.name is not None and prepare:
+        prepared = pooled.info.setdefault(PREPARE_OPTION, set())
+        if plan.name not in prepared and len(prepared) < MAX_PREPARED:
+            # A statement of its own: PREPARE outlives a rollback, so once it
+            # succeeded the name is this connection's until it closes.
+            cursor.execute(plan.prepare)
+            prepared.add(plan.name)
+        if plan.name in prepared:
+            sql = plan.execute
+    cursor.execute(sql, values)
+    return sql
+
+
+def _processed(found, processors):
+    """``found`` with each column through its type's result processor (None: as read)."""
+    if processors is None:
+        return found
+    return [
+        tuple(value if process is None else process(value) for value, process in zip(row, processors, strict=True))
+        for row in found
+    ]

@@ -21,8 +21,7 @@ def first_read(engine, statement, params):
     first was dead."""
     for attempt in (1, 2):
         try:
-            with engine.connect() as connection:
-                return statement.rows(connection, params)
+            return statement.lent_rows(engine, params)
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise

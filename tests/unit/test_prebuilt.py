@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from config import ConfigError, Settings
 from models import Learner, make_engine
@@ -213,3 +213,45 @@ def test_a_connection_prepares_at_most_max_prepared_statements_and_sends_the_res
             for n, statement in enumerate(statements):
                 assert statement.rows(conn, {"company_id": company_id}) == [("jo@example.com", n)]
         assert len(_prepared(conn)) == MAX_PREPARED
+
+
+def test_lent_rows_are_the_rows_a_connection_reads(each_engine, company_id):
+    statement = Prebuilt(_BY_COMPANY)
+    with each_engine.connect() as conn:
+        conn.execute(
+            _INSERT, [_row(company_id, "a" * 36, "jo@example.com"), _row(company_id, "b" * 36, "al@example.com")]
+        )
+        conn.commit()
+        expected = [tuple(r) for r in statement.rows(conn, {"company_id": company_id})]
+    assert [tuple(r) for r in statement.lent_rows(each_engine, {"company_id": company_id})] == expected
+    assert len(expected) == 2 and expected[0][1] == company_id
+    # The connection went back to the pool: lending it again and again holds none.
+    for _ in range(3):
+        statement.lent_rows(each_engine, {"company_id": company_id})
+    assert each_engine.pool.checkedout() == 0
+
+
+def test_a_connection_the_database_dropped_fails_lent_rows_as_invalidated_then_the_next_works(db_url, company_id):
+    statement = Prebuilt(_BY_COMPANY)
+    with _postgres_engine(db_url, prepared=True) as engine:
+        statement.lent_rows(engine, {"company_id": company_id})  # the pool now holds a connection
+        with engine.connect() as probe:
+            pid = probe.execute(text("SELECT pg_backend_pid()")).scalar()
+        with make_engine(db_url).connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as failed:
+            statement.lent_rows(engine, {"company_id": company_id})
+        assert failed.value.connection_invalidated
+        assert engine.pool.checkedout() == 0
+        assert statement.lent_rows(engine, {"company_id": company_id}) == []
+
+
+def test_an_unreachable_database_is_sqlalchemys_error_from_lent_rows(db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a database server to be away is PostgreSQL's")
+    engine = make_engine("postgresql://postgres@127.0.0.1:1/nowhere", prepared_statements=True)
+    try:
+        with pytest.raises(OperationalError):
+            Prebuilt(_BY_COMPANY).lent_rows(engine, {"company_id": 1})
+    finally:
+        engine.dispose()
