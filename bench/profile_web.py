@@ -35,7 +35,7 @@ from bench.common.server import SERVERS, OwnServer
 # (bucket, substrings of a frame); the first bucket one of whose substrings a frame contains wins,
 # checking each bucket against the whole stack in this order.
 BUCKETS = [
-    ("connection checkout (pool_pre_ping)", ["_checkout (", "do_ping", "_do_ping_w_event"]),
+    ("connection checkout (and pool_pre_ping where it is on)", ["_checkout (", "do_ping", "_do_ping_w_event"]),
     ("authentication (token + company + the row asked for)", ["authenticate (service/auth.py"]),
     ("broker publish inside the request", ["Enqueuer.send", "celery/", "kombu/"]),
     ("commit (flush + COMMIT)", ["do_commit", "Session.commit", "_connection_commit_impl"]),
