@@ -47,6 +47,11 @@ def _calls(learner_id):
     return {
         "get by id": (lambda t: t.get(f"Users/{learner_id}"), 200),
         "userName filter": (lambda t: t.get("Users", query_string={"filter": 'userName eq "kept@acme.example"'}), 200),
+        "externalId filter": (lambda t: t.get("Users", query_string={"filter": 'externalId eq "kept"'}), 200),
+        "work email filter": (
+            lambda t: t.get("Users", query_string={"filter": 'emails[type eq "work"].value eq "kept@acme.example"'}),
+            200,
+        ),
         "post": (lambda t: t.post("Users", json=user_body(next(names))), 201),
         "patch": (lambda t: t.patch(f"Users/{learner_id}", json=patch), 200),
         "groups": (lambda t: t.get("Groups"), 200),

@@ -237,7 +237,7 @@ def test_a_connection_the_database_dropped_fails_lent_rows_as_invalidated_then_t
         statement.lent_rows(engine, {"company_id": company_id})  # the pool now holds a connection
         with engine.connect() as probe:
             pid = probe.execute(text("SELECT pg_backend_pid()")).scalar()
-        with make_engine(db_url).connect() as admin:
+        with _postgres_engine(db_url, prepared=False) as admin_engine, admin_engine.connect() as admin:
             admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         with pytest.raises(DBAPIError) as failed:
             statement.lent_rows(engine, {"company_id": company_id})
