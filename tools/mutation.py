@@ -49,7 +49,7 @@ MODULES: dict[str, list[str]] = {
     "service/scim/patch_remove.py": PATCH_TESTS,
     "service/scim/patch_ops.py": PATCH_TESTS,
     "service/scim/groups/member_patch.py": PATCH_TESTS,
-    "service/scim/filters.py": ["tests/unit/test_filters.py"],
+    "service/scim/filters.py": ["tests/unit/test_filters.py", "tests/unit/test_filter_lookups.py"],
     "service/scim/filter_match.py": ["tests/unit/test_filters.py"],
     "service/scim/filter_sql.py": ["tests/unit/test_filter_sql.py"],
 }

@@ -499,10 +499,11 @@ def test_names_starting_with_x_are_attribute_names():
     assert parse_value_path('Xs[value eq "a"]') == (P("Xs"), C("value", "eq", "a"), None)
 
 
-def test_a_filter_of_exactly_the_maximum_length_is_accepted():
-    text = 'x eq "' + "a" * (MAX_FILTER_LENGTH - 7) + '"'
+@pytest.mark.parametrize("op", ["eq", "co"])  # eq: the lookups' regex; co: the full parser
+def test_a_filter_of_exactly_the_maximum_length_is_accepted(op):
+    text = f'x {op} "' + "a" * (MAX_FILTER_LENGTH - 7) + '"'
     assert len(text) == MAX_FILTER_LENGTH
-    assert parse_filter(text) == C("x", "eq", "a" * (MAX_FILTER_LENGTH - 7))
+    assert parse_filter(text) == C("x", op, "a" * (MAX_FILTER_LENGTH - 7))
     with pytest.raises(InvalidFilter, match="longer than 4096 characters"):
         parse_filter(text + " ")
 
