@@ -276,7 +276,8 @@ def plan(
     requirements, unknown, region, location_unknown = _requirements(profile, settings, index)
     # Met by another's version (a tagged EMP beside a supervisor's SUP): kept, an open EMP row
     # would hold it, and the SUP come as a second cycle beside it.
-    requirements = [r for r in requirements if not covered_by_another(r.training, [o.training for o in requirements])]
+    trainings = [r.training for r in requirements]
+    requirements = [r for r in requirements if not covered_by_another(r.training, trainings)]
     flags = dict(
         unknown_tags=unknown,
         role_flagged=normalize_role(profile.role) == "other",
