@@ -18,7 +18,7 @@ larger limit, its advertised ``maxPayloadSize`` (``service.edge.input_limits``).
 import io
 import re
 
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,6 +48,10 @@ class BufferedBody:
 
 
 BEARER_PREFIXES = ("/scim/", "/api/")
+# Files and progress polls that a page fetches alongside itself, or after it: they never
+# renew the session cookie (see ``DashboardSessions``).
+STATIC_PREFIX = "/dashboard/static/"
+QUIET_ENDPOINTS = frozenset({"dashboard.job_status"})
 
 
 class DashboardSessions(SecureCookieSessionInterface):
@@ -55,13 +59,24 @@ class DashboardSessions(SecureCookieSessionInterface):
 
     SCIM and ``/api/v1`` callers authenticate with a bearer token on every call: they get
     Flask's null session (empty, never saved, never sent as a cookie), which spares every
-    IdP call the cookie signer's set-up.
+    IdP call the cookie signer's set-up. So do the dashboard's static files, which need no admin.
+
+    Only a page renews the cookie (the sliding 12 hours), never a static file or a progress
+    poll. Each answer carries the cookie as its request found it, and the browser keeps the
+    last one it receives: a stylesheet's revalidation still in flight when the admin reloads
+    a form would put back the cookie from before the form's answer, and with it lose the
+    flashed note (CI saw "That form was already sent" go missing that way).
     """
 
     def open_session(self, app, request):
-        if request.path.startswith(BEARER_PREFIXES):
+        if request.path.startswith(BEARER_PREFIXES) or request.path.startswith(STATIC_PREFIX):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def should_set_cookie(self, app, session):
+        if request.endpoint in QUIET_ENDPOINTS and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def init_app(app, settings):

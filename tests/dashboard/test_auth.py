@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Admin
-from tests.dashboard.conftest import PASSWORD, Dashboard, make_admin
+from tests.dashboard.conftest import CSRF, ONCE, PASSWORD, Dashboard, make_admin
 
 # Failed sign-ins allowed per source address and account in 15 minutes (service.ratelimit.limiter).
 FAILURES_PER_SOURCE = 5
@@ -168,6 +168,48 @@ def test_the_session_cookie_lives_twelve_hours_not_flasks_31_days(app, admin_a):
     expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", resp.headers["Set-Cookie"]).group(1))
     # Whole seconds in the header, and however long the sign-in itself took.
     assert before + timedelta(hours=12) - timedelta(seconds=1) <= expires <= datetime.now(UTC) + timedelta(hours=12)
+
+
+def test_a_page_renews_the_cookie_but_a_static_file_or_a_progress_poll_does_not(app, dash, tenant, sessions):
+    """Each answer carries the cookie as its request found it: one fetched alongside a form's
+    answer and received after it would put back the cookie from before, and lose its note."""
+    from models import Job
+
+    with sessions() as s:
+        job = Job(company_id=tenant.id, kind="rerun", status="running")
+        s.add(job)
+        s.commit()
+    assert "Set-Cookie" in dash.get("/dashboard/learners").headers  # the sliding 12 hours
+    with dash.get("/dashboard/static/dashboard.css") as static:
+        assert static.status_code == 200 and "Set-Cookie" not in static.headers
+    poll = dash.get(f"/dashboard/jobs/{job.id}")
+    assert poll.get_json()["status"] == "running" and "Set-Cookie" not in poll.headers
+
+
+def test_a_reload_of_a_token_form_keeps_its_note_whatever_the_page_fetched_meanwhile(app, dash):
+    """The race CI met in the browser, replayed in order: the token's page fetches its files
+    with the cookie of that moment; the reload sends the form again, and its answer flashes
+    a note; the files' answers arrive after it and must not put the old cookie back."""
+    api = "/dashboard/settings/integrations/api"
+    text = dash.get(api).get_data(as_text=True)
+    form = {
+        "csrf_token": CSRF.search(text).group(1),
+        "once": ONCE.search(text).group(1),
+        "name": "Entra ID production",
+        "expires": "",
+    }
+    assert dash.client.post(f"{api}/tokens", data=form).status_code == 201
+    files = replay(app, dash.client.get_cookie("session"))  # the page's own fetches, cookie as it was then
+    late = [files.get(f"/dashboard/static/{name}") for name in ("dashboard.css", "dashboard.js", "favicon.svg")]
+    for answer in late:
+        answer.close()
+    assert [answer.status_code for answer in late] == [200, 200, 200]
+    assert dash.client.post(f"{api}/tokens", data=form).status_code == 303  # the reload
+    for answer in late:  # received last, as a browser would apply them
+        for header in answer.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            dash.client.set_cookie(name, rest.split(";", 1)[0], domain="localhost")
+    assert "That form was already sent" in dash.get(api).get_data(as_text=True)
 
 
 def test_sign_out_needs_a_post_with_csrf_and_ends_the_session(dash):
