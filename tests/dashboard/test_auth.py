@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from models import Admin
+from models import Admin, Job
 from tests.dashboard.conftest import CSRF, ONCE, PASSWORD, Dashboard, make_admin
 
 # Failed sign-ins allowed per source address and account in 15 minutes (service.ratelimit.limiter).
@@ -170,11 +170,9 @@ def test_the_session_cookie_lives_twelve_hours_not_flasks_31_days(app, admin_a):
     assert before + timedelta(hours=12) - timedelta(seconds=1) <= expires <= datetime.now(UTC) + timedelta(hours=12)
 
 
-def test_a_page_renews_the_cookie_but_a_static_file_or_a_progress_poll_does_not(app, dash, tenant, sessions):
-    """Each answer carries the cookie as its request found it: one fetched alongside a form's
-    answer and received after it would put back the cookie from before, and lose its note."""
-    from models import Job
-
+def test_a_page_renews_the_cookie_but_a_static_file_or_a_progress_poll_does_not(dash, tenant, sessions):
+    """Each answer carries the cookie as its request found it: a file or a poll answered after
+    a form's answer would put back the cookie from before the form (and lose its note)."""
     with sessions() as s:
         job = Job(company_id=tenant.id, kind="rerun", status="running")
         s.add(job)
