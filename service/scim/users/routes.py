@@ -106,7 +106,8 @@ def search_users():
 @row_lookup("scim.users.user")
 def _the_learner():
     """/Users/{id}: the learner, read with the token (a GET reads what it shows)."""
-    return store.id_lookup(request.view_args["resource_id"], shown_only=db.is_read_only())
+    columns = store.SHOWN_COLUMNS if db.is_read_only() else None
+    return store.id_lookup(request.view_args["resource_id"], columns)
 
 
 @row_lookup("scim.users.list_users")

@@ -35,10 +35,10 @@ def _taken(session, company_id, user_name, except_id=None):
 SHOWN_COLUMNS = ("id", "company_id", "resource", "version", "created_at", "updated_at", "deleted_at")
 
 
-def id_lookup(learner_id, shown_only=False):
-    """The ``RowLookup`` of the learner with this id (``/Users/{id}``); ``shown_only``: its
-    ``SHOWN_COLUMNS`` (a GET), else the whole row (a write)."""
-    return RowLookup(Learner, "id", learner_id, columns=SHOWN_COLUMNS if shown_only else None)
+def id_lookup(learner_id, columns=None):
+    """The ``RowLookup`` of the learner with this id (``/Users/{id}``). ``columns``: see
+    ``RowLookup`` (None: the whole row, as a write needs)."""
+    return RowLookup(Learner, "id", learner_id, columns=columns)
 
 
 def user_name_lookup(user_name, live_only=False, columns=None):
